@@ -1,0 +1,1 @@
+"""hubspot-deals: HubSpot CRM deals into SQL with dlt, orchestrated by Dagster."""

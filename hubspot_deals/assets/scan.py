@@ -1,0 +1,210 @@
+"""The scan's assets: one dlt-loaded asset per HubSpot table, partitioned by scan id."""
+
+# No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
+import time
+from datetime import UTC, date, datetime
+from typing import Any, Optional
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+)
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+from pydantic import Field
+
+from hubspot_deals import tags
+from hubspot_deals.destination import make_pipeline
+from hubspot_deals.hubspot.deals import DealFilter
+from hubspot_deals.hubspot.errors import HubSpotError
+from hubspot_deals.hubspot.source import hubspot_deals_source
+from hubspot_deals.partitions import scans_partitions
+from hubspot_deals.resources import HubSpotResource, ScanDestination
+from hubspot_deals.settings import get_settings
+
+SCAN_OP_NAME = "hubspot_scan"
+
+DESCRIPTIONS = {
+    "deals": "HubSpot deals, one row per deal per scan; properties as typed columns.",
+    "users": "HubSpot owners (the users deals are assigned to), active and deactivated.",
+    "pipelines": "HubSpot deal pipelines.",
+    "pipeline_stages": "Stages of each deal pipeline, with closed flag and win probability.",
+    "deal_properties": "HubSpot deal property definitions and the column type each loads as.",
+}
+
+
+class ScanConfig(Config):
+    """A scan's filters. The token travels only as ciphertext (Fernet, deployment key)."""
+
+    organization_id: Optional[str] = Field(
+        default=None,
+        description="Organization the scan belongs to; defaults to the run's organization tag "
+        "or HUBSPOT_DEALS_DEFAULT_ORGANIZATION.",
+    )
+    properties: Optional[list[str]] = Field(
+        default=None, description="Deal properties to extract; all of the portal's by default."
+    )
+    include_archived: bool = Field(default=False, description="Also extract archived deals.")
+    start_date: Optional[str] = Field(
+        default=None, description="First createdate day (YYYY-MM-DD, UTC, inclusive)."
+    )
+    end_date: Optional[str] = Field(
+        default=None, description="Last createdate day (YYYY-MM-DD, UTC, inclusive)."
+    )
+    access_token_ciphertext: Optional[str] = Field(
+        default=None,
+        description="The HubSpot token encrypted with the deployment key; without it the code "
+        "location's HUBSPOT_ACCESS_TOKEN is used.",
+    )
+
+    def deal_filter(self) -> DealFilter:
+        try:
+            start = date.fromisoformat(self.start_date) if self.start_date else None
+            end = date.fromisoformat(self.end_date) if self.end_date else None
+        except ValueError as exc:
+            raise Failure(description=f"invalid scan date range: {exc}") from None
+        if start and end and start > end:
+            raise Failure(description="invalid scan date range: start_date is after end_date")
+        return DealFilter(start_date=start, end_date=end, include_archived=self.include_archived)
+
+
+class ScanTranslator(DagsterDltTranslator):
+    """Clean asset keys (`hubspot/<table>`), no phantom upstream assets, HubSpot kinds."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        spec = super().get_asset_spec(data)
+        name = data.resource.name
+        return spec.replace_attributes(
+            key=AssetKey(["hubspot", name]),
+            deps=[],
+            description=DESCRIPTIONS.get(name, spec.description),
+            kinds={"hubspot", "dlt", data.pipeline.destination.destination_name},
+        ).merge_attributes(tags={"source": "hubspot"})
+
+
+class ScanProgress:
+    """Publishes records extracted, the expected total and a heartbeat as run tags."""
+
+    def __init__(self, context: AssetExecutionContext, every_seconds: float = 2.0) -> None:
+        self.context = context
+        self.every_seconds = every_seconds
+        self._last = 0.0
+
+    def __call__(self, extracted: int, expected: int | None, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and extracted and now - self._last < self.every_seconds:
+            return
+        self._last = now
+        new_tags = {
+            tags.RECORDS_EXTRACTED: str(extracted),
+            tags.HEARTBEAT: datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if expected is not None:
+            new_tags[tags.EXPECTED_RECORDS] = str(expected)
+        self.context.instance.add_run_tags(self.context.run.run_id, new_tags)
+
+
+def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
+    return (
+        config.organization_id
+        or context.run.tags.get(tags.ORGANIZATION)
+        or get_settings().default_organization_id
+    )
+
+
+@dlt_assets(
+    dlt_source=hubspot_deals_source(),
+    dlt_pipeline=make_pipeline("hubspot_deals_definitions"),
+    name=SCAN_OP_NAME,
+    group_name="hubspot",
+    partitions_def=scans_partitions,
+    dagster_dlt_translator=ScanTranslator(),
+)
+def hubspot_scan(
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    hubspot: HubSpotResource,
+    destination: ScanDestination,
+    config: ScanConfig,
+):
+    """Extracts one scan (partition) of HubSpot deals and related tables with dlt."""
+    scan_id = context.partition_key
+    organization_id = _organization_id(context, config)
+    deal_filter = config.deal_filter()
+    client = hubspot.client(hubspot.resolve_access_token(config.access_token_ciphertext))
+    progress = ScanProgress(context)
+    facts: dict[str, Any] = {}
+    source = hubspot_deals_source(
+        client=client,
+        scan_id=scan_id,
+        organization_id=organization_id,
+        properties=config.properties,
+        deal_filter=deal_filter,
+        max_url_length=hubspot.url_length_budget,
+        on_progress=progress,
+        scan_facts=facts,
+    )
+    started = time.monotonic()
+    try:
+        results = list(
+            dlt.run(
+                context=context,
+                dlt_source=source,
+                dlt_pipeline=destination.pipeline_for_scan(scan_id),
+            ).fetch_row_count()
+        )
+    except Exception as exc:
+        cause = _hubspot_cause(exc)
+        if cause is None:
+            raise
+        context.log.error(f"scan {scan_id} failed: {cause}")
+        raise Failure(
+            description=str(cause), metadata={"error_category": cause.category}
+        ) from None
+    finally:
+        client.close()
+    progress(facts.get("deals_extracted", 0), facts.get("expected_live_deals"), final=True)
+    stats = dict(client.stats)
+    for result in results:
+        extra: dict[str, Any] = {"scan_id": scan_id, "organization_id": organization_id}
+        if result.asset_key == AssetKey(["hubspot", "deals"]):
+            extra.update(
+                {
+                    "deals_extracted": facts.get("deals_extracted", 0),
+                    "expected_live_deals": facts.get("expected_live_deals"),
+                    "hubspot_requests": stats.get("requests", 0),
+                    "hubspot_rate_limited": stats.get("rate_limited", 0),
+                    "hubspot_rate_limit": MetadataValue.json(client.rate_limit or {}),
+                    "read_strategy": facts.get("live_strategy"),
+                    "unknown_properties": MetadataValue.json(facts.get("unknown_properties", [])),
+                    "filters": MetadataValue.json(
+                        {
+                            "properties": config.properties or "all",
+                            "include_archived": config.include_archived,
+                            "start_date": config.start_date,
+                            "end_date": config.end_date,
+                        }
+                    ),
+                    "duration_seconds": round(time.monotonic() - started, 3),
+                }
+            )
+        yield MaterializeResult(
+            asset_key=result.asset_key, metadata={**(result.metadata or {}), **extra}
+        )
+
+
+def _hubspot_cause(exc: BaseException) -> HubSpotError | None:
+    """dlt wraps extraction errors; find the HubSpot error underneath, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, HubSpotError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

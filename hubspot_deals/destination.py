@@ -1,0 +1,36 @@
+"""The dlt destination (DuckDB by default, PostgreSQL by configuration) and per-scan pipelines."""
+
+import hashlib
+
+import dlt
+from dlt.common.destination import Destination
+
+from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
+
+
+def make_destination(settings: Settings | None = None) -> Destination:
+    settings = settings or get_settings()
+    if settings.destination == "postgres":
+        return dlt.destinations.postgres(credentials=settings.postgres_dsn.get_secret_value())
+    settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.destinations.duckdb(str(settings.duckdb_file))
+
+
+def pipeline_name_for(scan_id: str) -> str:
+    """One dlt pipeline (and so one dlt state) per scan, sharing one dataset."""
+    name = f"hubspot_scan_{scan_id}"
+    if len(name) <= 120:
+        return name
+    digest = hashlib.sha256(scan_id.encode()).hexdigest()[:16]
+    return f"hubspot_scan_{scan_id[:80]}_{digest}"
+
+
+def make_pipeline(pipeline_name: str, settings: Settings | None = None) -> dlt.Pipeline:
+    settings = settings or get_settings()
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=make_destination(settings),
+        dataset_name=DATASET_NAME,
+        pipelines_dir=str(settings.pipelines_dir),
+        progress=None,
+    )

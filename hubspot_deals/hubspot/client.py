@@ -1,0 +1,218 @@
+"""The one HubSpot CRM v3 HTTP client: auth, pacing to the token's limits, retries, errors."""
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from hubspot_deals.hubspot.errors import (
+    HubSpotAuthenticationError,
+    HubSpotRateLimitError,
+    HubSpotRequestError,
+    HubSpotScopeError,
+)
+from hubspot_deals.hubspot.pacing import RollingWindowPacer
+
+log = logging.getLogger(__name__)
+
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+# HubSpot documents the search endpoints' own bucket as 5 requests/second per account.
+SEARCH_REQUESTS_PER_SECOND = 5
+
+
+class HubSpotClient:
+    """Talks to one HubSpot account with one token; safe to share between threads."""
+
+    def __init__(
+        self,
+        access_token: str,
+        base_url: str = "https://api.hubapi.com",
+        *,
+        max_attempts: int = 8,
+        timeout: float = 60.0,
+        max_backoff: float = 30.0,
+        search_requests_per_second: int = SEARCH_REQUESTS_PER_SECOND,
+        pool_size: int = 16,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._auth_header = f"Bearer {access_token}"
+        self.max_attempts = max_attempts
+        self.timeout = timeout
+        self.max_backoff = max_backoff
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "hubspot-deals"})
+        # The ten-secondly bucket's size is learned from the first response's headers.
+        self.burst_pacer = RollingWindowPacer(limit=None, interval=10.0)
+        self.search_pacer = RollingWindowPacer(
+            limit=search_requests_per_second, interval=1.0, margin=0
+        )
+        self._stats_lock = threading.Lock()
+        self.stats: Counter[str] = Counter()
+        self.rate_limit: dict[str, int] = {}
+
+    # -- public calls ---------------------------------------------------------------------
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._request("GET", path, params=params)
+
+    def post(self, path: str, body: dict[str, Any], params: dict[str, Any] | None = None) -> Any:
+        return self._request("POST", path, params=params, body=body)
+
+    def url_length(self, path: str, params: dict[str, Any]) -> int:
+        """Length of the URL a GET with these params would have."""
+        return len(self.base_url) + len(path) + 1 + len(urlencode(params, doseq=True))
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self.stats[key] += n
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        is_search = path.endswith("/search")
+        pacer = self.search_pacer if is_search else self.burst_pacer
+        url = self.base_url + path
+        data = orjson.dumps(body) if body is not None else None
+        headers = {"Authorization": self._auth_header}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        failure = ""
+        for attempt in range(1, self.max_attempts + 1):
+            pacer.acquire()
+            self._count("requests")
+            self._count("search_requests" if is_search else "burst_requests")
+            try:
+                resp = self.session.request(
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = f"{type(exc).__name__} talking to HubSpot"
+                self._count("connection_errors")
+                self._sleep_backoff(attempt)
+                continue
+            if not is_search:
+                self._learn_limits(resp)
+            if resp.status_code < 300 or resp.status_code == 207:
+                return orjson.loads(resp.content) if resp.content else {}
+            correlation_id = resp.headers.get("X-HubSpot-Correlation-Id", "")
+            if resp.status_code in RETRIED_STATUSES:
+                failure = f"HTTP {resp.status_code} from HubSpot {method} {path}"
+                if resp.status_code == 429:
+                    self._on_rate_limited(resp, path, correlation_id)
+                else:
+                    self._count("server_errors")
+                    self._sleep_backoff(attempt)
+                continue
+            self._raise_for_client_error(resp, method, path, correlation_id)
+        raise HubSpotRequestError(
+            f"{failure}; gave up after {self.max_attempts} attempts", status=None
+        )
+
+    def _learn_limits(self, resp: requests.Response) -> None:
+        h = resp.headers
+        try:
+            limit = int(h["X-HubSpot-RateLimit-Max"])
+            interval_ms = int(h.get("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"))
+            remaining = int(h["X-HubSpot-RateLimit-Remaining"])
+        except (KeyError, ValueError):
+            return
+        if self.burst_pacer.limit != limit:
+            self.burst_pacer.configure(limit, interval_ms / 1000.0)
+        self.burst_pacer.observe_remaining(remaining)
+        self.rate_limit = {"max": limit, "interval_ms": interval_ms, "remaining": remaining}
+        if "X-HubSpot-RateLimit-Daily-Remaining" in h:
+            try:
+                self.rate_limit["daily"] = int(h.get("X-HubSpot-RateLimit-Daily", "0"))
+                self.rate_limit["daily_remaining"] = int(h["X-HubSpot-RateLimit-Daily-Remaining"])
+            except ValueError:
+                pass
+
+    def _on_rate_limited(self, resp: requests.Response, path: str, correlation_id: str) -> None:
+        self._count("rate_limited")
+        policy = ""
+        try:
+            policy = str(orjson.loads(resp.content).get("policyName", ""))
+        except (orjson.JSONDecodeError, AttributeError):
+            pass
+        self._count(f"rate_limited_{policy.lower() or 'unknown'}")
+        if policy == "DAILY":
+            raise HubSpotRateLimitError(
+                "HubSpot's daily API limit for this account is used up; "
+                "the scan can resume after the daily reset",
+                status=429,
+                correlation_id=correlation_id,
+            )
+        retry_after = resp.headers.get("Retry-After")
+        if retry_after and retry_after.isdigit():
+            wait = float(retry_after)
+        elif policy == "SECONDLY":
+            wait = 1.0
+        else:
+            wait = 1.0 + random.random()
+        log.info("HubSpot rate limit %s on %s; waiting %.1fs", policy or "429", path, wait)
+        time.sleep(wait)
+
+    def _sleep_backoff(self, attempt: int) -> None:
+        delay = min(self.max_backoff, 0.5 * 2 ** (attempt - 1))
+        time.sleep(delay * (0.5 + random.random() / 2))
+
+    @staticmethod
+    def _raise_for_client_error(
+        resp: requests.Response, method: str, path: str, correlation_id: str
+    ) -> None:
+        message = ""
+        details: dict[str, Any] = {}
+        try:
+            details = orjson.loads(resp.content)
+            message = str(details.get("message", ""))
+        except (orjson.JSONDecodeError, AttributeError):
+            pass
+        status = resp.status_code
+        if status == 401:
+            raise HubSpotAuthenticationError(
+                "HubSpot rejected the access token (401 "
+                f"{details.get('category', 'INVALID_AUTHENTICATION')}): it is unknown, revoked "
+                "or expired",
+                status=401,
+                correlation_id=correlation_id,
+            )
+        if status == 403:
+            scopes: list[str] = []
+            for err in details.get("errors") or []:
+                ctx = err.get("context") or {}
+                scopes += ctx.get("requiredGranularScopes") or ctx.get("requiredScopes") or []
+            needed = f"; it needs {', '.join(scopes)}" if scopes else ""
+            raise HubSpotScopeError(
+                f"the HubSpot token lacks a scope for {method} {path} (403 MISSING_SCOPES){needed}",
+                status=403,
+                correlation_id=correlation_id,
+            )
+        if status == 414:
+            raise HubSpotRequestError(
+                f"HubSpot refused {method} {path}: URL too long (414)", status=414
+            )
+        raise HubSpotRequestError(
+            f"HubSpot answered {status} to {method} {path}: {message[:300] or resp.reason}",
+            status=status,
+            correlation_id=correlation_id,
+        )

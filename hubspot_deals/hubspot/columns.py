@@ -1,0 +1,196 @@
+"""Typed columns for deals: HubSpot sends every property value as a string or null.
+
+Each property is typed from its definition (numbers as doubles, datetimes as timestamps, dates
+as dates, checkboxes as booleans, everything else as text) and a page of deals becomes one Arrow
+table, which dlt loads without its row-by-row normalizer. A value that does not parse as its
+declared type is never dropped: it goes to the row's `_unparsed` JSON column under its name.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "double": pa.float64(),
+    "timestamp": TIMESTAMP,
+    "date": pa.date32(),
+    "bool": pa.bool_(),
+    "text": pa.string(),
+}
+# Deal fields outside `properties`, and the scan's own columns.
+RECORD_COLUMNS = ("id", "created_at", "updated_at", "archived", "archived_at")
+SCAN_COLUMNS = ("_scan_id", "_organization_id")
+UNPARSED_COLUMN = "_unparsed"
+RESERVED = frozenset(RECORD_COLUMNS + SCAN_COLUMNS + (UNPARSED_COLUMN,))
+
+
+@dataclass(frozen=True)
+class DealProperty:
+    """A deal property definition as far as typing needs it."""
+
+    name: str
+    type: str
+    field_type: str = ""
+    definition: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def from_definition(cls, d: dict[str, Any]) -> "DealProperty":
+        return cls(d["name"], d.get("type") or "string", d.get("fieldType") or "", d)
+
+    @property
+    def column_type(self) -> str:
+        if self.type == "number":
+            return "double"
+        if self.type == "datetime":
+            return "timestamp"
+        if self.type == "date":
+            return "date"
+        if self.type == "bool" or (
+            self.type == "enumeration" and self.field_type == "booleancheckbox"
+        ):
+            return "bool"
+        return "text"
+
+    @property
+    def column_name(self) -> str:
+        return f"property_{self.name}" if self.name in RESERVED else self.name
+
+
+def parse_hubspot_datetime(value: str) -> datetime | None:
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        parsed = parse_hubspot_datetime(value)
+        return parsed.date() if parsed else None
+
+
+def _parse_double(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+_BOOLS = {"true": True, "false": False}
+_SCALAR_PARSERS = {"double": _parse_double, "timestamp": parse_hubspot_datetime, "date": _parse_date}
+
+
+def typed_array(
+    values: Sequence[str | None], column_type: str, name: str, unparsed: list[dict | None]
+) -> pa.Array:
+    """One column's raw strings as an Arrow array of its type; misfits go to `unparsed`."""
+    if column_type == "text":
+        return pa.array(values, pa.string())
+    cleaned = [None if v == "" else v for v in values]
+    if column_type == "bool":
+        out: list[bool | None] = []
+        for i, v in enumerate(cleaned):
+            if v is None:
+                out.append(None)
+                continue
+            b = _BOOLS.get(v.lower())
+            if b is None:
+                _keep(unparsed, i, name, v)
+            out.append(b)
+        return pa.array(out, pa.bool_())
+    target = ARROW_TYPES[column_type]
+    raw = pa.array(cleaned, pa.string())
+    try:
+        return pc.cast(raw, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    parse = _SCALAR_PARSERS[column_type]
+    parsed = []
+    for i, v in enumerate(cleaned):
+        p = None if v is None else parse(v)
+        if v is not None and p is None:
+            _keep(unparsed, i, name, v)
+        parsed.append(p)
+    return pa.array(parsed, target)
+
+
+def _keep(unparsed: list[dict | None], row: int, name: str, value: str) -> None:
+    if unparsed[row] is None:
+        unparsed[row] = {}
+    unparsed[row][name] = value  # type: ignore[index]
+
+
+def _timestamps(values: Iterable[str | None]) -> pa.Array:
+    vals = list(values)
+    try:
+        return pc.cast(pa.array(vals, pa.string()), TIMESTAMP)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else parse_hubspot_datetime(v) for v in vals], TIMESTAMP)
+
+
+class DealTableBuilder:
+    """Turns pages of HubSpot deal objects into Arrow tables with one fixed schema."""
+
+    def __init__(
+        self, properties: Sequence[DealProperty], scan_id: str, organization_id: str
+    ) -> None:
+        self.properties = list(properties)
+        self.scan_id = scan_id
+        self.organization_id = organization_id
+        self.schema = pa.schema(
+            [pa.field("id", pa.string(), nullable=False)]
+            + [pa.field(p.column_name, ARROW_TYPES[p.column_type]) for p in self.properties]
+            + [
+                pa.field("created_at", TIMESTAMP),
+                pa.field("updated_at", TIMESTAMP),
+                pa.field("archived", pa.bool_()),
+                pa.field("archived_at", TIMESTAMP),
+                pa.field(UNPARSED_COLUMN, pa.string()),
+                pa.field("_scan_id", pa.string(), nullable=False),
+                pa.field("_organization_id", pa.string(), nullable=False),
+            ]
+        )
+
+    def build(self, deals: Sequence[dict[str, Any]]) -> pa.Table:
+        n = len(deals)
+        unparsed: list[dict | None] = [None] * n
+        props = [d["properties"] for d in deals]
+        columns: list[pa.Array] = [pa.array([d["id"] for d in deals], pa.string())]
+        for p in self.properties:
+            name = p.name
+            columns.append(typed_array([r.get(name) for r in props], p.column_type, name, unparsed))
+        columns += [
+            _timestamps(d.get("createdAt") for d in deals),
+            _timestamps(d.get("updatedAt") for d in deals),
+            pa.array([bool(d.get("archived", False)) for d in deals], pa.bool_()),
+            _timestamps(d.get("archivedAt") for d in deals),
+            pa.array(
+                [None if u is None else orjson.dumps(u).decode() for u in unparsed], pa.string()
+            ),
+            pa.array([self.scan_id] * n, pa.string()),
+            pa.array([self.organization_id] * n, pa.string()),
+        ]
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+    def dlt_columns(self) -> dict[str, dict[str, Any]]:
+        """Column hints for dlt, so that even an empty scan creates typed columns."""
+        hints: dict[str, dict[str, Any]] = {
+            "id": {"data_type": "text", "nullable": False},
+            "_scan_id": {"data_type": "text", "nullable": False},
+            "_organization_id": {"data_type": "text", "nullable": False},
+            UNPARSED_COLUMN: {"data_type": "json", "nullable": True},
+        }
+        for p in self.properties:
+            hints[p.column_name] = {"data_type": p.column_type, "nullable": True}
+        return hints

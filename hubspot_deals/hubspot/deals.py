@@ -1,0 +1,228 @@
+"""How deals are read from HubSpot: which endpoint, in which order, at what cost.
+
+- Live deals, no date range, properties fit in a URL: the list API, 100 deals a request.
+- Live deals with a date range, or too many properties for a URL: the search API, 200 deals a
+  request with the properties in the body, in windows of `hs_object_id > last id` so that its
+  10,000-result cap is never reached (it draws on the separate search bucket, not the burst one).
+- Archived deals (search never returns them): the list API with `archived=true`; when the
+  properties do not fit in a URL, ids from the list API and then batch/read with the properties
+  in the body.
+"""
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from hubspot_deals.hubspot.client import HubSpotClient
+from hubspot_deals.hubspot.columns import parse_hubspot_datetime
+
+log = logging.getLogger(__name__)
+
+DEALS_PATH = "/crm/v3/objects/deals"
+SEARCH_PATH = "/crm/v3/objects/deals/search"
+BATCH_READ_PATH = "/crm/v3/objects/deals/batch/read"
+LIST_PAGE_SIZE = 100
+SEARCH_PAGE_SIZE = 200
+SEARCH_RESULT_CAP = 10_000
+# HubSpot adds these to every response; requesting them keeps the columns stable.
+ALWAYS_REQUESTED = ("hs_object_id", "createdate", "hs_lastmodifieddate")
+
+Page = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DealFilter:
+    """A scan's filters: inclusive createdate range (UTC days) and whether archived deals count."""
+
+    start_date: date | None = None
+    end_date: date | None = None
+    include_archived: bool = False
+
+    @property
+    def has_date_range(self) -> bool:
+        return self.start_date is not None or self.end_date is not None
+
+    def bounds_ms(self) -> tuple[int | None, int | None]:
+        lo = hi = None
+        if self.start_date:
+            lo = int(datetime.combine(self.start_date, time.min, UTC).timestamp() * 1000)
+        if self.end_date:
+            next_day = datetime.combine(self.end_date + timedelta(days=1), time.min, UTC)
+            hi = int(next_day.timestamp() * 1000) - 1
+        return lo, hi
+
+    def search_filters(self) -> list[dict[str, str]]:
+        lo, hi = self.bounds_ms()
+        filters = []
+        if lo is not None:
+            filters.append({"propertyName": "createdate", "operator": "GTE", "value": str(lo)})
+        if hi is not None:
+            filters.append({"propertyName": "createdate", "operator": "LTE", "value": str(hi)})
+        return filters
+
+    def accepts(self, deal: dict[str, Any]) -> bool:
+        """Client-side date check, for the list API which cannot filter."""
+        if not self.has_date_range:
+            return True
+        created = deal["properties"].get("createdate") or deal.get("createdAt")
+        parsed = parse_hubspot_datetime(created) if created else None
+        if parsed is None:
+            return False
+        ms = int(parsed.timestamp() * 1000)
+        lo, hi = self.bounds_ms()
+        return (lo is None or ms >= lo) and (hi is None or ms <= hi)
+
+
+class DealReader:
+    """Reads a scan's deals page by page with the cheapest strategy that is correct."""
+
+    def __init__(
+        self,
+        client: HubSpotClient,
+        properties: Sequence[str],
+        deal_filter: DealFilter,
+        max_url_length: int = 15_000,
+    ) -> None:
+        self.client = client
+        self.properties = list(dict.fromkeys([*ALWAYS_REQUESTED, *properties]))
+        self.filter = deal_filter
+        self.max_url_length = max_url_length
+
+    @property
+    def properties_fit_in_url(self) -> bool:
+        params = {
+            "limit": LIST_PAGE_SIZE,
+            "archived": "false",
+            "properties": ",".join(self.properties),
+            "after": "X" * 64,
+        }
+        return self.client.url_length(DEALS_PATH, params) <= self.max_url_length
+
+    @property
+    def live_strategy(self) -> str:
+        if self.filter.has_date_range or not self.properties_fit_in_url:
+            return "search"
+        return "list"
+
+    @property
+    def archived_strategy(self) -> str:
+        return "list" if self.properties_fit_in_url else "ids+batch_read"
+
+    def expected_live_total(self) -> int:
+        """HubSpot's count of live deals matching the filters: one search request."""
+        body = {
+            "filterGroups": [{"filters": self.filter.search_filters()}]
+            if self.filter.has_date_range
+            else [],
+            "properties": ["hs_object_id"],
+            "limit": 1,
+        }
+        return int(self.client.post(SEARCH_PATH, body).get("total", 0))
+
+    def pages(self) -> Iterator[Page]:
+        if self.live_strategy == "search":
+            yield from self._search_pages()
+        else:
+            yield from self._list_pages(self.properties, archived=False)
+        if self.filter.include_archived:
+            archived = (
+                self._list_pages(self.properties, archived=True)
+                if self.archived_strategy == "list"
+                else self._batch_read_pages(archived=True)
+            )
+            for page in archived:
+                kept = [d for d in page if self.filter.accepts(d)]
+                if kept:
+                    yield kept
+
+    def _list_pages(self, properties: Sequence[str], archived: bool) -> Iterator[Page]:
+        params: dict[str, Any] = {
+            "limit": LIST_PAGE_SIZE,
+            "archived": "true" if archived else "false",
+            "properties": ",".join(properties),
+        }
+        while True:
+            body = self.client.get(DEALS_PATH, params)
+            results = body.get("results") or []
+            if results:
+                yield results
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            params["after"] = after
+
+    def _batch_read_pages(self, archived: bool) -> Iterator[Page]:
+        for id_page in self._list_pages(["hs_object_id"], archived=archived):
+            body = {"inputs": [{"id": d["id"]} for d in id_page], "properties": self.properties}
+            params = {"archived": "true" if archived else "false"}
+            results = self.client.post(BATCH_READ_PATH, body, params=params).get("results") or []
+            if results:
+                yield sorted(results, key=lambda d: int(d["id"]))
+
+    def _search_pages(self) -> Iterator[Page]:
+        base_filters = self.filter.search_filters()
+        last_id = 0
+        while True:
+            window = [
+                *base_filters,
+                {"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)},
+            ]
+            after = 0
+            while True:
+                body = {
+                    "filterGroups": [{"filters": window}],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": self.properties,
+                    "limit": SEARCH_PAGE_SIZE,
+                    "after": str(after),
+                }
+                resp = self.client.post(SEARCH_PATH, body)
+                results = resp.get("results") or []
+                if results:
+                    yield results
+                    last_id = int(results[-1]["id"])
+                nxt = ((resp.get("paging") or {}).get("next") or {}).get("after")
+                if not nxt or not results:
+                    return
+                after = int(nxt)
+                if after + SEARCH_PAGE_SIZE > SEARCH_RESULT_CAP:
+                    break  # next window starts after the last id seen
+
+
+def prefetch(pages: Iterator[Page], depth: int = 4) -> Iterator[Page]:
+    """Fetches the next pages on a thread while the caller types and loads the current one."""
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for page in pages:
+                if stop.is_set():
+                    return
+                q.put(("page", page))
+            q.put(("done", None))
+        except BaseException as exc:  # re-raised in the consumer
+            q.put(("error", exc))
+
+    t = threading.Thread(target=work, name="hubspot-deal-pages", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "page":
+                yield item
+            elif kind == "done":
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(timeout=0.05)

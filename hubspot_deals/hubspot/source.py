@@ -1,0 +1,251 @@
+"""The dlt source: a scan's deals, owners (users), pipelines and stages, and deal properties."""
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from hubspot_deals.hubspot.client import HubSpotClient
+from hubspot_deals.hubspot.columns import DealProperty, DealTableBuilder
+from hubspot_deals.hubspot.deals import DealFilter, DealReader, prefetch
+
+log = logging.getLogger(__name__)
+
+PROPERTIES_PATH = "/crm/v3/properties/deals"
+PIPELINES_PATH = "/crm/v3/pipelines/deals"
+OWNERS_PATH = "/crm/v3/owners"
+
+ProgressCallback = Callable[[int, int | None], None]
+
+_SCAN_KEY_HINTS = {
+    "_scan_id": {"data_type": "text", "nullable": False},
+    "_organization_id": {"data_type": "text", "nullable": False},
+}
+
+
+def _ts(*names: str) -> dict[str, dict[str, Any]]:
+    return {n: {"data_type": "timestamp", "nullable": True} for n in names}
+
+
+def select_properties(
+    definitions: Sequence[dict[str, Any]], requested: Sequence[str] | None
+) -> tuple[list[DealProperty], list[str]]:
+    """The scan's properties in request order (all by default) and the requested unknown ones."""
+    by_name = {d["name"]: DealProperty.from_definition(d) for d in definitions}
+    if not requested:
+        return list(by_name.values()), []
+    names = list(dict.fromkeys(["hs_object_id", "createdate", "hs_lastmodifieddate", *requested]))
+    unknown = [n for n in names if n not in by_name]
+    return [by_name[n] for n in names if n in by_name], unknown
+
+
+@dlt.source(name="hubspot", max_table_nesting=0)
+def hubspot_deals_source(
+    client: HubSpotClient | None = None,
+    scan_id: str = "__definition__",
+    organization_id: str = "default",
+    properties: Sequence[str] | None = None,
+    deal_filter: DealFilter | None = None,
+    max_url_length: int = 15_000,
+    on_progress: ProgressCallback | None = None,
+    scan_facts: dict[str, Any] | None = None,
+) -> Sequence[DltResource]:
+    """HubSpot deals for one scan. Every row carries `_scan_id` and `_organization_id`.
+
+    Nothing here touches the network until a resource is extracted, so the source can be built
+    at definition time (with no client) to describe the assets.
+    """
+    deal_filter = deal_filter or DealFilter()
+    facts = scan_facts if scan_facts is not None else {}
+    cache: dict[str, Any] = {}
+
+    def api() -> HubSpotClient:
+        if client is None:
+            raise RuntimeError("hubspot_deals_source needs a HubSpotClient to extract data")
+        return client
+
+    def scan_columns(row: dict[str, Any]) -> dict[str, Any]:
+        row["_scan_id"] = scan_id
+        row["_organization_id"] = organization_id
+        return row
+
+    def property_definitions() -> list[dict[str, Any]]:
+        if "properties" not in cache:
+            cache["properties"] = api().get(PROPERTIES_PATH).get("results") or []
+        return cache["properties"]
+
+    def pipeline_objects() -> list[dict[str, Any]]:
+        if "pipelines" not in cache:
+            cache["pipelines"] = api().get(PIPELINES_PATH).get("results") or []
+        return cache["pipelines"]
+
+    @dlt.resource(
+        name="deals",
+        primary_key=("_scan_id", "id"),
+        write_disposition="merge",
+        columns=_SCAN_KEY_HINTS,
+    )
+    def deals() -> Iterator[Any]:
+        """One row per deal of the scan, HubSpot properties as typed columns."""
+        selected, unknown = select_properties(property_definitions(), properties)
+        if unknown:
+            log.warning("scan %s: HubSpot has no deal properties %s; skipped", scan_id, unknown)
+        builder = DealTableBuilder(selected, scan_id, organization_id)
+        reader = DealReader(api(), [p.name for p in selected], deal_filter, max_url_length)
+        expected = reader.expected_live_total()
+        facts.update(
+            unknown_properties=unknown,
+            properties=len(selected),
+            live_strategy=reader.live_strategy,
+            archived_strategy=reader.archived_strategy if deal_filter.include_archived else None,
+            expected_live_deals=expected,
+        )
+        extracted = 0
+        if on_progress:
+            on_progress(0, expected)
+        for page in prefetch(reader.pages()):
+            extracted += len(page)
+            yield builder.build(page)
+            if on_progress:
+                on_progress(extracted, expected)
+        facts["deals_extracted"] = extracted
+        if extracted == 0:
+            yield builder.schema.empty_table()  # creates the typed table for an empty scan
+
+    @dlt.resource(
+        name="users",
+        primary_key=("_scan_id", "id"),
+        write_disposition="merge",
+        columns={**_SCAN_KEY_HINTS, **_ts("created_at", "updated_at")},
+    )
+    def users() -> Iterator[list[dict[str, Any]]]:
+        """HubSpot owners (users who can own deals), active and deactivated."""
+        for archived in ("false", "true"):
+            params: dict[str, Any] = {"limit": 500, "archived": archived}
+            while True:
+                body = api().get(OWNERS_PATH, params)
+                yield [
+                    scan_columns(
+                        {
+                            "id": o["id"],
+                            "email": o.get("email"),
+                            "type": o.get("type"),
+                            "first_name": o.get("firstName"),
+                            "last_name": o.get("lastName"),
+                            "user_id": o.get("userId"),
+                            "user_id_including_inactive": o.get("userIdIncludingInactive"),
+                            "teams": o.get("teams") or [],
+                            "created_at": o.get("createdAt"),
+                            "updated_at": o.get("updatedAt"),
+                            "archived": bool(o.get("archived", archived == "true")),
+                        }
+                    )
+                    for o in body.get("results") or []
+                ]
+                after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    break
+                params["after"] = after
+
+    @dlt.resource(
+        name="pipelines",
+        primary_key=("_scan_id", "id"),
+        write_disposition="merge",
+        columns={**_SCAN_KEY_HINTS, **_ts("created_at", "updated_at", "archived_at")},
+    )
+    def pipelines() -> Iterator[list[dict[str, Any]]]:
+        """Deal pipelines."""
+        yield [
+            scan_columns(
+                {
+                    "id": p["id"],
+                    "label": p.get("label"),
+                    "display_order": p.get("displayOrder"),
+                    "archived": bool(p.get("archived", False)),
+                    "created_at": p.get("createdAt"),
+                    "updated_at": p.get("updatedAt"),
+                    "archived_at": p.get("archivedAt"),
+                    "stage_count": len(p.get("stages") or []),
+                }
+            )
+            for p in pipeline_objects()
+        ]
+
+    @dlt.resource(
+        name="pipeline_stages",
+        primary_key=("_scan_id", "pipeline_id", "id"),
+        write_disposition="merge",
+        columns={
+            **_SCAN_KEY_HINTS,
+            **_ts("created_at", "updated_at", "archived_at"),
+            "probability": {"data_type": "double", "nullable": True},
+            "is_closed": {"data_type": "bool", "nullable": True},
+        },
+    )
+    def pipeline_stages() -> Iterator[list[dict[str, Any]]]:
+        """The stages of every deal pipeline, with HubSpot's stage metadata typed."""
+        rows = []
+        for p in pipeline_objects():
+            for s in p.get("stages") or []:
+                meta = s.get("metadata") or {}
+                probability = meta.get("probability")
+                rows.append(
+                    scan_columns(
+                        {
+                            "pipeline_id": p["id"],
+                            "id": s["id"],
+                            "label": s.get("label"),
+                            "display_order": s.get("displayOrder"),
+                            "archived": bool(s.get("archived", False)),
+                            "is_closed": str(meta.get("isClosed")).lower() == "true"
+                            if "isClosed" in meta
+                            else None,
+                            "probability": float(probability)
+                            if probability not in (None, "")
+                            else None,
+                            "metadata": meta,
+                            "created_at": s.get("createdAt"),
+                            "updated_at": s.get("updatedAt"),
+                            "archived_at": s.get("archivedAt"),
+                        }
+                    )
+                )
+        yield rows
+
+    @dlt.resource(
+        name="deal_properties",
+        primary_key=("_scan_id", "name"),
+        write_disposition="merge",
+        columns={**_SCAN_KEY_HINTS, **_ts("created_at", "updated_at")},
+    )
+    def deal_properties() -> Iterator[list[dict[str, Any]]]:
+        """Deal property definitions, with the column type each was loaded as."""
+        yield [
+            scan_columns(
+                {
+                    "name": d["name"],
+                    "label": d.get("label"),
+                    "type": d.get("type"),
+                    "field_type": d.get("fieldType"),
+                    "group_name": d.get("groupName"),
+                    "description": d.get("description"),
+                    "options": d.get("options") or [],
+                    "hubspot_defined": bool(d.get("hubspotDefined", False)),
+                    "calculated": bool(d.get("calculated", False)),
+                    "hidden": bool(d.get("hidden", False)),
+                    "has_unique_value": bool(d.get("hasUniqueValue", False)),
+                    "form_field": bool(d.get("formField", False)),
+                    "display_order": d.get("displayOrder"),
+                    "archived": bool(d.get("archived", False)),
+                    "created_at": d.get("createdAt"),
+                    "updated_at": d.get("updatedAt"),
+                    "column_type": DealProperty.from_definition(d).column_type,
+                    "definition": d,
+                }
+            )
+            for d in property_definitions()
+        ]
+
+    return deals, users, pipelines, pipeline_stages, deal_properties

@@ -1,0 +1,76 @@
+"""Runs a scan through Dagster from Python: adds the partition, then executes the scan job."""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import DagsterInstance
+
+from hubspot_deals import tags
+from hubspot_deals.assets.scan import SCAN_OP_NAME
+from hubspot_deals.crypto import TokenCipher
+from hubspot_deals.partitions import scans_partitions
+
+
+@dataclass
+class ScanOutcome:
+    scan_id: str
+    run_id: str
+    success: bool
+    seconds: float
+    error: str | None
+
+
+def scan_run_config(
+    organization_id: str,
+    access_token: str | None = None,
+    properties: list[str] | None = None,
+    include_archived: bool = False,
+    start_date: str | None = None,
+    end_date: str | None = None,
+) -> dict[str, Any]:
+    """Run config for scan_job; the token is encrypted, never placed in clear text."""
+    config: dict[str, Any] = {
+        "organization_id": organization_id,
+        "include_archived": include_archived,
+    }
+    if properties:
+        config["properties"] = properties
+    if start_date:
+        config["start_date"] = start_date
+    if end_date:
+        config["end_date"] = end_date
+    if access_token:
+        config["access_token_ciphertext"] = TokenCipher.from_settings().encrypt(access_token)
+    return {"ops": {SCAN_OP_NAME: {"config": config}}}
+
+
+def execute_scan(
+    instance: DagsterInstance, scan_id: str, run_config: dict[str, Any], scan_type: str = "full"
+) -> ScanOutcome:
+    """Executes scan_job for one scan in this process, recorded in `instance`."""
+    from hubspot_deals.definitions import defs
+
+    organization_id = run_config["ops"][SCAN_OP_NAME]["config"].get("organization_id", "")
+    if not instance.has_dynamic_partition(scans_partitions.name, scan_id):
+        instance.add_dynamic_partitions(scans_partitions.name, [scan_id])
+    job = defs.resolve_job_def("scan_job")
+    started = time.monotonic()
+    result = job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        partition_key=scan_id,
+        tags={tags.ORGANIZATION: organization_id, tags.SCAN_TYPE: scan_type},
+        raise_on_error=False,
+    )
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        if failures and failures[0].step_failure_data.error:
+            err = failures[0].step_failure_data.user_failure_data
+            error = (
+                err.description
+                if err and err.description
+                else failures[0].step_failure_data.error.message.strip()
+            )
+    return ScanOutcome(scan_id, result.run_id, result.success, time.monotonic() - started, error)

@@ -1,0 +1,63 @@
+"""Dagster resources: the HubSpot API (real, or the sandbox behind the same URL scheme) and the
+destination the scans load into."""
+
+import dlt
+from dagster import ConfigurableResource, Failure
+from pydantic import Field
+
+from hubspot_deals.crypto import TokenCipher, TokenDecryptionError
+from hubspot_deals.destination import make_pipeline, pipeline_name_for
+from hubspot_deals.hubspot.client import HubSpotClient
+from hubspot_deals.settings import get_settings
+
+
+class HubSpotResource(ConfigurableResource):
+    """HubSpot CRM v3 API. Point `api_base_url` at the sandbox to run without HubSpot."""
+
+    api_base_url: str | None = Field(
+        default=None, description="Defaults to HUBSPOT_API_BASE_URL (https://api.hubapi.com)."
+    )
+    max_url_length: int | None = Field(
+        default=None, description="Defaults to HUBSPOT_DEALS_MAX_URL_LENGTH (15000)."
+    )
+    max_attempts: int | None = Field(
+        default=None, description="Defaults to HUBSPOT_DEALS_MAX_ATTEMPTS (8)."
+    )
+    timeout_seconds: float | None = Field(
+        default=None, description="Defaults to HUBSPOT_DEALS_HTTP_TIMEOUT_SECONDS (60)."
+    )
+
+    @property
+    def url_length_budget(self) -> int:
+        return self.max_url_length or get_settings().max_url_length
+
+    def resolve_access_token(self, ciphertext: str | None) -> str:
+        """The scan's token: decrypted from its run config, else HUBSPOT_ACCESS_TOKEN."""
+        if ciphertext:
+            try:
+                return TokenCipher.from_settings().decrypt(ciphertext)
+            except TokenDecryptionError as exc:
+                raise Failure(description=str(exc)) from None
+        token = get_settings().access_token
+        if token is None or not token.get_secret_value():
+            raise Failure(
+                description="no HubSpot access token: the run config has no "
+                "access_token_ciphertext and HUBSPOT_ACCESS_TOKEN is not set"
+            )
+        return token.get_secret_value()
+
+    def client(self, access_token: str) -> HubSpotClient:
+        settings = get_settings()
+        return HubSpotClient(
+            access_token,
+            self.api_base_url or settings.api_base_url,
+            max_attempts=self.max_attempts or settings.max_attempts,
+            timeout=self.timeout_seconds or settings.http_timeout_seconds,
+        )
+
+
+class ScanDestination(ConfigurableResource):
+    """Where scans load: the dlt destination from the environment (DuckDB or PostgreSQL)."""
+
+    def pipeline_for_scan(self, scan_id: str) -> dlt.Pipeline:
+        return make_pipeline(pipeline_name_for(scan_id))

@@ -1,0 +1,60 @@
+"""Settings read once from the environment; every one has a safe default for local use."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATASET_NAME = "hubspot_deals_extraction"
+
+
+class Settings(BaseSettings):
+    """Configuration of the code location, the dlt destination and the HubSpot client."""
+
+    model_config = SettingsConfigDict(env_prefix="HUBSPOT_DEALS_", extra="ignore")
+
+    home: Path = Field(
+        default=Path.home() / ".hubspot_deals",
+        description="Folder for local state: the DuckDB file, dlt working dirs, the key file.",
+    )
+    api_base_url: str = Field(
+        default="https://api.hubapi.com",
+        validation_alias=AliasChoices("HUBSPOT_API_BASE_URL", "HUBSPOT_DEALS_API_BASE_URL"),
+        description="HubSpot API base URL; the sandbox and the tests point it elsewhere.",
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_DEALS_ACCESS_TOKEN"),
+        description="Token for runs whose config carries none (UI, schedules, sensors).",
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key for scan tokens; without it a key file under `home` is used.",
+    )
+    destination: Literal["duckdb", "postgres"] = "duckdb"
+    duckdb_path: Path | None = Field(
+        default=None, description="DuckDB file; defaults to <home>/hubspot_deals.duckdb."
+    )
+    postgres_dsn: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
+    default_organization_id: str = "default"
+    max_url_length: int = Field(
+        default=15_000,
+        description="Longest list URL the client sends; past it, properties go in a body.",
+    )
+    http_timeout_seconds: float = 60.0
+    max_attempts: int = Field(default=8, description="Attempts per HubSpot request (429/5xx).")
+
+    @property
+    def duckdb_file(self) -> Path:
+        return self.duckdb_path or (self.home / "hubspot_deals.duckdb")
+
+    @property
+    def pipelines_dir(self) -> Path:
+        return self.home / "dlt_pipelines"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,93 @@
+"""Shared fixtures: an isolated project home, a real Dagster instance, scan helpers."""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster import DagsterInstance
+
+from hubspot_deals.settings import DATASET_NAME, get_settings
+
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def fake_token() -> str:
+    """A token made at run time (nothing token-like is kept in the repository)."""
+    return "pat-test-" + secrets.token_hex(12)
+
+
+@pytest.fixture
+def project_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """HUBSPOT_DEALS_HOME and DAGSTER_HOME in a temp folder; DuckDB destination."""
+    home = tmp_path / "home"
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True)
+    monkeypatch.setenv("HUBSPOT_DEALS_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    monkeypatch.setenv("HUBSPOT_DEALS_DESTINATION", "duckdb")
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("HUBSPOT_DEALS_ENCRYPTION_KEY", raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def instance(project_home: Path) -> Iterator[DagsterInstance]:
+    with DagsterInstance.get() as inst:
+        yield inst
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg2
+
+        psycopg2.connect(PG_DSN, connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def postgres_destination(project_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """PostgreSQL as the destination, with the dataset dropped before and after."""
+    if not postgres_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL on 127.0.0.1:5432 is required under CI=true")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    import psycopg2
+
+    def drop() -> None:
+        conn = psycopg2.connect(PG_DSN)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {DATASET_NAME} CASCADE")
+            cur.execute(f"DROP SCHEMA IF EXISTS {DATASET_NAME}_staging CASCADE")
+        conn.close()
+
+    drop()
+    monkeypatch.setenv("HUBSPOT_DEALS_DESTINATION", "postgres")
+    monkeypatch.setenv("HUBSPOT_DEALS_POSTGRES_DSN", PG_DSN)
+    get_settings.cache_clear()
+    yield PG_DSN
+    drop()
+
+
+def scan_rows(table: str, scan_id: str, order_by: str = "id") -> list[dict[str, Any]]:
+    """All rows of a scan's table from the configured destination, as dicts."""
+    from hubspot_deals.results import destination_connection
+
+    settings = get_settings()
+    marker = "%s" if settings.destination == "postgres" else "?"
+    with destination_connection() as conn:
+        cur = conn.cursor()
+        cur.execute(
+            f'SELECT * FROM {DATASET_NAME}."{table}" WHERE _scan_id = {marker} '
+            f"ORDER BY {order_by}",
+            (scan_id,),
+        )
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
