@@ -71,7 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Deals loaded {counts['deals']} {verdict} the sandbox's {expected} "
         f"({account.live_count} live + {account.archived_count} archived, seed {args.seed})"
     )
-    print(f"Dagster storage: {os.environ['DAGSTER_HOME']}  (see it with: dagster dev -w workspace.yaml)")
+    print(f"Dagster storage: {os.environ['DAGSTER_HOME']}")
     return 0 if ok else 1
 
 

@@ -4,6 +4,7 @@ import hashlib
 
 import dlt
 from dlt.common.destination import Destination
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
@@ -11,7 +12,11 @@ from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 def make_destination(settings: Settings | None = None) -> Destination:
     settings = settings or get_settings()
     if settings.destination == "postgres":
-        return dlt.destinations.postgres(credentials=settings.postgres_dsn.get_secret_value())
+        # A credentials object (not a DSN string) also accepts passwordless (trust/peer) auth.
+        credentials = PostgresCredentials(settings.postgres_dsn.get_secret_value())
+        if credentials.password is None:
+            credentials.password = ""
+        return dlt.destinations.postgres(credentials=credentials)
     settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
     return dlt.destinations.duckdb(str(settings.duckdb_file))
 

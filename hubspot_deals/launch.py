@@ -65,12 +65,21 @@ def execute_scan(
     )
     error = None
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        if failures and failures[0].step_failure_data.error:
-            err = failures[0].step_failure_data.user_failure_data
-            error = (
-                err.description
-                if err and err.description
-                else failures[0].step_failure_data.error.message.strip()
-            )
+        error = _failure_message(result.all_events)
     return ScanOutcome(scan_id, result.run_id, result.success, time.monotonic() - started, error)
+
+
+def _failure_message(events: list[Any]) -> str:
+    """The readable cause of a failed run: a Failure's description, else the innermost error."""
+    for event in events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data and data.user_failure_data.description:
+            return data.user_failure_data.description
+        err = data.error
+        while err is not None and err.cause is not None:
+            err = err.cause
+        if err is not None:
+            return err.message.strip()
+    return "the scan run failed"

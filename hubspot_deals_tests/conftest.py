@@ -25,6 +25,7 @@ def project_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     home = tmp_path / "home"
     dagster_home = home / "dagster_home"
     dagster_home.mkdir(parents=True)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("HUBSPOT_DEALS_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     monkeypatch.setenv("HUBSPOT_DEALS_DESTINATION", "duckdb")
@@ -85,8 +86,7 @@ def scan_rows(table: str, scan_id: str, order_by: str = "id") -> list[dict[str, 
     with destination_connection() as conn:
         cur = conn.cursor()
         cur.execute(
-            f'SELECT * FROM {DATASET_NAME}."{table}" WHERE _scan_id = {marker} '
-            f"ORDER BY {order_by}",
+            f'SELECT * FROM {DATASET_NAME}."{table}" WHERE _scan_id = {marker} ORDER BY {order_by}',
             (scan_id,),
         )
         names = [c[0] for c in cur.description]

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
 import time
 from datetime import UTC, date, datetime
-from typing import Any, Optional
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -41,22 +41,22 @@ DESCRIPTIONS = {
 class ScanConfig(Config):
     """A scan's filters. The token travels only as ciphertext (Fernet, deployment key)."""
 
-    organization_id: Optional[str] = Field(
+    organization_id: str | None = Field(
         default=None,
         description="Organization the scan belongs to; defaults to the run's organization tag "
         "or HUBSPOT_DEALS_DEFAULT_ORGANIZATION.",
     )
-    properties: Optional[list[str]] = Field(
+    properties: list[str] | None = Field(
         default=None, description="Deal properties to extract; all of the portal's by default."
     )
     include_archived: bool = Field(default=False, description="Also extract archived deals.")
-    start_date: Optional[str] = Field(
+    start_date: str | None = Field(
         default=None, description="First createdate day (YYYY-MM-DD, UTC, inclusive)."
     )
-    end_date: Optional[str] = Field(
+    end_date: str | None = Field(
         default=None, description="Last createdate day (YYYY-MM-DD, UTC, inclusive)."
     )
-    access_token_ciphertext: Optional[str] = Field(
+    access_token_ciphertext: str | None = Field(
         default=None,
         description="The HubSpot token encrypted with the deployment key; without it the code "
         "location's HUBSPOT_ACCESS_TOKEN is used.",
@@ -163,9 +163,7 @@ def hubspot_scan(
         if cause is None:
             raise
         context.log.error(f"scan {scan_id} failed: {cause}")
-        raise Failure(
-            description=str(cause), metadata={"error_category": cause.category}
-        ) from None
+        raise Failure(description=str(cause), metadata={"error_category": cause.category}) from None
     finally:
         client.close()
     progress(facts.get("deals_extracted", 0), facts.get("expected_live_deals"), final=True)

@@ -149,11 +149,7 @@ class HubSpotClient:
 
     def _on_rate_limited(self, resp: requests.Response, path: str, correlation_id: str) -> None:
         self._count("rate_limited")
-        policy = ""
-        try:
-            policy = str(orjson.loads(resp.content).get("policyName", ""))
-        except (orjson.JSONDecodeError, AttributeError):
-            pass
+        policy = str(_json_body(resp).get("policyName", ""))
         self._count(f"rate_limited_{policy.lower() or 'unknown'}")
         if policy == "DAILY":
             raise HubSpotRateLimitError(
@@ -180,13 +176,8 @@ class HubSpotClient:
     def _raise_for_client_error(
         resp: requests.Response, method: str, path: str, correlation_id: str
     ) -> None:
-        message = ""
-        details: dict[str, Any] = {}
-        try:
-            details = orjson.loads(resp.content)
-            message = str(details.get("message", ""))
-        except (orjson.JSONDecodeError, AttributeError):
-            pass
+        details = _json_body(resp)
+        message = str(details.get("message", ""))
         status = resp.status_code
         if status == 401:
             raise HubSpotAuthenticationError(
@@ -216,3 +207,12 @@ class HubSpotClient:
             status=status,
             correlation_id=correlation_id,
         )
+
+
+def _json_body(resp: requests.Response) -> dict[str, Any]:
+    """An error response's JSON object; HubSpot's 5xx and 414 bodies are often HTML."""
+    try:
+        body = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}

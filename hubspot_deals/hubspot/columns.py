@@ -88,7 +88,11 @@ def _parse_double(value: str) -> float | None:
 
 
 _BOOLS = {"true": True, "false": False}
-_SCALAR_PARSERS = {"double": _parse_double, "timestamp": parse_hubspot_datetime, "date": _parse_date}
+_SCALAR_PARSERS = {
+    "double": _parse_double,
+    "timestamp": parse_hubspot_datetime,
+    "date": _parse_date,
+}
 
 
 def typed_array(

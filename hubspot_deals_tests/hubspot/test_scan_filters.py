@@ -1,0 +1,138 @@
+"""Scan filters, reruns, destinations and auth failures, against the independent stand-in."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from dagster import DagsterInstance
+
+from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals_tests.conftest import fake_token, scan_rows
+from hubspot_deals_tests.hubspot.standin import StandIn
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch, project_home):
+    token = fake_token()
+    with StandIn(token) as s:
+        monkeypatch.setenv("HUBSPOT_API_BASE_URL", s.base_url)
+        s.token_for_tests = token
+        yield s
+
+
+def _created_day(deal: dict) -> date:
+    return datetime.fromisoformat(deal["properties"]["createdate"]).astimezone(UTC).date()
+
+
+def test_property_selection_loads_only_those_columns(instance: DagsterInstance, standin) -> None:
+    cfg = scan_run_config("org", standin.token_for_tests, properties=["amount", "dealstage"])
+    assert execute_scan(instance, "props", cfg).success
+    rows = scan_rows("deals", "props")
+    assert len(rows) == 225
+    property_columns = {
+        k for k in rows[0] if not k.startswith("_") and k not in
+        {"id", "created_at", "updated_at", "archived", "archived_at"}
+    }  # fmt: skip
+    # HubSpot always adds the id, create and modified dates; nothing else was requested.
+    assert property_columns == {
+        "amount", "dealstage", "hs_object_id", "createdate", "hs_lastmodifieddate"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("include_archived", [False, True])
+def test_archived_on_and_off(instance: DagsterInstance, standin, include_archived: bool) -> None:
+    cfg = scan_run_config("org", standin.token_for_tests, include_archived=include_archived)
+    assert execute_scan(instance, "arch", cfg).success
+    rows = scan_rows("deals", "arch")
+    expected = standin.deals if include_archived else standin.live()
+    assert [r["id"] for r in rows] == sorted(d["id"] for d in expected)
+    assert sum(r["archived"] for r in rows) == (25 if include_archived else 0)
+    if include_archived:
+        archived = [r for r in rows if r["archived"]]
+        assert all(r["archived_at"] is not None for r in archived)
+
+
+def test_date_range_is_inclusive_at_both_edges(instance: DagsterInstance, standin) -> None:
+    # Deal 10 is created 2022-03-31T10:00:00.110Z and deal 40 on 2022-06-29T16:00:00.440Z:
+    # a range on exactly those days must include both, and nothing a day outside.
+    start, end = _created_day(standin.deals[10]), _created_day(standin.deals[40])
+    assert (start, end) == (date(2022, 3, 31), date(2022, 6, 29))
+    cfg = scan_run_config(
+        "org", standin.token_for_tests, include_archived=True,
+        start_date=start.isoformat(), end_date=end.isoformat(),
+    )  # fmt: skip
+    assert execute_scan(instance, "dates", cfg).success
+    rows = scan_rows("deals", "dates")
+    expected = sorted(d["id"] for d in standin.deals if start <= _created_day(d) <= end)
+    assert [r["id"] for r in rows] == expected
+    assert len(expected) == 31  # deals 10..40: every third day over 91 days
+    assert "POST /crm/v3/objects/deals/search" in standin.requests
+
+
+def test_single_day_range(instance: DagsterInstance, standin) -> None:
+    day = _created_day(standin.deals[7]).isoformat()
+    cfg = scan_run_config("org", standin.token_for_tests, start_date=day, end_date=day)
+    assert execute_scan(instance, "one-day", cfg).success
+    assert [r["id"] for r in scan_rows("deals", "one-day")] == [standin.deals[7]["id"]]
+
+
+def test_rerun_does_not_duplicate_rows(instance: DagsterInstance, standin) -> None:
+    cfg = scan_run_config("org", standin.token_for_tests, include_archived=True)
+    assert execute_scan(instance, "again", cfg).success
+    assert execute_scan(instance, "again", cfg).success
+    for table, count in {"deals": 250, "users": 1, "pipelines": 1, "pipeline_stages": 4}.items():
+        assert len(scan_rows(table, "again")) == count, table
+    # Another scan of the same account keeps its own rows beside the first one's.
+    assert execute_scan(instance, "other", cfg).success
+    assert len(scan_rows("deals", "again")) == len(scan_rows("deals", "other")) == 250
+
+
+def test_unknown_token_fails_with_readable_error_without_the_token(
+    instance: DagsterInstance, standin, capfd
+) -> None:
+    wrong = fake_token()
+    outcome = execute_scan(instance, "bad-token", scan_run_config("org", wrong))
+    assert not outcome.success
+    assert outcome.error.startswith(
+        "HubSpot rejected the access token (401 INVALID_AUTHENTICATION)"
+    )
+    out, err = capfd.readouterr()
+    assert wrong not in outcome.error and wrong not in out and wrong not in err
+    run = instance.get_run_by_id(outcome.run_id)
+    assert wrong not in str(run.run_config) and wrong not in str(run.tags)
+    for record in instance.all_logs(outcome.run_id):
+        assert wrong not in str(record.user_message)
+
+
+def test_missing_token_fails_clearly(instance: DagsterInstance, standin) -> None:
+    outcome = execute_scan(instance, "no-token", scan_run_config("org", None))
+    assert not outcome.success
+    assert "no HubSpot access token" in outcome.error
+
+
+def test_token_from_environment_when_config_has_none(
+    instance: DagsterInstance, standin, monkeypatch
+) -> None:
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", standin.token_for_tests)
+    from hubspot_deals.settings import get_settings
+
+    get_settings.cache_clear()
+    assert execute_scan(instance, "env-token", scan_run_config("org", None)).success
+    assert len(scan_rows("deals", "env-token")) == 225
+
+
+@pytest.mark.postgres
+def test_postgres_destination_same_rows(
+    instance: DagsterInstance, standin, postgres_destination
+) -> None:
+    cfg = scan_run_config("org-pg", standin.token_for_tests, include_archived=True)
+    assert execute_scan(instance, "pg-scan", cfg).success
+    assert execute_scan(instance, "pg-scan", cfg).success  # rerun: still no duplicates
+    rows = scan_rows("deals", "pg-scan")
+    assert [r["id"] for r in rows] == sorted(d["id"] for d in standin.deals)
+    by_id = {r["id"]: r for r in rows}
+    d9 = standin.deals[9]
+    assert by_id[d9["id"]]["dealname"] == d9["properties"]["dealname"]
+    assert by_id[d9["id"]]["amount"] == float(d9["properties"]["amount"])
+    assert by_id[d9["id"]]["is_hot"] is True
+    assert by_id[standin.deals[0]["id"]]["renewal_date"] is None
+    assert by_id[standin.deals[1]["id"]]["renewal_date"] == date(2024, 1, 2)
