@@ -25,8 +25,12 @@ _SCAN_KEY_HINTS = {
 }
 
 
-def _ts(*names: str) -> dict[str, dict[str, Any]]:
-    return {n: {"data_type": "timestamp", "nullable": True} for n in names}
+def _columns(**names_by_type: str) -> dict[str, dict[str, Any]]:
+    """Column hints, so that a column that is null in every row still gets its type."""
+    hints = dict(_SCAN_KEY_HINTS)
+    for data_type, names in names_by_type.items():
+        hints.update({n: {"data_type": data_type, "nullable": True} for n in names.split()})
+    return hints
 
 
 def select_properties(
@@ -118,7 +122,13 @@ def hubspot_deals_source(
         name="users",
         primary_key=("_scan_id", "id"),
         write_disposition="merge",
-        columns={**_SCAN_KEY_HINTS, **_ts("created_at", "updated_at")},
+        columns=_columns(
+            text="email type first_name last_name",
+            bigint="user_id user_id_including_inactive",
+            bool="archived",
+            json="teams",
+            timestamp="created_at updated_at",
+        ),
     )
     def users() -> Iterator[list[dict[str, Any]]]:
         """HubSpot owners (users who can own deals), active and deactivated."""
@@ -153,7 +163,12 @@ def hubspot_deals_source(
         name="pipelines",
         primary_key=("_scan_id", "id"),
         write_disposition="merge",
-        columns={**_SCAN_KEY_HINTS, **_ts("created_at", "updated_at", "archived_at")},
+        columns=_columns(
+            text="label",
+            bigint="display_order stage_count",
+            bool="archived",
+            timestamp="created_at updated_at archived_at",
+        ),
     )
     def pipelines() -> Iterator[list[dict[str, Any]]]:
         """Deal pipelines."""
@@ -177,12 +192,14 @@ def hubspot_deals_source(
         name="pipeline_stages",
         primary_key=("_scan_id", "pipeline_id", "id"),
         write_disposition="merge",
-        columns={
-            **_SCAN_KEY_HINTS,
-            **_ts("created_at", "updated_at", "archived_at"),
-            "probability": {"data_type": "double", "nullable": True},
-            "is_closed": {"data_type": "bool", "nullable": True},
-        },
+        columns=_columns(
+            text="label",
+            bigint="display_order",
+            bool="archived is_closed",
+            double="probability",
+            json="metadata",
+            timestamp="created_at updated_at archived_at",
+        ),
     )
     def pipeline_stages() -> Iterator[list[dict[str, Any]]]:
         """The stages of every deal pipeline, with HubSpot's stage metadata typed."""
@@ -218,7 +235,13 @@ def hubspot_deals_source(
         name="deal_properties",
         primary_key=("_scan_id", "name"),
         write_disposition="merge",
-        columns={**_SCAN_KEY_HINTS, **_ts("created_at", "updated_at")},
+        columns=_columns(
+            text="label type field_type group_name description column_type",
+            bigint="display_order",
+            bool="hubspot_defined calculated hidden has_unique_value form_field archived",
+            json="options definition",
+            timestamp="created_at updated_at",
+        ),
     )
     def deal_properties() -> Iterator[list[dict[str, Any]]]:
         """Deal property definitions, with the column type each was loaded as."""
