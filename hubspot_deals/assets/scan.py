@@ -177,6 +177,8 @@ def hubspot_scan(
                     "expected_live_deals": facts.get("expected_live_deals"),
                     "hubspot_requests": stats.get("requests", 0),
                     "hubspot_rate_limited": stats.get("rate_limited", 0),
+                    "hubspot_retried_errors": stats.get("server_errors", 0)
+                    + stats.get("connection_errors", 0),
                     "hubspot_rate_limit": MetadataValue.json(client.rate_limit or {}),
                     "read_strategy": facts.get("live_strategy"),
                     "unknown_properties": MetadataValue.json(facts.get("unknown_properties", [])),

@@ -12,13 +12,14 @@
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.columns import parse_hubspot_datetime
+from hubspot_deals.hubspot.errors import HubSpotRequestError
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +95,7 @@ class DealReader:
 
     @property
     def properties_fit_in_url(self) -> bool:
-        params = {
-            "limit": LIST_PAGE_SIZE,
-            "archived": "false",
-            "properties": ",".join(self.properties),
-            "after": "X" * 64,
-        }
-        return self.client.url_length(DEALS_PATH, params) <= self.max_url_length
+        return self._list_url_length() <= self.max_url_length
 
     @property
     def live_strategy(self) -> str:
@@ -127,10 +122,15 @@ class DealReader:
         if self.live_strategy == "search":
             yield from self._search_pages()
         else:
-            yield from self._list_pages(self.properties, archived=False)
+            yield from self._unless_url_too_long(
+                self._list_pages(self.properties, archived=False), self._search_pages
+            )
         if self.filter.include_archived:
             archived = (
-                self._list_pages(self.properties, archived=True)
+                self._unless_url_too_long(
+                    self._list_pages(self.properties, archived=True),
+                    lambda: self._batch_read_pages(archived=True),
+                )
                 if self.archived_strategy == "list"
                 else self._batch_read_pages(archived=True)
             )
@@ -138,6 +138,34 @@ class DealReader:
                 kept = [d for d in page if self.filter.accepts(d)]
                 if kept:
                     yield kept
+
+    def _unless_url_too_long(
+        self, pages: Iterator[Page], fallback: Callable[[], Iterator[Page]]
+    ) -> Iterator[Page]:
+        """If HubSpot's URL limit is below our budget, its first page is a 414: switch paths."""
+        try:
+            first = next(pages, None)
+        except HubSpotRequestError as exc:
+            if exc.status != 414:
+                raise
+            self.max_url_length = min(self.max_url_length, self._list_url_length() - 1)
+            log.warning(
+                "HubSpot refused a %d-character URL; reading by body", self._list_url_length()
+            )
+            yield from fallback()
+            return
+        if first is not None:
+            yield first
+            yield from pages
+
+    def _list_url_length(self) -> int:
+        params = {
+            "limit": LIST_PAGE_SIZE,
+            "archived": "false",
+            "properties": ",".join(self.properties),
+            "after": "X" * 64,
+        }
+        return self.client.url_length(DEALS_PATH, params)
 
     def _list_pages(self, properties: Sequence[str], archived: bool) -> Iterator[Page]:
         params: dict[str, Any] = {
