@@ -2,10 +2,10 @@
 
 import argparse
 import getpass
+import json
 import os
 import secrets
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +17,10 @@ def _prepare_environment(home: Path) -> None:
     os.environ.setdefault("HUBSPOT_DEALS_HOME", str(home))
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(home / "dagster_home")))
     dagster_home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():
+        # SQLite storage under DAGSTER_HOME (Dagster's default), without the telemetry banner.
+        instance_yaml.write_text("telemetry:\n  enabled: false\n")
     from hubspot_deals.settings import get_settings
 
     get_settings.cache_clear()
@@ -89,16 +93,23 @@ def cmd_scan(args: argparse.Namespace) -> int:
         start_date=args.start_date,
         end_date=args.end_date,
     )
-    started = time.monotonic()
     with DagsterInstance.get() as instance:
         outcome = execute_scan(instance, args.scan_id, run_config)
     if not outcome.success:
         print(f"Scan {args.scan_id} failed: {outcome.error}", file=sys.stderr)
         return 1
-    print(f"Scan {args.scan_id} completed in {time.monotonic() - started:.1f}s")
+    if args.json:
+        summary = {k: v for k, v in outcome.deals_metadata.items() if _plain(v)}
+        print(json.dumps({"run_id": outcome.run_id, "seconds": outcome.seconds, **summary}))
+        return 0
+    print(f"Scan {args.scan_id} completed in {outcome.seconds:.1f}s (Dagster run {outcome.run_id})")
     for table, n in _table_counts(args.scan_id).items():
         print(f"  {table:<16} {n:>8} rows")
     return 0
+
+
+def _plain(value: object) -> bool:
+    return isinstance(value, str | int | float | bool | list | dict) or value is None
 
 
 def cmd_encrypt_token(args: argparse.Namespace) -> int:
@@ -136,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--start-date", default=None, help="YYYY-MM-DD, on createdate")
     scan.add_argument("--end-date", default=None, help="YYYY-MM-DD, inclusive")
     scan.add_argument("--ask-token", action="store_true", help="prompt instead of the env")
+    scan.add_argument("--json", action="store_true", help="print a JSON summary line")
     scan.set_defaults(func=cmd_scan)
 
     enc = sub.add_parser("encrypt-token", help="encrypt a token (stdin) for scan run config")

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
 from hubspot_deals import tags
 from hubspot_deals.assets.scan import SCAN_OP_NAME
@@ -19,6 +19,7 @@ class ScanOutcome:
     success: bool
     seconds: float
     error: str | None
+    deals_metadata: dict[str, Any]
 
 
 def scan_run_config(
@@ -46,9 +47,20 @@ def scan_run_config(
 
 
 def execute_scan(
-    instance: DagsterInstance, scan_id: str, run_config: dict[str, Any], scan_type: str = "full"
+    instance: DagsterInstance,
+    scan_id: str,
+    run_config: dict[str, Any],
+    scan_type: str = "full",
+    console_log_level: str = "WARNING",
 ) -> ScanOutcome:
-    """Executes scan_job for one scan in this process, recorded in `instance`."""
+    """Executes scan_job for one scan in this process, recorded in `instance`.
+
+    The console shows warnings and errors only; the full event log is in the instance.
+    """
+    run_config = {
+        **run_config,
+        "loggers": {"console": {"config": {"log_level": console_log_level}}},
+    }
     from hubspot_deals.definitions import defs
 
     organization_id = run_config["ops"][SCAN_OP_NAME]["config"].get("organization_id", "")
@@ -66,7 +78,24 @@ def execute_scan(
     error = None
     if not result.success:
         error = _failure_message(result.all_events)
-    return ScanOutcome(scan_id, result.run_id, result.success, time.monotonic() - started, error)
+    return ScanOutcome(
+        scan_id,
+        result.run_id,
+        result.success,
+        time.monotonic() - started,
+        error,
+        _deals_metadata(result.all_events),
+    )
+
+
+def _deals_metadata(events: list[Any]) -> dict[str, Any]:
+    """The deals materialization's metadata as plain values."""
+    for event in events:
+        if event.is_step_materialization:
+            mat = event.step_materialization_data.materialization
+            if mat.asset_key == AssetKey(["hubspot", "deals"]):
+                return {k: v.value for k, v in mat.metadata.items()}
+    return {}
 
 
 def _failure_message(events: list[Any]) -> str:

@@ -22,7 +22,7 @@ from hubspot_deals.hubspot.pacing import RollingWindowPacer
 
 log = logging.getLogger(__name__)
 
-RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+RETRIED_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
 # HubSpot documents the search endpoints' own bucket as 5 requests/second per account.
 SEARCH_REQUESTS_PER_SECOND = 5
 
@@ -38,6 +38,7 @@ class HubSpotClient:
         max_attempts: int = 8,
         timeout: float = 60.0,
         max_backoff: float = 30.0,
+        max_rate_limit_wait: float = 600.0,
         search_requests_per_second: int = SEARCH_REQUESTS_PER_SECOND,
         pool_size: int = 16,
     ) -> None:
@@ -46,6 +47,7 @@ class HubSpotClient:
         self.max_attempts = max_attempts
         self.timeout = timeout
         self.max_backoff = max_backoff
+        self.max_rate_limit_wait = max_rate_limit_wait
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
@@ -97,7 +99,9 @@ class HubSpotClient:
         if data is not None:
             headers["Content-Type"] = "application/json"
         failure = ""
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0  # failed attempts: 5xx and connection errors
+        rate_limit_waited = 0.0  # 429s have their own, time-based patience
+        while attempt < self.max_attempts:
             pacer.acquire()
             self._count("requests")
             self._count("search_requests" if is_search else "burst_requests")
@@ -106,22 +110,33 @@ class HubSpotClient:
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                pacer.release()
+                attempt += 1
                 failure = f"{type(exc).__name__} talking to HubSpot"
                 self._count("connection_errors")
                 self._sleep_backoff(attempt)
                 continue
+            pacer.release()
             if not is_search:
                 self._learn_limits(resp)
             if resp.status_code < 300 or resp.status_code == 207:
                 return orjson.loads(resp.content) if resp.content else {}
             correlation_id = resp.headers.get("X-HubSpot-Correlation-Id", "")
+            if resp.status_code == 429:
+                if rate_limit_waited >= self.max_rate_limit_wait:
+                    raise HubSpotRateLimitError(
+                        f"HubSpot kept answering 429 to {method} {path} for "
+                        f"{rate_limit_waited:.0f}s; another app may be using this token's limit",
+                        status=429,
+                        correlation_id=correlation_id,
+                    )
+                rate_limit_waited += self._on_rate_limited(resp, path, correlation_id)
+                continue
             if resp.status_code in RETRIED_STATUSES:
+                attempt += 1
                 failure = f"HTTP {resp.status_code} from HubSpot {method} {path}"
-                if resp.status_code == 429:
-                    self._on_rate_limited(resp, path, correlation_id)
-                else:
-                    self._count("server_errors")
-                    self._sleep_backoff(attempt)
+                self._count("server_errors")
+                self._sleep_backoff(attempt)
                 continue
             self._raise_for_client_error(resp, method, path, correlation_id)
         raise HubSpotRequestError(
@@ -147,7 +162,8 @@ class HubSpotClient:
             except ValueError:
                 pass
 
-    def _on_rate_limited(self, resp: requests.Response, path: str, correlation_id: str) -> None:
+    def _on_rate_limited(self, resp: requests.Response, path: str, correlation_id: str) -> float:
+        """Waits out a 429 that waiting can clear; returns the seconds waited."""
         self._count("rate_limited")
         policy = str(_json_body(resp).get("policyName", ""))
         self._count(f"rate_limited_{policy.lower() or 'unknown'}")
@@ -167,6 +183,7 @@ class HubSpotClient:
             wait = 1.0 + random.random()
         log.info("HubSpot rate limit %s on %s; waiting %.1fs", policy or "429", path, wait)
         time.sleep(wait)
+        return wait
 
     def _sleep_backoff(self, attempt: int) -> None:
         delay = min(self.max_backoff, 0.5 * 2 ** (attempt - 1))

@@ -6,23 +6,27 @@ from collections import deque
 
 
 class RollingWindowPacer:
-    """Lets at most `limit` requests start in any rolling `interval` seconds.
+    """Keeps at most `limit - margin` requests in any rolling `interval` seconds.
 
-    HubSpot counts the ten-secondly bucket over a rolling window, so pacing on the same window
-    (less a small margin for clock and network jitter) reaches the ceiling without 429s.
+    HubSpot counts a request when it arrives, somewhere between our send and its response. A
+    request therefore occupies the window from its send until `interval` after its response: the
+    window can never empty early on our side, so pacing at the limit collects no 429s, whatever
+    the latency or jitter, and costs only a latency's worth of each window.
     """
 
-    def __init__(self, limit: int | None, interval: float, margin: int = 2) -> None:
-        self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
+    def __init__(self, limit: int | None, interval: float, margin: int = 1) -> None:
+        self._cond = threading.Condition()
+        self._done: deque[float] = deque()  # response times of requests still in the window
+        self._in_flight = 0
         self.interval = interval
         self.margin = margin
         self.limit = limit
         self.waited_seconds = 0.0
 
     def configure(self, limit: int, interval: float) -> None:
-        with self._lock:
+        with self._cond:
             self.limit, self.interval = limit, interval
+            self._cond.notify_all()
 
     @property
     def allowed(self) -> int | None:
@@ -30,29 +34,41 @@ class RollingWindowPacer:
             return None
         return max(1, self.limit - self.margin)
 
+    def _expire(self, now: float) -> None:
+        while self._done and now - self._done[0] >= self.interval:
+            self._done.popleft()
+
     def acquire(self) -> None:
-        while True:
-            with self._lock:
+        """Waits until one more request fits in the window, and counts it as in flight."""
+        with self._cond:
+            while True:
                 now = time.monotonic()
+                self._expire(now)
                 allowed = self.allowed
-                while self._sent and now - self._sent[0] >= self.interval:
-                    self._sent.popleft()
-                if allowed is None or len(self._sent) < allowed:
-                    self._sent.append(now)
+                if allowed is None or self._in_flight + len(self._done) < allowed:
+                    self._in_flight += 1
                     return
-                wait = self.interval - (now - self._sent[0]) + 0.001
-            self.waited_seconds += wait
-            time.sleep(wait)
+                # Wait for the oldest answered request to leave the window, or for an answer.
+                timeout = self.interval - (now - self._done[0]) if self._done else self.interval
+                started = time.monotonic()
+                self._cond.wait(timeout=max(0.001, timeout))
+                self.waited_seconds += time.monotonic() - started
+
+    def release(self) -> None:
+        """The request's response (or failure) arrived."""
+        with self._cond:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._done.append(time.monotonic())
+            self._cond.notify_all()
 
     def observe_remaining(self, remaining: int) -> None:
         """Another client sharing the token used part of the bucket: count its requests too."""
-        with self._lock:
+        with self._cond:
             if self.limit is None:
                 return
             now = time.monotonic()
-            while self._sent and now - self._sent[0] >= self.interval:
-                self._sent.popleft()
-            foreign = (self.limit - remaining) - len(self._sent)
-            # Small differences are requests of ours in flight or jitter; larger ones are not ours.
-            if foreign > self.margin:
-                self._sent.extend([now] * min(foreign, self.limit))
+            self._expire(now)
+            foreign = (self.limit - remaining) - (len(self._done) + self._in_flight)
+            # Small differences are timing; larger ones are requests that are not ours.
+            if foreign > 1:
+                self._done.extend([now] * min(foreign, self.limit))
