@@ -12,7 +12,6 @@ peak RSS is the scan's alone. Not a test: run it on a quiet machine.
 import argparse
 import json
 import os
-import resource
 import secrets
 import subprocess
 import sys
@@ -46,13 +45,17 @@ def crm_requests(stats: dict) -> int:
     return int(stats["requestsTotal"])
 
 
-def bare_loop(base_url: str, token: str, properties: str | None) -> float:
+def all_properties(base_url: str, token: str) -> str:
+    headers = {"Authorization": f"Bearer {token}"}
+    defs = requests.get(base_url + "/crm/v3/properties/deals", headers=headers, timeout=30).json()
+    return ",".join(d["name"] for d in defs["results"])
+
+
+def bare_loop(base_url: str, token: str, properties: str) -> float:
     """The floor: GET list pages of 100, decode, discard. Deals/s."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    params: dict = {"limit": 100}
-    if properties:
-        params["properties"] = properties
+    params: dict = {"limit": 100, "properties": properties}
     deals, started = 0, time.perf_counter()
     while True:
         body = orjson.loads(session.get(base_url + "/crm/v3/objects/deals", params=params).content)
@@ -69,16 +72,20 @@ def run_scan(home: Path, env: dict, scan_id: str, properties: str | None) -> dic
     args = [str(BIN / "hubspot-deals"), "scan", scan_id, "--organization-id", "bench", "--json"]
     if properties:
         args += ["--properties", properties]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, cwd=REPO)
-    wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=err, cwd=REPO)
+        # wait4 gives this child's own peak RSS (getrusage would give the largest child's).
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
-        raise RuntimeError(f"scan failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    meta = json.loads(proc.stdout.strip().splitlines()[-1])
-    # ru_maxrss of children is the largest child so far; scans run in growing order of size.
-    meta.update(wall_seconds=wall, peak_rss_mb=max(peak_kb, before) / 1024)
+        raise RuntimeError(f"scan failed:\n{stdout[-2000:]}\n{stderr[-4000:]}")
+    meta = json.loads(stdout.strip().splitlines()[-1])
+    meta.update(wall_seconds=wall, peak_rss_mb=usage.ru_maxrss / 1024)
     return meta
 
 
@@ -139,7 +146,7 @@ def main() -> int:
             deals=args.deals, seed=1, custom_properties=args.custom_properties, tokens=[token]
         ) as sandbox:
             live = sandbox.account().live_count
-            bare_all = bare_loop(sandbox.base_url, token, None)
+            bare_all = bare_loop(sandbox.base_url, token, all_properties(sandbox.base_url, token))
             print(f"bare loop, all properties: {bare_all:,.0f} deals/s", flush=True)
             for dest in destinations:
                 row = scenario(f"{dest}-all", sandbox, token, home, dest, None, live)

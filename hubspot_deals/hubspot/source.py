@@ -17,6 +17,9 @@ PROPERTIES_PATH = "/crm/v3/properties/deals"
 PIPELINES_PATH = "/crm/v3/pipelines/deals"
 OWNERS_PATH = "/crm/v3/owners"
 
+# Pages are typed and handed to dlt in batches: dlt's cost per item outweighs its cost per row.
+DEALS_PER_TABLE = 2_000
+
 ProgressCallback = Callable[[int, int | None], None]
 
 _SCAN_KEY_HINTS = {
@@ -109,11 +112,18 @@ def hubspot_deals_source(
         extracted = 0
         if on_progress:
             on_progress(0, expected)
+        batch: list[dict[str, Any]] = []
         for page in prefetch(reader.pages()):
-            extracted += len(page)
-            yield builder.build(page)
-            if on_progress:
-                on_progress(extracted, expected)
+            batch += page
+            if len(batch) >= DEALS_PER_TABLE:
+                extracted += len(batch)
+                yield builder.build(batch)
+                batch = []
+                if on_progress:
+                    on_progress(extracted, expected)
+        if batch:
+            extracted += len(batch)
+            yield builder.build(batch)
         facts["deals_extracted"] = extracted
         if extracted == 0:
             yield builder.schema.empty_table()  # creates the typed table for an empty scan
