@@ -4,8 +4,10 @@ import hashlib
 
 import dlt
 from dlt.common.destination import Destination
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
+from hubspot_deals.hubspot.checkpoint import Checkpoint
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
 
@@ -39,3 +41,30 @@ def make_pipeline(pipeline_name: str, settings: Settings | None = None) -> dlt.P
         pipelines_dir=str(settings.pipelines_dir),
         progress=None,
     )
+
+
+SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
+
+
+def read_checkpoint(pipeline: dlt.Pipeline) -> Checkpoint | None:
+    """The scan's last committed checkpoint, restored from the destination."""
+    pipeline.sync_destination()
+    resources = pipeline.state.get("sources", {}).get("hubspot", {}).get("resources", {})
+    return Checkpoint.from_state(resources.get("deals", {}).get("checkpoint"))
+
+
+def clear_scan_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
+    """Deletes a scan's rows from every table, before a fresh pass over it. Returns rows deleted."""
+    deleted = 0
+    with pipeline.sql_client() as client:
+        for table in SCAN_TABLES:
+            name = client.make_qualified_table_name(table)
+            try:
+                rows = client.execute_sql(
+                    f"SELECT count(*) FROM {name} WHERE _scan_id = %s", scan_id
+                )
+                client.execute_sql(f"DELETE FROM {name} WHERE _scan_id = %s", scan_id)
+            except DatabaseUndefinedRelation:
+                continue
+            deleted += int(rows[0][0]) if rows else 0
+    return deleted

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         default=15_000,
         description="Longest list URL the client sends; past it, properties go in a body.",
     )
+    checkpoint_deals: int = Field(
+        default=5_000, description="A scan commits a checkpoint every this many deals..."
+    )
+    checkpoint_seconds: float = Field(default=30.0, description="...or this many seconds.")
     http_timeout_seconds: float = 60.0
     max_attempts: int = Field(default=8, description="Attempts per HubSpot request (429/5xx).")
 

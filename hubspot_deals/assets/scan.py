@@ -1,6 +1,7 @@
 """The scan's assets: one dlt-loaded asset per HubSpot table, partitioned by scan id."""
 
 # No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
+import json
 import time
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,10 +20,12 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
 from hubspot_deals import tags
-from hubspot_deals.destination import make_pipeline
+from hubspot_deals.destination import clear_scan_rows, make_pipeline, read_checkpoint
+from hubspot_deals.hubspot.checkpoint import Checkpoint, DealStream, scan_fingerprint
+from hubspot_deals.hubspot.columns import DealTableBuilder
 from hubspot_deals.hubspot.deals import DealFilter
 from hubspot_deals.hubspot.errors import HubSpotError
-from hubspot_deals.hubspot.source import hubspot_deals_source
+from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.resources import HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
@@ -88,25 +91,47 @@ class ScanTranslator(DagsterDltTranslator):
 
 
 class ScanProgress:
-    """Publishes records extracted, the expected total and a heartbeat as run tags."""
+    """Publishes progress, heartbeat and checkpoints as run tags (the REST API reads them)."""
 
-    def __init__(self, context: AssetExecutionContext, every_seconds: float = 2.0) -> None:
+    def __init__(
+        self, context: AssetExecutionContext, resuming: bool = False, every_seconds: float = 2.0
+    ) -> None:
         self.context = context
         self.every_seconds = every_seconds
         self._last = 0.0
+        self._publish({tags.RESUMING: "true" if resuming else "false"})
 
-    def __call__(self, extracted: int, expected: int | None, final: bool = False) -> None:
+    def _publish(self, new_tags: dict[str, str]) -> None:
+        new_tags[tags.HEARTBEAT] = datetime.now(UTC).isoformat(timespec="seconds")
+        self.context.instance.add_run_tags(self.context.run.run_id, new_tags)
+
+    def __call__(self, extracted: int, expected: int | None) -> None:
         now = time.monotonic()
-        if not final and extracted and now - self._last < self.every_seconds:
+        if extracted and now - self._last < self.every_seconds:
             return
         self._last = now
-        new_tags = {
-            tags.RECORDS_EXTRACTED: str(extracted),
-            tags.HEARTBEAT: datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        new_tags = {tags.RECORDS_EXTRACTED: str(extracted)}
         if expected is not None:
             new_tags[tags.EXPECTED_RECORDS] = str(expected)
-        self.context.instance.add_run_tags(self.context.run.run_id, new_tags)
+        self._publish(new_tags)
+
+    def checkpointed(self, checkpoint: Checkpoint, final: bool = False) -> None:
+        """A chunk and its checkpoint are committed in the destination."""
+        new_tags = {
+            tags.RECORDS_EXTRACTED: str(checkpoint.deals_extracted),
+            tags.CHECKPOINT: json.dumps(
+                {
+                    "cursor": checkpoint.cursor,
+                    "dealsExtracted": checkpoint.deals_extracted,
+                    "chunks": checkpoint.chunks,
+                }  # fmt: skip
+            ),
+            tags.CHECKPOINT_AT: checkpoint.committed_at,
+            tags.RESUMING: "false",
+        }
+        if checkpoint.expected_live_deals is not None:
+            new_tags[tags.EXPECTED_RECORDS] = str(checkpoint.expected_live_deals)
+        self._publish(new_tags)
 
 
 def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
@@ -132,32 +157,78 @@ def hubspot_scan(
     destination: ScanDestination,
     config: ScanConfig,
 ):
-    """Extracts one scan (partition) of HubSpot deals and related tables with dlt."""
+    """Extracts one scan (partition) of HubSpot deals and related tables with dlt.
+
+    Deals load in checkpointed chunks; a run of a scan whose last run stopped part-way resumes
+    after its last checkpoint, and a run of a finished scan (or one with other filters) starts a
+    fresh pass that replaces the scan's rows.
+    """
     scan_id = context.partition_key
     organization_id = _organization_id(context, config)
     deal_filter = config.deal_filter()
+    fingerprint = scan_fingerprint(config.properties, deal_filter, organization_id)
+    pipeline = destination.pipeline_for_scan(scan_id)
+    previous = read_checkpoint(pipeline)
+    resume = previous if previous and previous.fingerprint == fingerprint else None
+    if resume and resume.finished:
+        resume = None
+    if resume is None and previous is not None:
+        clear_scan_rows(pipeline, scan_id)
+        context.log.info(f"scan {scan_id}: fresh pass (previous checkpoint finished or differs)")
+    elif resume is not None:
+        context.log.info(
+            f"scan {scan_id}: resuming after {resume.deals_extracted} deals "
+            f"(checkpoint of {resume.committed_at})"
+        )
     client = hubspot.client(hubspot.resolve_access_token(config.access_token_ciphertext))
-    progress = ScanProgress(context)
+    progress = ScanProgress(context, resuming=resume is not None)
     facts: dict[str, Any] = {}
-    source = hubspot_deals_source(
-        client=client,
-        scan_id=scan_id,
-        organization_id=organization_id,
-        properties=config.properties,
-        deal_filter=deal_filter,
-        max_url_length=hubspot.url_length_budget,
-        on_progress=progress,
-        scan_facts=facts,
-    )
+    settings = get_settings()
+
+    def open_stream(definitions: list[dict[str, Any]]) -> DealStream:
+        selected, unknown = select_properties(definitions, config.properties)
+        if unknown:
+            context.log.warning(f"HubSpot has no deal properties {unknown}; skipped")
+        facts["unknown_properties"] = unknown
+        stream = DealStream.open(
+            client,
+            DealTableBuilder(selected, scan_id, organization_id),
+            deal_filter,
+            fingerprint,
+            hubspot.url_length_budget,
+            resume_from=resume,
+            chunk_deals=settings.checkpoint_deals,
+            chunk_seconds=settings.checkpoint_seconds,
+            on_progress=progress,
+        )
+        facts["stream"] = stream
+        return stream
+
+    cache: dict[str, Any] = {}
+    results: dict[AssetKey, MaterializeResult] = {}
+    rows_loaded: dict[AssetKey, int] = {}
+    deals_key = AssetKey(["hubspot", "deals"])
     started = time.monotonic()
     try:
-        results = list(
-            dlt.run(
-                context=context,
-                dlt_source=source,
-                dlt_pipeline=destination.pipeline_for_scan(scan_id),
-            ).fetch_row_count()
-        )
+        while True:
+            source = hubspot_deals_source(
+                client=client, scan_id=scan_id, organization_id=organization_id,
+                deal_stream=open_stream, cache=cache,
+            )  # fmt: skip
+            if results:
+                source = source.with_resources("deals")
+            for result in dlt.run(
+                context=context, dlt_source=source, dlt_pipeline=pipeline
+            ).fetch_row_count():
+                results[result.asset_key] = result
+                count = (result.metadata or {}).get("dagster/partition_row_count")
+                rows_loaded[result.asset_key] = rows_loaded.get(result.asset_key, 0) + int(
+                    getattr(count, "value", count) or 0
+                )
+            stream: DealStream | None = facts.get("stream")
+            if stream is None or stream.exhausted or deals_key not in results:
+                break
+            progress.checkpointed(stream.checkpoint())
     except Exception as exc:
         cause = _hubspot_cause(exc)
         if cause is None:
@@ -166,21 +237,29 @@ def hubspot_scan(
         raise Failure(description=str(cause), metadata={"error_category": cause.category}) from None
     finally:
         client.close()
-    progress(facts.get("deals_extracted", 0), facts.get("expected_live_deals"), final=True)
+    stream = facts.get("stream")
+    if stream is not None:
+        progress.checkpointed(stream.checkpoint(), final=True)
     stats = dict(client.stats)
-    for result in results:
-        extra: dict[str, Any] = {"scan_id": scan_id, "organization_id": organization_id}
-        if result.asset_key == AssetKey(["hubspot", "deals"]):
+    for key, result in results.items():
+        extra: dict[str, Any] = {
+            "scan_id": scan_id,
+            "organization_id": organization_id,
+            "dagster/partition_row_count": rows_loaded.get(key, 0),
+        }
+        if key == deals_key and stream is not None:
             extra.update(
                 {
-                    "deals_extracted": facts.get("deals_extracted", 0),
-                    "expected_live_deals": facts.get("expected_live_deals"),
+                    "deals_extracted": stream.deals_extracted,
+                    "expected_live_deals": stream.expected,
+                    "resumed_after_deals": resume.deals_extracted if resume else 0,
+                    "checkpoints": stream.chunks,
                     "hubspot_requests": stats.get("requests", 0),
                     "hubspot_rate_limited": stats.get("rate_limited", 0),
                     "hubspot_retried_errors": stats.get("server_errors", 0)
                     + stats.get("connection_errors", 0),
                     "hubspot_rate_limit": MetadataValue.json(client.rate_limit or {}),
-                    "read_strategy": facts.get("live_strategy"),
+                    "read_strategy": stream.reader.live_strategy,
                     "unknown_properties": MetadataValue.json(facts.get("unknown_properties", [])),
                     "filters": MetadataValue.json(
                         {
@@ -193,9 +272,7 @@ def hubspot_scan(
                     "duration_seconds": round(time.monotonic() - started, 3),
                 }
             )
-        yield MaterializeResult(
-            asset_key=result.asset_key, metadata={**(result.metadata or {}), **extra}
-        )
+        yield MaterializeResult(asset_key=key, metadata={**(result.metadata or {}), **extra})
 
 
 def _hubspot_cause(exc: BaseException) -> HubSpotError | None:

@@ -15,13 +15,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.columns import parse_hubspot_datetime
 from hubspot_deals.hubspot.errors import HubSpotRequestError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEALS_PATH = "/crm/v3/objects/deals"
 SEARCH_PATH = "/crm/v3/objects/deals/search"
@@ -33,6 +34,9 @@ SEARCH_RESULT_CAP = 10_000
 ALWAYS_REQUESTED = ("hs_object_id", "createdate", "hs_lastmodifieddate")
 
 Page = list[dict[str, Any]]
+# Where a scan's deal reading resumes: {"phase": "live"|"archived"|"done", "after"?, "last_id"?}.
+Cursor = dict[str, Any]
+PageAndToken = tuple[Page, dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -118,40 +122,47 @@ class DealReader:
         }
         return int(self.client.post(SEARCH_PATH, body).get("total", 0))
 
-    def pages(self) -> Iterator[Page]:
-        if self.live_strategy == "search":
-            yield from self._search_pages()
-        else:
-            yield from self._unless_url_too_long(
-                self._list_pages(self.properties, archived=False), self._search_pages
+    def pages(self, start: Cursor | None = None) -> Iterator[tuple[Page, Cursor]]:
+        """Pages of deals from `start` on, each with the cursor that resumes right after it."""
+        phases = ["live", *(["archived"] if self.filter.include_archived else []), "done"]
+        cursor: Cursor = dict(start) if start else {"phase": "live"}
+        if cursor.get("phase") not in phases:
+            cursor = {"phase": "live"}
+        for i, phase in enumerate(phases[phases.index(cursor["phase"]) : -1]):
+            resume = cursor if i == 0 else {"phase": phase}
+            finished: Cursor = {"phase": phases[phases.index(phase) + 1]}
+            for page, token in self._phase(phase, resume):
+                if phase == "archived" and self.filter.has_date_range:
+                    page = [d for d in page if self.filter.accepts(d)]
+                yield page, ({"phase": phase, **token} if token is not None else finished)
+
+    def _phase(self, phase: str, resume: Cursor) -> Iterator[tuple[Page, dict | None]]:
+        if phase == "live":
+            if self.live_strategy == "search":
+                return self._search_pages(int(resume.get("last_id") or 0))
+            return self._unless_url_too_long(
+                self._list_pages(self.properties, archived=False, after=resume.get("after")),
+                lambda: self._search_pages(int(resume.get("last_id") or 0)),
             )
-        if self.filter.include_archived:
-            archived = (
-                self._unless_url_too_long(
-                    self._list_pages(self.properties, archived=True),
-                    lambda: self._batch_read_pages(archived=True),
-                )
-                if self.archived_strategy == "list"
-                else self._batch_read_pages(archived=True)
+        if self.archived_strategy == "list":
+            return self._unless_url_too_long(
+                self._list_pages(self.properties, archived=True, after=resume.get("after")),
+                lambda: self._batch_read_pages(archived=True, after=resume.get("after")),
             )
-            for page in archived:
-                kept = [d for d in page if self.filter.accepts(d)]
-                if kept:
-                    yield kept
+        return self._batch_read_pages(archived=True, after=resume.get("after"))
 
     def _unless_url_too_long(
-        self, pages: Iterator[Page], fallback: Callable[[], Iterator[Page]]
-    ) -> Iterator[Page]:
+        self, pages: Iterator[PageAndToken], fallback: Callable[[], Iterator[PageAndToken]]
+    ) -> Iterator[PageAndToken]:
         """If HubSpot's URL limit is below our budget, its first page is a 414: switch paths."""
         try:
             first = next(pages, None)
         except HubSpotRequestError as exc:
             if exc.status != 414:
                 raise
-            self.max_url_length = min(self.max_url_length, self._list_url_length() - 1)
-            log.warning(
-                "HubSpot refused a %d-character URL; reading by body", self._list_url_length()
-            )
+            length = self._list_url_length()
+            self.max_url_length = min(self.max_url_length, length - 1)
+            log.warning("HubSpot refused a %d-character URL; reading by body instead", length)
             yield from fallback()
             return
         if first is not None:
@@ -167,33 +178,38 @@ class DealReader:
         }
         return self.client.url_length(DEALS_PATH, params)
 
-    def _list_pages(self, properties: Sequence[str], archived: bool) -> Iterator[Page]:
+    def _list_pages(
+        self, properties: Sequence[str], archived: bool, after: str | None = None
+    ) -> Iterator[PageAndToken]:
         params: dict[str, Any] = {
             "limit": LIST_PAGE_SIZE,
             "archived": "true" if archived else "false",
             "properties": ",".join(properties),
         }
+        if after:
+            params["after"] = after
         while True:
             body = self.client.get(DEALS_PATH, params)
             results = body.get("results") or []
-            if results:
-                yield results
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            last_id = int(results[-1]["id"]) if results else None
+            yield results, ({"after": str(after), "last_id": last_id} if after else None)
             if not after:
                 return
             params["after"] = after
 
-    def _batch_read_pages(self, archived: bool) -> Iterator[Page]:
-        for id_page in self._list_pages(["hs_object_id"], archived=archived):
-            body = {"inputs": [{"id": d["id"]} for d in id_page], "properties": self.properties}
-            params = {"archived": "true" if archived else "false"}
-            results = self.client.post(BATCH_READ_PATH, body, params=params).get("results") or []
-            if results:
-                yield sorted(results, key=lambda d: int(d["id"]))
+    def _batch_read_pages(self, archived: bool, after: str | None = None) -> Iterator[PageAndToken]:
+        for id_page, token in self._list_pages(["hs_object_id"], archived=archived, after=after):
+            results: Page = []
+            if id_page:
+                body = {"inputs": [{"id": d["id"]} for d in id_page], "properties": self.properties}
+                params = {"archived": "true" if archived else "false"}
+                found = self.client.post(BATCH_READ_PATH, body, params=params)
+                results = sorted(found.get("results") or [], key=lambda d: int(d["id"]))
+            yield results, token
 
-    def _search_pages(self) -> Iterator[Page]:
+    def _search_pages(self, last_id: int = 0) -> Iterator[PageAndToken]:
         base_filters = self.filter.search_filters()
-        last_id = 0
         while True:
             window = [
                 *base_filters,
@@ -210,18 +226,19 @@ class DealReader:
                 }
                 resp = self.client.post(SEARCH_PATH, body)
                 results = resp.get("results") or []
-                if results:
-                    yield results
-                    last_id = int(results[-1]["id"])
                 nxt = ((resp.get("paging") or {}).get("next") or {}).get("after")
-                if not nxt or not results:
+                if results:
+                    last_id = int(results[-1]["id"])
+                more = bool(nxt and results)
+                yield results, ({"last_id": last_id} if more else None)
+                if not more:
                     return
                 after = int(nxt)
                 if after + SEARCH_PAGE_SIZE > SEARCH_RESULT_CAP:
                     break  # next window starts after the last id seen
 
 
-def prefetch(pages: Iterator[Page], depth: int = 4) -> Iterator[Page]:
+def prefetch(pages: Iterator[T], depth: int = 4) -> Iterator[T]:
     """Fetches the next pages on a thread while the caller types and loads the current one."""
     q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -7,20 +7,15 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from hubspot_deals.hubspot.checkpoint import DealStream
 from hubspot_deals.hubspot.client import HubSpotClient
-from hubspot_deals.hubspot.columns import DealProperty, DealTableBuilder
-from hubspot_deals.hubspot.deals import DealFilter, DealReader, prefetch
+from hubspot_deals.hubspot.columns import DealProperty
 
 log = logging.getLogger(__name__)
 
 PROPERTIES_PATH = "/crm/v3/properties/deals"
 PIPELINES_PATH = "/crm/v3/pipelines/deals"
 OWNERS_PATH = "/crm/v3/owners"
-
-# Pages are typed and handed to dlt in batches: dlt's cost per item outweighs its cost per row.
-DEALS_PER_TABLE = 2_000
-
-ProgressCallback = Callable[[int, int | None], None]
 
 _SCAN_KEY_HINTS = {
     "_scan_id": {"data_type": "text", "nullable": False},
@@ -53,20 +48,18 @@ def hubspot_deals_source(
     client: HubSpotClient | None = None,
     scan_id: str = "__definition__",
     organization_id: str = "default",
-    properties: Sequence[str] | None = None,
-    deal_filter: DealFilter | None = None,
-    max_url_length: int = 15_000,
-    on_progress: ProgressCallback | None = None,
-    scan_facts: dict[str, Any] | None = None,
+    deal_stream: Callable[[list[dict[str, Any]]], DealStream] | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> Sequence[DltResource]:
     """HubSpot deals for one scan. Every row carries `_scan_id` and `_organization_id`.
 
+    `deal_stream` opens the run's `DealStream` from the property definitions; the deals resource
+    loads its next chunk each time the source is run and records the chunk's checkpoint in its
+    dlt state. `cache` keeps what the chunks of one run share (definitions, pipelines).
     Nothing here touches the network until a resource is extracted, so the source can be built
     at definition time (with no client) to describe the assets.
     """
-    deal_filter = deal_filter or DealFilter()
-    facts = scan_facts if scan_facts is not None else {}
-    cache: dict[str, Any] = {}
+    cache = cache if cache is not None else {}
 
     def api() -> HubSpotClient:
         if client is None:
@@ -96,37 +89,16 @@ def hubspot_deals_source(
     )
     def deals() -> Iterator[Any]:
         """One row per deal of the scan, HubSpot properties as typed columns."""
-        selected, unknown = select_properties(property_definitions(), properties)
-        if unknown:
-            log.warning("scan %s: HubSpot has no deal properties %s; skipped", scan_id, unknown)
-        builder = DealTableBuilder(selected, scan_id, organization_id)
-        reader = DealReader(api(), [p.name for p in selected], deal_filter, max_url_length)
-        expected = reader.expected_live_total()
-        facts.update(
-            unknown_properties=unknown,
-            properties=len(selected),
-            live_strategy=reader.live_strategy,
-            archived_strategy=reader.archived_strategy if deal_filter.include_archived else None,
-            expected_live_deals=expected,
-        )
-        extracted = 0
-        if on_progress:
-            on_progress(0, expected)
-        batch: list[dict[str, Any]] = []
-        for page in prefetch(reader.pages()):
-            batch += page
-            if len(batch) >= DEALS_PER_TABLE:
-                extracted += len(batch)
-                yield builder.build(batch)
-                batch = []
-                if on_progress:
-                    on_progress(extracted, expected)
-        if batch:
-            extracted += len(batch)
-            yield builder.build(batch)
-        facts["deals_extracted"] = extracted
-        if extracted == 0:
-            yield builder.schema.empty_table()  # creates the typed table for an empty scan
+        if deal_stream is None:
+            raise RuntimeError("hubspot_deals_source needs a deal_stream to extract deals")
+        if "stream" not in cache:
+            cache["stream"] = deal_stream(property_definitions())
+        stream: DealStream = cache["stream"]
+        state = dlt.current.resource_state()
+        for table, checkpoint in stream.next_chunk():
+            yield table
+            # Committed by dlt with this chunk's rows, never before them.
+            state["checkpoint"] = checkpoint.to_state()
 
     @dlt.resource(
         name="users",

@@ -1,0 +1,155 @@
+"""Checkpoints: a scan's deals are loaded in chunks, each committing where reading resumes.
+
+One run reads deal pages from a single `DealStream`; dlt loads them in chunks of a few thousand
+deals. Each chunk writes the stream's cursor into the deals resource's dlt state, which dlt
+commits in the destination together with the chunk's rows. A later run of the same scan restores
+that state, so a crashed, failed, paused or retried scan resumes after the last committed page
+and reads nothing twice.
+"""
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from hubspot_deals.hubspot.client import HubSpotClient
+from hubspot_deals.hubspot.columns import DealTableBuilder
+from hubspot_deals.hubspot.deals import Cursor, DealFilter, DealReader, prefetch
+
+# Pages are typed and handed to dlt in batches: dlt's cost per item outweighs its cost per row.
+DEALS_PER_TABLE = 2_000
+
+ProgressCallback = Callable[[int, int | None], None]
+
+
+@dataclass
+class Checkpoint:
+    """What a scan has committed: where reading resumes and how far it had got."""
+
+    fingerprint: str
+    cursor: Cursor
+    deals_extracted: int
+    expected_live_deals: int | None
+    committed_at: str
+    chunks: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.cursor.get("phase") == "done"
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> "Checkpoint | None":
+        try:
+            return cls(**state) if state else None
+        except TypeError:
+            return None  # written by an incompatible version: start over
+
+    def to_state(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def scan_fingerprint(
+    properties: Sequence[str] | None, deal_filter: DealFilter, organization_id: str
+) -> str:
+    """Identifies what a scan reads; a checkpoint only resumes a scan with the same one."""
+    doc = {
+        "properties": sorted(properties) if properties else None,
+        "include_archived": deal_filter.include_archived,
+        "start": deal_filter.start_date.isoformat() if deal_filter.start_date else None,
+        "end": deal_filter.end_date.isoformat() if deal_filter.end_date else None,
+        "organization_id": organization_id,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class DealStream:
+    """One run's deal pages, typed into Arrow tables and cut into checkpointed chunks."""
+
+    def __init__(
+        self,
+        reader: DealReader,
+        builder: DealTableBuilder,
+        fingerprint: str,
+        resume_from: Checkpoint | None = None,
+        chunk_deals: int = 5_000,
+        chunk_seconds: float = 30.0,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.reader = reader
+        self.builder = builder
+        self.fingerprint = fingerprint
+        self.chunk_deals = chunk_deals
+        self.chunk_seconds = chunk_seconds
+        self.on_progress = on_progress
+        self.resumed_from = resume_from
+        self.cursor: Cursor = dict(resume_from.cursor) if resume_from else {"phase": "live"}
+        self.deals_extracted = resume_from.deals_extracted if resume_from else 0
+        self.expected = resume_from.expected_live_deals if resume_from else None
+        self.chunks = resume_from.chunks if resume_from else 0
+        self.exhausted = self.cursor.get("phase") == "done"
+        self._pages: Iterator[tuple[list[dict[str, Any]], Cursor]] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        client: HubSpotClient,
+        builder: DealTableBuilder,
+        deal_filter: DealFilter,
+        fingerprint: str,
+        max_url_length: int,
+        **options: Any,
+    ) -> "DealStream":
+        reader = DealReader(
+            client, [p.name for p in builder.properties], deal_filter, max_url_length
+        )
+        return cls(reader, builder, fingerprint, **options)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(
+            fingerprint=self.fingerprint,
+            cursor=dict(self.cursor),
+            deals_extracted=self.deals_extracted,
+            expected_live_deals=self.expected,
+            committed_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            chunks=self.chunks,
+        )
+
+    def next_chunk(self) -> Iterator[tuple[pa.Table, Checkpoint]]:
+        """Tables of the next chunk, each with the checkpoint that holds once it is loaded."""
+        if self.exhausted:
+            return
+        if self._pages is None:
+            if self.expected is None:
+                self.expected = self.reader.expected_live_total()
+            if self.on_progress:
+                self.on_progress(self.deals_extracted, self.expected)
+            self._pages = prefetch(self.reader.pages(self.cursor))
+        started, in_chunk = time.monotonic(), 0
+        batch: list[dict[str, Any]] = []
+        for page, cursor in self._pages:
+            batch += page
+            self.cursor = cursor
+            if len(batch) < DEALS_PER_TABLE:
+                continue
+            in_chunk += len(batch)
+            yield self._emit(batch)
+            batch = []
+            if in_chunk >= self.chunk_deals or time.monotonic() - started >= self.chunk_seconds:
+                self.chunks += 1
+                return
+        self.exhausted = True
+        self.cursor = {"phase": "done"}
+        if batch or self.deals_extracted == 0:
+            yield self._emit(batch)  # an empty table still creates the typed table
+        self.chunks += 1
+
+    def _emit(self, batch: list[dict[str, Any]]) -> tuple[pa.Table, Checkpoint]:
+        self.deals_extracted += len(batch)
+        if self.on_progress:
+            self.on_progress(self.deals_extracted, self.expected)
+        return self.builder.build(batch), self.checkpoint()
