@@ -1,0 +1,9 @@
+"""A local HTTP stand-in for HubSpot's CRM v3 deals API.
+
+`SandboxAccount` computes the data it serves; `SandboxServer` runs it in a subprocess.
+"""
+
+from hubspot_deals.sandbox.account import SandboxAccount
+from hubspot_deals.sandbox.process import SandboxServer
+
+__all__ = ["SandboxAccount", "SandboxServer"]

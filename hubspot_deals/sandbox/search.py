@@ -1,0 +1,570 @@
+"""`POST /crm/v3/objects/deals/search`: request validation, filter typing and execution.
+
+Filters are typed by the property's type: numbers compare numerically, datetime and date
+properties as epoch milliseconds (filter values as epoch-ms numbers or strings, or ISO strings),
+everything else as case-insensitive strings. A property without a value ("" or null) matches only
+NEQ, NOT_IN, NOT_HAS_PROPERTY and NOT_CONTAINS_TOKEN.
+
+Execution avoids scanning the account where it can: filters on hs_object_id (and on createdate,
+which grows with the id) become an index range, a range with no other filter is counted and paged
+arithmetically, and other filters are evaluated once per template row rather than once per deal.
+Results of a query are cached until the account changes, so paging a query costs one evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+import orjson
+
+from hubspot_deals.sandbox.account import SandboxAccount
+from hubspot_deals.sandbox.timestamps import ms_from_filter_value, ms_from_iso
+
+OPERATORS = frozenset(
+    {
+        "EQ",
+        "NEQ",
+        "LT",
+        "LTE",
+        "GT",
+        "GTE",
+        "BETWEEN",
+        "IN",
+        "NOT_IN",
+        "HAS_PROPERTY",
+        "NOT_HAS_PROPERTY",
+        "CONTAINS_TOKEN",
+        "NOT_CONTAINS_TOKEN",
+    }
+)
+_RANGE_OPERATORS = frozenset({"EQ", "LT", "LTE", "GT", "GTE", "BETWEEN"})
+_TOKEN_SPLIT = re.compile(r"[\W_]+", re.UNICODE)
+
+Typed = float | int | str | None
+
+
+class SearchValidationError(ValueError):
+    """A request HubSpot answers with 400 VALIDATION_ERROR."""
+
+
+@dataclass(frozen=True)
+class SearchLimits:
+    max_filter_groups: int = 5
+    max_filters_per_group: int = 6
+    max_filters_total: int = 18
+    max_results: int = 10_000
+    max_page_size: int = 200
+    max_query_length: int = 3_000
+    reject_over_limit: bool = False  # False: clamp `limit` above the maximum, like the list API
+
+
+@dataclass(frozen=True)
+class Filter:
+    property: str
+    operator: str
+    value: Any = None
+    high_value: Any = None
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    groups: tuple[tuple[Filter, ...], ...]
+    sort_property: str | None
+    descending: bool
+    query: str | None
+    properties: list[str] | None
+    limit: int
+    after: int
+
+    def cache_key(self) -> bytes:
+        return orjson.dumps(
+            [
+                [[f.property, f.operator, f.value, f.high_value, f.values] for f in g]
+                for g in self.groups
+            ]
+            + [self.sort_property, self.descending, self.query],
+            default=str,
+        )
+
+
+def _int_param(value: Any, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise SearchValidationError(f"'{name}' must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise SearchValidationError(f"'{name}' must be an integer, got {value!r}")
+
+
+def _parse_filter(raw: Any) -> Filter:
+    if not isinstance(raw, dict):
+        raise SearchValidationError("each filter must be an object")
+    name = raw.get("propertyName")
+    operator = raw.get("operator", "EQ")
+    if not isinstance(name, str) or not name:
+        raise SearchValidationError("each filter needs a 'propertyName'")
+    if not isinstance(operator, str) or operator.upper() not in OPERATORS:
+        raise SearchValidationError(
+            f"Unknown filter operator {operator!r}; expected one of {', '.join(sorted(OPERATORS))}"
+        )
+    operator = operator.upper()
+    values = raw.get("values")
+    if operator in ("IN", "NOT_IN"):
+        if not isinstance(values, list) or not values:
+            raise SearchValidationError(f"operator {operator} on {name!r} requires 'values'")
+    elif operator not in ("HAS_PROPERTY", "NOT_HAS_PROPERTY") and raw.get("value") is None:
+        raise SearchValidationError(f"operator {operator} on {name!r} requires 'value'")
+    if operator == "BETWEEN" and raw.get("highValue") is None:
+        raise SearchValidationError(f"operator BETWEEN on {name!r} requires 'highValue'")
+    return Filter(
+        name,
+        operator,
+        raw.get("value"),
+        raw.get("highValue"),
+        tuple(values) if isinstance(values, list) else (),
+    )
+
+
+def parse_search_request(body: Any, limits: SearchLimits) -> SearchRequest:
+    """Validates a search body the way HubSpot does; raises SearchValidationError."""
+    if not isinstance(body, dict):
+        raise SearchValidationError("the request body must be a JSON object")
+    raw_groups = body.get("filterGroups") or []
+    if not isinstance(raw_groups, list):
+        raise SearchValidationError("'filterGroups' must be an array")
+    groups: list[tuple[Filter, ...]] = []
+    for raw in raw_groups:
+        filters = raw.get("filters") if isinstance(raw, dict) else None
+        if not isinstance(filters, list):
+            raise SearchValidationError("each filter group needs a 'filters' array")
+        groups.append(tuple(_parse_filter(f) for f in filters))
+    legacy = body.get("filters")
+    if legacy:
+        # The pre-filterGroups form (Airbyte still sends it): one ANDed group.
+        if not isinstance(legacy, list):
+            raise SearchValidationError("'filters' must be an array")
+        groups.append(tuple(_parse_filter(f) for f in legacy))
+    if len(groups) > limits.max_filter_groups:
+        raise SearchValidationError(
+            f"Too many filter groups: {len(groups)}; the maximum is {limits.max_filter_groups}"
+        )
+    for group in groups:
+        if len(group) > limits.max_filters_per_group:
+            raise SearchValidationError(
+                f"Too many filters in a filter group: {len(group)}; the maximum is "
+                f"{limits.max_filters_per_group}"
+            )
+    total = sum(len(g) for g in groups)
+    if total > limits.max_filters_total:
+        raise SearchValidationError(
+            f"Too many filters: {total}; the maximum is {limits.max_filters_total}"
+        )
+
+    sort_property, descending = None, False
+    sorts = body.get("sorts") or []
+    if not isinstance(sorts, list):
+        raise SearchValidationError("'sorts' must be an array")
+    if sorts:
+        # HubSpot honours one sort rule only.
+        first = sorts[0]
+        if isinstance(first, str):
+            descending = first.startswith("-")
+            sort_property = first.lstrip("-+") or None
+        elif isinstance(first, dict):
+            sort_property = first.get("propertyName")
+            direction = str(first.get("direction", "ASCENDING")).upper()
+            if direction not in ("ASCENDING", "DESCENDING"):
+                raise SearchValidationError(f"Unknown sort direction {direction!r}")
+            descending = direction == "DESCENDING"
+        else:
+            raise SearchValidationError("each sort must be a string or an object")
+
+    query = body.get("query")
+    if query is not None and not isinstance(query, str):
+        raise SearchValidationError("'query' must be a string")
+    if query and len(query) > limits.max_query_length:
+        raise SearchValidationError(
+            f"The query is {len(query)} characters long; the maximum is {limits.max_query_length}"
+        )
+
+    properties = body.get("properties")
+    if properties is not None:
+        if isinstance(properties, str):
+            properties = properties.split(",")
+        if not isinstance(properties, list):
+            raise SearchValidationError("'properties' must be an array of names")
+        properties = [str(p).strip() for p in properties if str(p).strip()] or None
+
+    limit = _int_param(body.get("limit"), "limit", 10)
+    if limit < 1:
+        raise SearchValidationError("'limit' must be at least 1")
+    if limit > limits.max_page_size:
+        if limits.reject_over_limit:
+            raise SearchValidationError(
+                f"'limit' must be at most {limits.max_page_size}, got {limit}"
+            )
+        limit = limits.max_page_size
+    after = _int_param(body.get("after"), "after", 0)
+    if after < 0:
+        raise SearchValidationError("'after' must not be negative")
+    if after + limit > limits.max_results:
+        raise SearchValidationError(
+            f"Search results are limited to {limits.max_results} per query: after ({after}) + "
+            f"limit ({limit}) goes past it. Narrow the query, e.g. with an hs_object_id range."
+        )
+    return SearchRequest(
+        tuple(groups),
+        sort_property or None,
+        descending,
+        query.strip() if query else None,
+        properties,
+        limit,
+        after,
+    )
+
+
+# ---------------------------------------------------------------------- typing
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _as_ms(text: str) -> int | None:
+    try:
+        return ms_from_iso(text)
+    except ValueError:
+        return None
+
+
+def stored_converter(prop_type: str | None) -> Callable[[str], Typed]:
+    """Wire value (non-empty string) -> comparable value for the property's type."""
+    if prop_type == "number":
+        return _as_float
+    if prop_type in ("datetime", "date"):
+        return _as_ms
+    return str.lower
+
+
+def _filter_converter(prop_type: str | None, name: str) -> Callable[[Any], Typed]:
+    def convert(value: Any) -> Typed:
+        try:
+            if prop_type == "number":
+                if isinstance(value, bool):
+                    raise ValueError
+                return float(value)
+            if prop_type in ("datetime", "date"):
+                return ms_from_filter_value(value)
+        except (TypeError, ValueError):
+            raise SearchValidationError(
+                f"{value!r} is not a valid {prop_type} value for property {name!r}"
+            ) from None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value).lower()
+
+    return convert
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _TOKEN_SPLIT.split(text) if t]
+
+
+def _value_predicate(f: Filter, prop_type: str | None, multi: bool) -> Callable[[Typed], bool]:
+    """A test on the typed value (None = no value) for one filter."""
+    convert = _filter_converter(prop_type, f.property)
+    op = f.operator
+    if op == "HAS_PROPERTY":
+        return lambda v: v is not None
+    if op == "NOT_HAS_PROPERTY":
+        return lambda v: v is None
+    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        pattern = str(f.value).lower()
+
+        def contains(v: Typed) -> bool:
+            if v is None:
+                return False
+            return any(fnmatchcase(t, pattern) for t in _tokens(str(v)))
+
+        if op == "CONTAINS_TOKEN":
+            return contains
+        return lambda v: not contains(v)
+    if op in ("IN", "NOT_IN"):
+        wanted = frozenset(convert(x) for x in f.values)
+
+        def is_in(v: Typed) -> bool:
+            if v is None:
+                return False
+            if multi and isinstance(v, str):
+                return any(part in wanted for part in v.split(";"))
+            return v in wanted
+
+        if op == "IN":
+            return is_in
+        return lambda v: not is_in(v)
+    x = convert(f.value)
+    if op == "EQ":
+        return lambda v: v is not None and v == x
+    if op == "NEQ":
+        return lambda v: v is None or v != x
+    if op == "LT":
+        return lambda v: v is not None and v < x  # type: ignore[operator]
+    if op == "LTE":
+        return lambda v: v is not None and v <= x  # type: ignore[operator]
+    if op == "GT":
+        return lambda v: v is not None and v > x  # type: ignore[operator]
+    if op == "GTE":
+        return lambda v: v is not None and v >= x  # type: ignore[operator]
+    if op == "BETWEEN":
+        high = convert(f.high_value)
+        return lambda v: v is not None and x <= v <= high  # type: ignore[operator]
+    raise AssertionError(op)
+
+
+# ---------------------------------------------------------------------- execution
+
+
+@dataclass(frozen=True)
+class _RangeResult:
+    """Every live deal in [lo, hi), in index order (or reversed): counted without a scan."""
+
+    lo: int
+    hi: int
+    descending: bool
+
+
+class DealSearch:
+    """Runs search requests against an account, caching each query's result until it changes."""
+
+    def __init__(self, account: SandboxAccount, cache_size: int = 16) -> None:
+        self.account = account
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[bytes, int], _RangeResult | list[int]] = OrderedDict()
+
+    def run(self, request: SearchRequest) -> tuple[int, list[int]]:
+        """(total, indexes of this page) for a validated request."""
+        result = self._result(request)
+        if isinstance(result, _RangeResult):
+            return self._range_page(result, request.after, request.limit)
+        return len(result), result[request.after : request.after + request.limit]
+
+    def _range_page(self, r: _RangeResult, after: int, limit: int) -> tuple[int, list[int]]:
+        acc = self.account
+        total = r.hi - r.lo - acc.archived_between(r.lo, r.hi)
+        first = acc.nth_live(r.lo, r.hi, after, r.descending)
+        page: list[int] = []
+        if first is None:
+            return total, page
+        step = -1 if r.descending else 1
+        index = first
+        while len(page) < limit and r.lo <= index < r.hi:
+            if not acc.is_archived(index):
+                page.append(index)
+            index += step
+        return total, page
+
+    def _result(self, request: SearchRequest) -> _RangeResult | list[int]:
+        key = (request.cache_key(), self.account.version)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        result = self._evaluate(request)
+        self._cache[key] = result
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return result
+
+    def _index_ordered(self, request: SearchRequest) -> bool:
+        name = request.sort_property or "createdate"
+        return name == "hs_object_id" or (
+            name == "createdate" and self.account.createdate_follows_ids
+        )
+
+    def _evaluate(self, request: SearchRequest) -> _RangeResult | list[int]:
+        groups = request.groups or ((),)
+        ordered = self._index_ordered(request)
+        extra = self._query_predicate(request.query) if request.query else None
+        if len(groups) == 1:
+            lo, hi, residual = self._plan(groups[0])
+            if extra is not None:
+                residual.append(extra)
+            if not residual and ordered:
+                return _RangeResult(lo, hi, request.descending)
+            matched = self._scan(lo, hi, residual)
+        else:
+            found: set[int] = set()
+            for group in groups:
+                lo, hi, residual = self._plan(group)
+                if extra is not None:
+                    residual.append(extra)
+                found.update(self._scan(lo, hi, residual))
+            matched = sorted(found)
+        if ordered:
+            return matched[::-1] if request.descending else matched
+        return self._sorted(matched, request.sort_property or "createdate", request.descending)
+
+    def _scan(self, lo: int, hi: int, residual: list[Callable[[int], bool]]) -> list[int]:
+        archived = self.account.is_archived
+        if len(residual) == 1:
+            test = residual[0]
+            return [i for i in range(lo, hi) if test(i) and not archived(i)]
+        return [i for i in range(lo, hi) if not archived(i) and all(test(i) for test in residual)]
+
+    def _plan(self, group: tuple[Filter, ...]) -> tuple[int, int, list[Callable[[int], bool]]]:
+        """An index range from the id/createdate filters, and tests for the rest."""
+        acc = self.account
+        lo, hi = 0, acc.total_deals
+        residual: list[Callable[[int], bool]] = []
+        for f in group:
+            bounds = None
+            if f.operator in _RANGE_OPERATORS:
+                if f.property == "hs_object_id":
+                    bounds = self._id_bounds(f)
+                elif f.property == "createdate" and acc.createdate_follows_ids:
+                    bounds = self._created_bounds(f)
+            if bounds is None:
+                residual.append(self._index_predicate(f))
+                # filters answered per template row are cheap: test them before computed ones
+                if acc.template_column(f.property) is not None:
+                    residual.insert(0, residual.pop())
+            else:
+                lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+        return lo, max(lo, hi), residual
+
+    def _id_bounds(self, f: Filter) -> tuple[int, int]:
+        convert = _filter_converter("number", f.property)
+        at_least = self.account.first_index_with_id_at_least
+        x = convert(f.value)
+        assert isinstance(x, float)
+        total = self.account.total_deals
+        if f.operator == "GT":
+            return at_least(math.floor(x) + 1), total
+        if f.operator == "GTE":
+            return at_least(math.ceil(x)), total
+        if f.operator == "LT":
+            return 0, at_least(math.ceil(x))
+        if f.operator == "LTE":
+            return 0, at_least(math.floor(x) + 1)
+        if f.operator == "EQ":
+            if not x.is_integer():
+                return 0, 0
+            return at_least(int(x)), at_least(int(x) + 1)
+        high = convert(f.high_value)
+        assert isinstance(high, float)
+        return at_least(math.ceil(x)), at_least(math.floor(high) + 1)
+
+    def _created_bounds(self, f: Filter) -> tuple[int, int]:
+        convert = _filter_converter("datetime", f.property)
+        at_least = self.account.first_index_created_at_least
+        x = convert(f.value)
+        assert isinstance(x, int)
+        total = self.account.total_deals
+        if f.operator == "GT":
+            return at_least(x + 1), total
+        if f.operator == "GTE":
+            return at_least(x), total
+        if f.operator == "LT":
+            return 0, at_least(x)
+        if f.operator == "LTE":
+            return 0, at_least(x + 1)
+        if f.operator == "EQ":
+            return at_least(x), at_least(x + 1)
+        high = convert(f.high_value)
+        assert isinstance(high, int)
+        return at_least(x), at_least(high + 1)
+
+    def typed_getter(self, name: str) -> Callable[[int], Typed]:
+        """index -> the typed value of a property (None when it has no value)."""
+        acc = self.account
+        spec = acc.property_spec(name)
+        if spec is None:
+            return lambda index: None
+        if name == "hs_object_id":
+            return lambda index: float(acc.deal_id_int(index))
+        if name == "createdate":
+            return acc.created_ms
+        if name == "hs_lastmodifieddate":
+            return acc.modified_ms
+        convert = stored_converter(spec.type)
+
+        def typed(raw: str | None) -> Typed:
+            return convert(raw) if raw else None
+
+        column = acc.template_column(name)
+        if column is None:
+            return lambda index: typed(acc.property_value(index, name))
+        rows = [typed(v) for v in column[0]]
+        row_of = column[1]
+        changed_of = acc.changed_properties
+
+        def get(index: int) -> Typed:
+            changed = changed_of(index)
+            if changed is not None and name in changed:
+                return typed(changed[name])
+            return rows[row_of(index)]
+
+        return get
+
+    def _index_predicate(self, f: Filter) -> Callable[[int], bool]:
+        acc = self.account
+        spec = acc.property_spec(f.property)
+        prop_type = spec.type if spec else None
+        test = _value_predicate(f, prop_type, multi=bool(spec and spec.field_type == "checkbox"))
+        column = acc.template_column(f.property) if spec else None
+        if column is None:
+            getter = self.typed_getter(f.property)
+            return lambda index: test(getter(index))
+        # Evaluate the filter once per template row; only edited deals are tested one by one.
+        convert = stored_converter(prop_type)
+        row_ok = [test(convert(v) if v else None) for v in column[0]]
+        row_of = column[1]
+        changed_of = acc.changed_properties
+        name = f.property
+
+        def check(index: int) -> bool:
+            changed = changed_of(index)
+            if changed is not None and name in changed:
+                raw = changed[name]
+                return test(convert(raw) if raw else None)
+            return row_ok[row_of(index)]
+
+        return check
+
+    def _query_predicate(self, query: str) -> Callable[[int], bool]:
+        """`query`: every word must occur in the deal name (case-insensitive)."""
+        words = query.lower().split()
+        get = self.typed_getter("dealname")
+
+        def check(index: int) -> bool:
+            name = get(index)
+            return isinstance(name, str) and all(w in name for w in words)
+
+        return check
+
+    def _sorted(self, matched: list[int], name: str, descending: bool) -> list[int]:
+        """Sorted by the property (typed), ties and nulls in id order, nulls last."""
+        get = self.typed_getter(name)
+        keyed = [(get(i), i) for i in matched]
+        present = [pair for pair in keyed if pair[0] is not None]
+        missing = [i for value, i in keyed if value is None]
+        try:
+            present.sort(key=lambda pair: pair[0], reverse=descending)  # type: ignore[arg-type,return-value]
+        except TypeError:  # mixed types after an edit: fall back to comparing strings
+            present.sort(key=lambda pair: str(pair[0]), reverse=descending)
+        return [i for _, i in present] + missing
