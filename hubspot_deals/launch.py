@@ -29,9 +29,11 @@ def scan_run_config(
     include_archived: bool = False,
     start_date: str | None = None,
     end_date: str | None = None,
+    scan_type: str = "full",
 ) -> dict[str, Any]:
     """Run config for scan_job; the token is encrypted, never placed in clear text."""
     config: dict[str, Any] = {
+        "scan_type": scan_type,
         "organization_id": organization_id,
         "include_archived": include_archived,
     }
@@ -50,7 +52,6 @@ def execute_scan(
     instance: DagsterInstance,
     scan_id: str,
     run_config: dict[str, Any],
-    scan_type: str = "full",
     console_log_level: str = "WARNING",
 ) -> ScanOutcome:
     """Executes scan_job for one scan in this process, recorded in `instance`.
@@ -63,7 +64,9 @@ def execute_scan(
     }
     from hubspot_deals.definitions import defs
 
-    organization_id = run_config["ops"][SCAN_OP_NAME]["config"].get("organization_id", "")
+    scan_config = run_config["ops"][SCAN_OP_NAME]["config"]
+    organization_id = scan_config.get("organization_id", "")
+    scan_type = scan_config.get("scan_type", "full")
     if not instance.has_dynamic_partition(scans_partitions.name, scan_id):
         instance.add_dynamic_partitions(scans_partitions.name, [scan_id])
     job = defs.resolve_job_def("scan_job")

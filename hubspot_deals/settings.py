@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default=5_000, description="A scan commits a checkpoint every this many deals..."
     )
     checkpoint_seconds: float = Field(default=30.0, description="...or this many seconds.")
+    incremental_lookback_seconds: int = Field(
+        default=600,
+        description="Incremental scans re-read this much before the last scan's "
+        "start, because HubSpot's search index shows writes late.",
+    )
     http_timeout_seconds: float = 60.0
     max_attempts: int = Field(default=8, description="Attempts per HubSpot request (429/5xx).")
 

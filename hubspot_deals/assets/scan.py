@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
 import json
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dagster import (
@@ -26,6 +26,7 @@ from hubspot_deals.hubspot.columns import DealTableBuilder
 from hubspot_deals.hubspot.deals import DealFilter
 from hubspot_deals.hubspot.errors import HubSpotError
 from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
+from hubspot_deals.incremental import incremental_cursor_ms
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.resources import HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
@@ -44,6 +45,11 @@ DESCRIPTIONS = {
 class ScanConfig(Config):
     """A scan's filters. The token travels only as ciphertext (Fernet, deployment key)."""
 
+    scan_type: str = Field(
+        default="full",
+        description="`full` reads every deal; `incremental` reads the deals created, modified or "
+        "archived since the organization's last completed scan.",
+    )
     organization_id: str | None = Field(
         default=None,
         description="Organization the scan belongs to; defaults to the run's organization tag "
@@ -65,7 +71,11 @@ class ScanConfig(Config):
         "location's HUBSPOT_ACCESS_TOKEN is used.",
     )
 
-    def deal_filter(self) -> DealFilter:
+    def deal_filter(self, modified_since_ms: int | None = None) -> DealFilter:
+        if self.scan_type not in ("full", "incremental"):
+            raise Failure(
+                description=f"scan_type must be full or incremental, not {self.scan_type!r}"
+            )
         try:
             start = date.fromisoformat(self.start_date) if self.start_date else None
             end = date.fromisoformat(self.end_date) if self.end_date else None
@@ -73,7 +83,12 @@ class ScanConfig(Config):
             raise Failure(description=f"invalid scan date range: {exc}") from None
         if start and end and start > end:
             raise Failure(description="invalid scan date range: start_date is after end_date")
-        return DealFilter(start_date=start, end_date=end, include_archived=self.include_archived)
+        return DealFilter(
+            start_date=start,
+            end_date=end,
+            include_archived=self.include_archived,
+            modified_since_ms=modified_since_ms,
+        )
 
 
 class ScanTranslator(DagsterDltTranslator):
@@ -165,13 +180,34 @@ def hubspot_scan(
     """
     scan_id = context.partition_key
     organization_id = _organization_id(context, config)
-    deal_filter = config.deal_filter()
-    fingerprint = scan_fingerprint(config.properties, deal_filter, organization_id)
+    settings = get_settings()
+    # Scans started without tags (UI, schedules) get them, so that they are found by tag.
+    context.instance.add_run_tags(
+        context.run.run_id, {tags.ORGANIZATION: organization_id, tags.SCAN_TYPE: config.scan_type}
+    )
+    fingerprint = scan_fingerprint(
+        config.properties, config.deal_filter(), organization_id, config.scan_type
+    )
     pipeline = destination.pipeline_for_scan(scan_id)
     previous = read_checkpoint(pipeline)
     resume = previous if previous and previous.fingerprint == fingerprint else None
     if resume and resume.finished:
         resume = None
+    modified_since = None
+    if config.scan_type == "incremental":
+        modified_since = (
+            resume.modified_since_ms
+            if resume is not None
+            else incremental_cursor_ms(
+                context.instance,
+                organization_id,
+                scan_id,
+                timedelta(seconds=settings.incremental_lookback_seconds),
+            )
+        )
+        since = datetime.fromtimestamp((modified_since or 0) / 1000, UTC).isoformat()
+        context.log.info(f"scan {scan_id}: incremental, deals changed since {since}")
+    deal_filter = config.deal_filter(modified_since)
     if resume is None and previous is not None:
         clear_scan_rows(pipeline, scan_id)
         context.log.info(f"scan {scan_id}: fresh pass (previous checkpoint finished or differs)")
@@ -183,7 +219,6 @@ def hubspot_scan(
     client = hubspot.client(hubspot.resolve_access_token(config.access_token_ciphertext))
     progress = ScanProgress(context, resuming=resume is not None)
     facts: dict[str, Any] = {}
-    settings = get_settings()
 
     def open_stream(definitions: list[dict[str, Any]]) -> DealStream:
         selected, unknown = select_properties(definitions, config.properties)
@@ -260,6 +295,11 @@ def hubspot_scan(
                     + stats.get("connection_errors", 0),
                     "hubspot_rate_limit": MetadataValue.json(client.rate_limit or {}),
                     "read_strategy": stream.reader.live_strategy,
+                    "scan_type": config.scan_type,
+                    "scan_started_at": stream.started_at,
+                    "modified_since": datetime.fromtimestamp(modified_since / 1000, UTC).isoformat()
+                    if modified_since is not None
+                    else None,
                     "unknown_properties": MetadataValue.json(facts.get("unknown_properties", [])),
                     "filters": MetadataValue.json(
                         {

@@ -37,6 +37,8 @@ class Checkpoint:
     expected_live_deals: int | None
     committed_at: str
     chunks: int = 0
+    started_at: str = ""  # when this pass over the scan began (kept across resumes)
+    modified_since_ms: int | None = None  # an incremental pass's cursor (kept across resumes)
 
     @property
     def finished(self) -> bool:
@@ -54,10 +56,14 @@ class Checkpoint:
 
 
 def scan_fingerprint(
-    properties: Sequence[str] | None, deal_filter: DealFilter, organization_id: str
+    properties: Sequence[str] | None,
+    deal_filter: DealFilter,
+    organization_id: str,
+    scan_type: str = "full",
 ) -> str:
     """Identifies what a scan reads; a checkpoint only resumes a scan with the same one."""
     doc = {
+        "scan_type": scan_type,
         "properties": sorted(properties) if properties else None,
         "include_archived": deal_filter.include_archived,
         "start": deal_filter.start_date.isoformat() if deal_filter.start_date else None,
@@ -91,6 +97,8 @@ class DealStream:
         self.deals_extracted = resume_from.deals_extracted if resume_from else 0
         self.expected = resume_from.expected_live_deals if resume_from else None
         self.chunks = resume_from.chunks if resume_from else 0
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        self.started_at = resume_from.started_at if resume_from and resume_from.started_at else now
         self.exhausted = self.cursor.get("phase") == "done"
         self._pages: Iterator[tuple[list[dict[str, Any]], Cursor]] | None = None
 
@@ -117,6 +125,8 @@ class DealStream:
             expected_live_deals=self.expected,
             committed_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             chunks=self.chunks,
+            started_at=self.started_at,
+            modified_since_ms=self.reader.filter.modified_since_ms,
         )
 
     def next_chunk(self) -> Iterator[tuple[pa.Table, Checkpoint]]:

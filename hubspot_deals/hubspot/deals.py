@@ -41,11 +41,23 @@ PageAndToken = tuple[Page, dict[str, Any] | None]
 
 @dataclass(frozen=True)
 class DealFilter:
-    """A scan's filters: inclusive createdate range (UTC days) and whether archived deals count."""
+    """A scan's filters: inclusive createdate range (UTC days), whether archived deals count,
+    and, for incremental scans, the modification time deals must have reached."""
 
     start_date: date | None = None
     end_date: date | None = None
     include_archived: bool = False
+    modified_since_ms: int | None = None
+
+    @property
+    def reads_archived(self) -> bool:
+        """Incremental scans always look for deals archived since (archiving is a change)."""
+        return self.include_archived or self.modified_since_ms is not None
+
+    @property
+    def searches_only(self) -> bool:
+        """Filters the list API cannot apply: HubSpot must search."""
+        return self.has_date_range or self.modified_since_ms is not None
 
     @property
     def has_date_range(self) -> bool:
@@ -63,6 +75,14 @@ class DealFilter:
     def search_filters(self) -> list[dict[str, str]]:
         lo, hi = self.bounds_ms()
         filters = []
+        if self.modified_since_ms is not None:
+            filters.append(
+                {
+                    "propertyName": "hs_lastmodifieddate",
+                    "operator": "GTE",
+                    "value": str(self.modified_since_ms),
+                }
+            )
         if lo is not None:
             filters.append({"propertyName": "createdate", "operator": "GTE", "value": str(lo)})
         if hi is not None:
@@ -70,7 +90,19 @@ class DealFilter:
         return filters
 
     def accepts(self, deal: dict[str, Any]) -> bool:
-        """Client-side date check, for the list API which cannot filter."""
+        """Client-side check of an archived deal, for the list API which cannot filter."""
+        if self.modified_since_ms is not None:
+            archived_at = parse_hubspot_datetime(deal.get("archivedAt") or "")
+            changed = max(
+                (
+                    t
+                    for t in (archived_at, parse_hubspot_datetime(deal.get("updatedAt") or ""))
+                    if t
+                ),
+                default=None,
+            )
+            if changed is None or changed.timestamp() * 1000 < self.modified_since_ms:
+                return False
         if not self.has_date_range:
             return True
         created = deal["properties"].get("createdate") or deal.get("createdAt")
@@ -103,7 +135,7 @@ class DealReader:
 
     @property
     def live_strategy(self) -> str:
-        if self.filter.has_date_range or not self.properties_fit_in_url:
+        if self.filter.searches_only or not self.properties_fit_in_url:
             return "search"
         return "list"
 
@@ -113,10 +145,9 @@ class DealReader:
 
     def expected_live_total(self) -> int:
         """HubSpot's count of live deals matching the filters: one search request."""
+        filters = self.filter.search_filters()
         body = {
-            "filterGroups": [{"filters": self.filter.search_filters()}]
-            if self.filter.has_date_range
-            else [],
+            "filterGroups": [{"filters": filters}] if filters else [],
             "properties": ["hs_object_id"],
             "limit": 1,
         }
@@ -124,7 +155,7 @@ class DealReader:
 
     def pages(self, start: Cursor | None = None) -> Iterator[tuple[Page, Cursor]]:
         """Pages of deals from `start` on, each with the cursor that resumes right after it."""
-        phases = ["live", *(["archived"] if self.filter.include_archived else []), "done"]
+        phases = ["live", *(["archived"] if self.filter.reads_archived else []), "done"]
         cursor: Cursor = dict(start) if start else {"phase": "live"}
         if cursor.get("phase") not in phases:
             cursor = {"phase": "live"}
@@ -132,7 +163,7 @@ class DealReader:
             resume = cursor if i == 0 else {"phase": phase}
             finished: Cursor = {"phase": phases[phases.index(phase) + 1]}
             for page, token in self._phase(phase, resume):
-                if phase == "archived" and self.filter.has_date_range:
+                if phase == "archived" and self.filter.searches_only:
                     page = [d for d in page if self.filter.accepts(d)]
                 yield page, ({"phase": phase, **token} if token is not None else finished)
 
