@@ -3,10 +3,11 @@
 from dagster import AssetSelection, define_asset_job
 
 from hubspot_deals.assets.scan import hubspot_scan
+from hubspot_deals.assets.summary import deal_summary
 
 scan_job = define_asset_job(
     "scan_job",
-    selection=AssetSelection.assets(hubspot_scan),
+    selection=AssetSelection.assets(hubspot_scan, deal_summary),
     description="Extract one scan (a `scans` partition) of HubSpot deals, owners, pipelines and "
-    "properties into the destination.",
+    "properties into the destination, check its deals, and summarize them.",
 )

@@ -1,43 +1,100 @@
-"""Reads of the destination: row counts and rows of a scan's tables."""
+"""Reads of the destination (DuckDB or PostgreSQL): a scan's rows, counts and aggregates."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
+# dlt's own bookkeeping columns, never shown as data.
+DLT_COLUMNS = frozenset({"_dlt_load_id", "_dlt_id"})
 
-@contextmanager
-def destination_connection(settings: Settings | None = None) -> Iterator[Any]:
-    """A DB-API connection to the destination (read-only for DuckDB)."""
-    settings = settings or get_settings()
-    if settings.destination == "postgres":
-        import psycopg2
 
-        conn = psycopg2.connect(settings.postgres_dsn.get_secret_value())
+class DestinationBusyError(Exception):
+    """DuckDB stayed locked by a writing process for longer than the reader waits."""
+
+
+class DestinationReader:
+    """SQL reads with one placeholder style (`?`) on both destinations.
+
+    DuckDB lets one process write at a time and locks readers of other processes out meanwhile;
+    dlt holds the lock only while it loads, so a reader retries for a little while.
+    """
+
+    def __init__(self, settings: Settings | None = None, lock_wait_seconds: float = 30.0) -> None:
+        self.settings = settings or get_settings()
+        self.lock_wait_seconds = lock_wait_seconds
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.settings.destination == "postgres"
+
+    def table(self, name: str) -> str:
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"not a table name: {name!r}")
+        return f'{DATASET_NAME}."{name}"'
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        if self.is_postgres:
+            import psycopg2
+
+            conn = psycopg2.connect(self.settings.postgres_dsn.get_secret_value())
+            conn.set_session(readonly=True, autocommit=True)
+        else:
+            conn = self._duckdb()
         try:
             yield conn
         finally:
             conn.close()
-    else:
+
+    def _duckdb(self) -> Any:
         import duckdb
 
-        conn = duckdb.connect(str(settings.duckdb_file), read_only=True)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        deadline = time.monotonic() + self.lock_wait_seconds
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.settings.duckdb_file), read_only=True)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    if "lock" in str(exc).lower():
+                        raise DestinationBusyError(
+                            "the DuckDB destination is locked by a loading scan"
+                        ) from exc
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self.is_postgres:  # psycopg2's paramstyle: %s, and a literal % doubled
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        with self.connect() as conn:
+            cur = conn.cursor()
+            cur.execute(sql, tuple(params))
+            return list(cur.fetchall())
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Column name -> data type, in table order; empty when the table does not exist."""
+        rows = self.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            (DATASET_NAME, table),
+        )
+        return {name: dtype for name, dtype in rows}
 
 
 def count_scan_rows(table: str, scan_id: str, settings: Settings | None = None) -> int:
     """Rows of `table` that belong to the scan."""
-    if not table.isidentifier():
-        raise ValueError(f"not a table name: {table!r}")
-    settings = settings or get_settings()
-    marker = "%s" if settings.destination == "postgres" else "?"
-    with destination_connection(settings) as conn:
-        cur = conn.cursor()
-        cur.execute(
-            f'SELECT count(*) FROM {DATASET_NAME}."{table}" WHERE _scan_id = {marker}', (scan_id,)
-        )
-        return int(cur.fetchone()[0])
+    reader = DestinationReader(settings)
+    return int(
+        reader.query(f"SELECT count(*) FROM {reader.table(table)} WHERE _scan_id = ?", (scan_id,))[
+            0
+        ][0]
+    )
+
+
+def destination_connection(settings: Settings | None = None):  # noqa: ANN201
+    """A DB-API connection to the destination (read-only)."""
+    return DestinationReader(settings).connect()

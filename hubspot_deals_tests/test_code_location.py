@@ -48,15 +48,16 @@ def test_dagster_dev_loads_location_and_runs_a_scan_from_env_token(
             repo = location["repositories"][0]
             assert [j["name"] for j in repo["jobs"]] == ["__ASSET_JOB", "scan_job"]
             nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
-            assert sorted(nodes) == [
-                "hubspot/deal_properties", "hubspot/deals", "hubspot/pipeline_stages",
-                "hubspot/pipelines", "hubspot/users",
-            ]  # fmt: skip
-            for node in nodes.values():
-                assert node["groupName"] == "hubspot"
-                assert sorted(node["kinds"]) == ["dlt", "duckdb", "hubspot"]
-                assert node["dependencyKeys"] == []  # no phantom upstream assets
-                assert node["description"]
+            loaded = ["hubspot/deal_properties", "hubspot/deals", "hubspot/pipeline_stages",
+                      "hubspot/pipelines", "hubspot/users"]  # fmt: skip
+            assert sorted(nodes) == sorted([*loaded, "hubspot/deal_summary"])
+            for key in loaded:
+                assert nodes[key]["groupName"] == "hubspot"
+                assert sorted(nodes[key]["kinds"]) == ["dlt", "duckdb", "hubspot"]
+                assert nodes[key]["dependencyKeys"] == []  # no phantom upstream assets
+                assert nodes[key]["description"]
+            summary = nodes["hubspot/deal_summary"]
+            assert summary["dependencyKeys"] == [{"path": ["hubspot", "deals"]}]
 
             added = dagster.graphql(ADD_PARTITION, {"sel": REPO, "key": "ui-scan"})
             assert added["addDynamicPartition"]["__typename"] == "AddDynamicPartitionSuccess"
