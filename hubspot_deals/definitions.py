@@ -3,16 +3,19 @@
 from dagster import Definitions
 from dagster_dlt import DagsterDltResource
 
+from hubspot_deals.assets.current import deals_current
 from hubspot_deals.assets.scan import hubspot_scan
 from hubspot_deals.assets.summary import deal_summary
 from hubspot_deals.checks import scan_checks
-from hubspot_deals.jobs import scan_job
+from hubspot_deals.jobs import deals_current_job, scan_job
 from hubspot_deals.resources import HubSpotResource, ScanDestination
+from hubspot_deals.sensors import deals_current_on_scan_success
 
 defs = Definitions(
-    assets=[hubspot_scan, deal_summary],
+    assets=[hubspot_scan, deal_summary, deals_current],
     asset_checks=scan_checks,
-    jobs=[scan_job],
+    jobs=[scan_job, deals_current_job],
+    sensors=[deals_current_on_scan_success],
     resources={
         "dlt": DagsterDltResource(),
         "hubspot": HubSpotResource(),

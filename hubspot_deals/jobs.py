@@ -2,6 +2,7 @@
 
 from dagster import AssetSelection, define_asset_job
 
+from hubspot_deals.assets.current import deals_current
 from hubspot_deals.assets.scan import hubspot_scan
 from hubspot_deals.assets.summary import deal_summary
 
@@ -10,4 +11,10 @@ scan_job = define_asset_job(
     selection=AssetSelection.assets(hubspot_scan, deal_summary),
     description="Extract one scan (a `scans` partition) of HubSpot deals, owners, pipelines and "
     "properties into the destination, check its deals, and summarize them.",
+)
+
+deals_current_job = define_asset_job(
+    "deals_current_job",
+    selection=AssetSelection.assets(deals_current),
+    description="Rebuild one organization's deals_current from its scans.",
 )

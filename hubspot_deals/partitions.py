@@ -3,3 +3,6 @@
 from dagster import DynamicPartitionsDefinition
 
 scans_partitions = DynamicPartitionsDefinition(name="scans")
+
+# One partition per organization, for assets that span all of its scans.
+organizations_partitions = DynamicPartitionsDefinition(name="organizations")

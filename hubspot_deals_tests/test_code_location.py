@@ -46,11 +46,17 @@ def test_dagster_dev_loads_location_and_runs_a_scan_from_env_token(
             assert entry["name"] == "hubspot_deals"
             assert location["__typename"] == "RepositoryLocation", location
             repo = location["repositories"][0]
-            assert [j["name"] for j in repo["jobs"]] == ["__ASSET_JOB", "scan_job"]
+            assert [j["name"] for j in repo["jobs"]] == [
+                "__ASSET_JOB",
+                "deals_current_job",
+                "scan_job",
+            ]
             nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
             loaded = ["hubspot/deal_properties", "hubspot/deals", "hubspot/pipeline_stages",
                       "hubspot/pipelines", "hubspot/users"]  # fmt: skip
-            assert sorted(nodes) == sorted([*loaded, "hubspot/deal_summary"])
+            assert sorted(nodes) == sorted(
+                [*loaded, "hubspot/deal_summary", "hubspot/deals_current"]
+            )
             for key in loaded:
                 assert nodes[key]["groupName"] == "hubspot"
                 assert sorted(nodes[key]["kinds"]) == ["dlt", "duckdb", "hubspot"]

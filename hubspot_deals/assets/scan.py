@@ -27,7 +27,7 @@ from hubspot_deals.hubspot.deals import DealFilter
 from hubspot_deals.hubspot.errors import HubSpotError
 from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
 from hubspot_deals.incremental import incremental_cursor_ms
-from hubspot_deals.partitions import scans_partitions
+from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.resources import HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
 
@@ -185,6 +185,8 @@ def hubspot_scan(
     context.instance.add_run_tags(
         context.run.run_id, {tags.ORGANIZATION: organization_id, tags.SCAN_TYPE: config.scan_type}
     )
+    if not context.instance.has_dynamic_partition(organizations_partitions.name, organization_id):
+        context.instance.add_dynamic_partitions(organizations_partitions.name, [organization_id])
     fingerprint = scan_fingerprint(
         config.properties, config.deal_filter(), organization_id, config.scan_type
     )

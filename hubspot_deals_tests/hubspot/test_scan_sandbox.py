@@ -2,7 +2,7 @@
 
 import threading
 import time
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,26 +13,9 @@ from hubspot_deals.launch import execute_scan, scan_run_config
 from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
+from hubspot_deals_tests.expected import typed
 
 RECORD = {"id", "created_at", "updated_at", "archived", "archived_at", "_unparsed"}
-
-
-def typed(definition: dict[str, Any], raw: str | None) -> Any:
-    """HubSpot's wire string as the column value this project promises, computed independently."""
-    kind = definition["type"]
-    if kind in ("string", "enumeration", "phone_number") and not (
-        kind == "enumeration" and definition["fieldType"] == "booleancheckbox"
-    ):
-        return raw
-    if raw in (None, ""):
-        return None
-    if kind == "number":
-        return float(raw)
-    if kind == "datetime":
-        return datetime.fromisoformat(raw)
-    if kind == "date":
-        return date.fromisoformat(raw)
-    return {"true": True, "false": False}[raw]
 
 
 def use(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
