@@ -8,14 +8,27 @@ from hubspot_deals.assets.scan import hubspot_scan
 from hubspot_deals.assets.summary import deal_summary
 from hubspot_deals.checks import scan_checks
 from hubspot_deals.jobs import deals_current_job, scan_job
+from hubspot_deals.organizations import load_organizations
 from hubspot_deals.resources import HubSpotResource, ScanDestination
-from hubspot_deals.sensors import deals_current_on_scan_success
+from hubspot_deals.schedules import build_scan_schedules
+from hubspot_deals.sensors import (
+    build_change_sensor,
+    deals_current_on_scan_success,
+    resume_failed_scans,
+)
+
+organizations = load_organizations()
 
 defs = Definitions(
     assets=[hubspot_scan, deal_summary, deals_current],
     asset_checks=scan_checks,
     jobs=[scan_job, deals_current_job],
-    sensors=[deals_current_on_scan_success],
+    schedules=build_scan_schedules(organizations),
+    sensors=[
+        deals_current_on_scan_success,
+        build_change_sensor(organizations),
+        resume_failed_scans,
+    ],
     resources={
         "dlt": DagsterDltResource(),
         "hubspot": HubSpotResource(),

@@ -9,6 +9,7 @@ from dagster import AssetKey, DagsterInstance
 from hubspot_deals import tags
 from hubspot_deals.assets.scan import SCAN_OP_NAME
 from hubspot_deals.crypto import TokenCipher
+from hubspot_deals.organizations import ScheduledOrganization
 from hubspot_deals.partitions import scans_partitions
 
 
@@ -45,6 +46,20 @@ def scan_run_config(
         config["end_date"] = end_date
     if access_token:
         config["access_token_ciphertext"] = TokenCipher.from_settings().encrypt(access_token)
+    return {"ops": {SCAN_OP_NAME: {"config": config}}}
+
+
+def scheduled_scan_run_config(org: ScheduledOrganization) -> dict[str, Any]:
+    """Run config of a scheduled or sensor-started incremental scan: the token stays in the
+    environment variable the organizations file names."""
+    config: dict[str, Any] = {
+        "scan_type": "incremental",
+        "organization_id": org.id,
+        "include_archived": False,
+        "access_token_env": org.token_env,
+    }
+    if org.properties:
+        config["properties"] = org.properties
     return {"ops": {SCAN_OP_NAME: {"config": config}}}
 
 

@@ -1,6 +1,8 @@
 """Dagster resources: the HubSpot API (real, or the sandbox behind the same URL scheme) and the
 destination the scans load into."""
 
+import os
+
 import dlt
 from dagster import ConfigurableResource, Failure
 from pydantic import Field
@@ -9,6 +11,8 @@ from hubspot_deals.crypto import TokenCipher, TokenDecryptionError
 from hubspot_deals.destination import make_pipeline, pipeline_name_for
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.settings import get_settings
+
+CONFIGURATION_ERROR = {"error_category": "configuration_error", "transient": False}
 
 
 class HubSpotResource(ConfigurableResource):
@@ -31,18 +35,29 @@ class HubSpotResource(ConfigurableResource):
     def url_length_budget(self) -> int:
         return self.max_url_length or get_settings().max_url_length
 
-    def resolve_access_token(self, ciphertext: str | None) -> str:
-        """The scan's token: decrypted from its run config, else HUBSPOT_ACCESS_TOKEN."""
+    def resolve_access_token(self, ciphertext: str | None, env_name: str | None = None) -> str:
+        """The scan's token: decrypted from its run config, else from the environment variable
+        the run config names, else HUBSPOT_ACCESS_TOKEN."""
         if ciphertext:
             try:
                 return TokenCipher.from_settings().decrypt(ciphertext)
             except TokenDecryptionError as exc:
-                raise Failure(description=str(exc)) from None
+                raise Failure(description=str(exc), metadata=CONFIGURATION_ERROR) from None
+        if env_name:
+            value = os.environ.get(env_name, "")
+            if not value:
+                raise Failure(
+                    description=f"no HubSpot access token: environment variable {env_name} "
+                    "is not set in the code location",
+                    metadata=CONFIGURATION_ERROR,
+                )
+            return value
         token = get_settings().access_token
         if token is None or not token.get_secret_value():
             raise Failure(
                 description="no HubSpot access token: the run config has no "
-                "access_token_ciphertext and HUBSPOT_ACCESS_TOKEN is not set"
+                "access_token_ciphertext and HUBSPOT_ACCESS_TOKEN is not set",
+                metadata=CONFIGURATION_ERROR,
             )
         return token.get_secret_value()
 

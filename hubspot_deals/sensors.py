@@ -1,17 +1,40 @@
-"""Sensors: keep `deals_current` up to date as scans complete."""
+"""Sensors: deals_current on scan success, HubSpot changes, and resuming failed scans."""
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from dagster import (
+    DagsterEventType,
+    DagsterInstance,
     DagsterRunStatus,
     DefaultSensorStatus,
+    RunFailureSensorContext,
     RunRequest,
+    RunsFilter,
     RunStatusSensorContext,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
     SkipReason,
+    run_failure_sensor,
     run_status_sensor,
+    sensor,
 )
 
 from hubspot_deals import tags
+from hubspot_deals.assets.scan import SCAN_OP_NAME
+from hubspot_deals.hubspot.client import HubSpotClient
+from hubspot_deals.hubspot.deals import DealFilter, DealReader
+from hubspot_deals.hubspot.errors import HubSpotAuthenticationError, HubSpotError
+from hubspot_deals.incremental import last_scan_start
 from hubspot_deals.jobs import deals_current_job, scan_job
-from hubspot_deals.partitions import organizations_partitions
+from hubspot_deals.launch import scheduled_scan_run_config
+from hubspot_deals.organizations import ScheduledOrganization
+from hubspot_deals.partitions import organizations_partitions, scans_partitions
+from hubspot_deals.settings import get_settings
 
 
 @run_status_sensor(
@@ -31,4 +54,147 @@ def deals_current_on_scan_success(context: RunStatusSensorContext) -> RunRequest
         run_key=f"current-{context.dagster_run.run_id}",
         partition_key=organization_id,
         tags={tags.ORGANIZATION: organization_id},
+    )
+
+
+IN_PROGRESS = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+def scan_in_progress(instance: DagsterInstance, organization_id: str) -> bool:
+    return bool(
+        instance.get_run_records(
+            RunsFilter(tags={tags.ORGANIZATION: organization_id}, statuses=IN_PROGRESS), limit=1
+        )
+    )
+
+
+def changed_deals(org: ScheduledOrganization, since_ms: int) -> int:
+    """HubSpot's count of the organization's deals modified since: one search request."""
+    token = os.environ.get(org.token_env, "")
+    if not token:
+        raise HubSpotAuthenticationError(f"environment variable {org.token_env} is not set")
+    client = HubSpotClient(token, get_settings().api_base_url, max_attempts=3)
+    try:
+        reader = DealReader(client, [], DealFilter(modified_since_ms=since_ms))
+        return reader.expected_live_total()
+    finally:
+        client.close()
+
+
+def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefinition:
+    watched = [o for o in orgs if o.change_sensor]
+
+    @sensor(
+        name="hubspot_changes_sensor",
+        job=scan_job,
+        minimum_interval_seconds=300,
+        default_status=DefaultSensorStatus.RUNNING if watched else DefaultSensorStatus.STOPPED,
+        description="Checks each organization of the organizations file for deals modified "
+        "since its last scan (one search request) and starts an incremental scan if any.",
+    )
+    def hubspot_changes_sensor(context: SensorEvaluationContext) -> SensorResult:
+        cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
+        requests: list[RunRequest] = []
+        now = datetime.now(UTC)
+        for org in watched:
+            if scan_in_progress(context.instance, org.id):
+                continue
+            started = last_scan_start(context.instance, org.id)
+            if started is None:
+                continue  # the first scan of an organization comes from its schedule
+            try:
+                changed = changed_deals(org, int(started.timestamp() * 1000))
+            except HubSpotError as exc:
+                context.log.warning(f"{org.id}: cannot check HubSpot for changes: {exc}")
+                continue
+            cursor[org.id] = {
+                "checked_at": now.isoformat(timespec="seconds"),
+                "modified_since": started.isoformat(),
+                "changed_deals": changed,
+            }
+            if not changed:
+                continue
+            scan_id = f"{org.id}-{now:%Y-%m-%d-%H%M%S}"
+            requests.append(
+                RunRequest(
+                    run_key=f"{org.id}:{started.isoformat()}",
+                    partition_key=scan_id,
+                    run_config=scheduled_scan_run_config(org),
+                    tags={
+                        tags.ORGANIZATION: org.id,
+                        tags.SCAN_TYPE: "incremental",
+                        tags.TRIGGER: "change_sensor",
+                    },  # fmt: skip
+                )
+            )
+        return SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=[
+                scans_partitions.build_add_request([r.partition_key for r in requests])
+            ]
+            if requests
+            else [],
+            cursor=json.dumps(cursor, sort_keys=True),
+        )
+
+    return hubspot_changes_sensor
+
+
+def failure_of(instance: DagsterInstance, run_id: str) -> tuple[str, bool]:
+    """The failed run's error category and whether it was transient.
+
+    A step that raised one of our `Failure`s says so in its metadata; any other step error (a
+    database outage, a crash) counts as transient; a failed asset check does not.
+    """
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_FAILURE).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        data = event.step_failure_data
+        if data.user_failure_data is not None:
+            meta = data.user_failure_data.metadata or {}
+            category = meta.get("error_category")
+            transient = meta.get("transient")
+            return (
+                str(getattr(category, "value", category) or "failure"),
+                bool(getattr(transient, "value", transient)),
+            )
+        if event.step_key and event.step_key != SCAN_OP_NAME:
+            return "check_failed", False
+        return "error", True
+    return "run_failure", True  # no step failed: the run itself died or was stopped
+
+
+@run_failure_sensor(
+    name="resume_failed_scans",
+    monitored_jobs=[scan_job],
+    request_job=scan_job,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Resumes a scan that failed for a transient cause from its checkpoint, a "
+    "bounded number of times; never after an authentication, scope or configuration error.",
+)
+def resume_failed_scans(context: RunFailureSensorContext) -> RunRequest | SkipReason:
+    run = context.dagster_run
+    if run.tags.get(tags.PAUSED) == "true":
+        return SkipReason(f"run {run.run_id} was paused")
+    attempt = int(run.tags.get(tags.RESUME_ATTEMPT, "0"))
+    limit = get_settings().resume_attempts
+    category, transient = failure_of(context.instance, run.run_id)
+    if not transient:
+        return SkipReason(f"run {run.run_id} failed with {category}: not resumed")
+    if attempt >= limit:
+        return SkipReason(f"run {run.run_id}: {attempt} automatic resumes already")
+    scan_id = run.tags.get(tags.PARTITION)
+    if not scan_id or not context.instance.has_dynamic_partition(scans_partitions.name, scan_id):
+        return SkipReason(f"run {run.run_id}: its scan no longer exists")
+    keep = {k: v for k, v in run.tags.items() if k in (tags.ORGANIZATION, tags.SCAN_TYPE)}
+    return RunRequest(
+        run_key=f"resume-{run.run_id}",
+        partition_key=scan_id,
+        run_config=run.run_config,
+        tags={**keep, tags.TRIGGER: "auto_resume", tags.RESUME_ATTEMPT: str(attempt + 1)},
     )

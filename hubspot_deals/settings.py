@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = 60.0
     max_attempts: int = Field(default=8, description="Attempts per HubSpot request (429/5xx).")
 
+    organizations_path: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUBSPOT_DEALS_ORGANIZATIONS_FILE"),
+        description="YAML file of organizations scanned on schedules and sensors; defaults to "
+        "<home>/organizations.yaml.",
+    )
+    resume_attempts: int = Field(
+        default=3, description="Automatic resumes of a scan that failed for a transient cause."
+    )
+
+    @property
+    def organizations_file(self) -> Path:
+        return self.organizations_path or (self.home / "organizations.yaml")
+
     @property
     def duckdb_file(self) -> Path:
         return self.duckdb_path or (self.home / "hubspot_deals.duckdb")

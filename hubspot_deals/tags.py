@@ -9,3 +9,6 @@ HEARTBEAT = "hubspot_deals/heartbeat"
 CHECKPOINT = "hubspot_deals/checkpoint"
 CHECKPOINT_AT = "hubspot_deals/checkpoint_at"
 RESUMING = "hubspot_deals/resuming"
+TRIGGER = "hubspot_deals/trigger"  # schedule, change_sensor, auto_resume (absent: API or UI)
+RESUME_ATTEMPT = "hubspot_deals/resume_attempt"
+PAUSED = "hubspot_deals/paused"  # set when a run is stopped by pause (resumed by request only)

@@ -28,7 +28,7 @@ from hubspot_deals.hubspot.errors import HubSpotError
 from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
 from hubspot_deals.incremental import incremental_cursor_ms
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
-from hubspot_deals.resources import HubSpotResource, ScanDestination
+from hubspot_deals.resources import CONFIGURATION_ERROR, HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
 
 SCAN_OP_NAME = "hubspot_scan"
@@ -65,6 +65,11 @@ class ScanConfig(Config):
     end_date: str | None = Field(
         default=None, description="Last createdate day (YYYY-MM-DD, UTC, inclusive)."
     )
+    access_token_env: str | None = Field(
+        default=None,
+        description="Name of an environment variable of the code location that holds the "
+        "token (schedules and sensors use this: no token in run config at all).",
+    )
     access_token_ciphertext: str | None = Field(
         default=None,
         description="The HubSpot token encrypted with the deployment key; without it the code "
@@ -74,15 +79,21 @@ class ScanConfig(Config):
     def deal_filter(self, modified_since_ms: int | None = None) -> DealFilter:
         if self.scan_type not in ("full", "incremental"):
             raise Failure(
-                description=f"scan_type must be full or incremental, not {self.scan_type!r}"
+                description=f"scan_type must be full or incremental, not {self.scan_type!r}",
+                metadata=CONFIGURATION_ERROR,
             )
         try:
             start = date.fromisoformat(self.start_date) if self.start_date else None
             end = date.fromisoformat(self.end_date) if self.end_date else None
         except ValueError as exc:
-            raise Failure(description=f"invalid scan date range: {exc}") from None
+            raise Failure(
+                description=f"invalid scan date range: {exc}", metadata=CONFIGURATION_ERROR
+            ) from None
         if start and end and start > end:
-            raise Failure(description="invalid scan date range: start_date is after end_date")
+            raise Failure(
+                description="invalid scan date range: start_date is after end_date",
+                metadata=CONFIGURATION_ERROR,
+            )
         return DealFilter(
             start_date=start,
             end_date=end,
@@ -218,7 +229,9 @@ def hubspot_scan(
             f"scan {scan_id}: resuming after {resume.deals_extracted} deals "
             f"(checkpoint of {resume.committed_at})"
         )
-    client = hubspot.client(hubspot.resolve_access_token(config.access_token_ciphertext))
+    client = hubspot.client(
+        hubspot.resolve_access_token(config.access_token_ciphertext, config.access_token_env)
+    )
     progress = ScanProgress(context, resuming=resume is not None)
     facts: dict[str, Any] = {}
 
@@ -271,7 +284,10 @@ def hubspot_scan(
         if cause is None:
             raise
         context.log.error(f"scan {scan_id} failed: {cause}")
-        raise Failure(description=str(cause), metadata={"error_category": cause.category}) from None
+        raise Failure(
+            description=str(cause),
+            metadata={"error_category": cause.category, "transient": cause.transient},
+        ) from None
     finally:
         client.close()
     stream = facts.get("stream")

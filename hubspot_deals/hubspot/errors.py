@@ -5,6 +5,8 @@ class HubSpotError(Exception):
     """A HubSpot call failed for good."""
 
     category = "hubspot_error"
+    # Whether running the scan again later can succeed without anyone changing anything.
+    transient = True
 
     def __init__(self, message: str, *, status: int | None = None, correlation_id: str = ""):
         suffix = f" (HubSpot correlation id {correlation_id})" if correlation_id else ""
@@ -17,21 +19,28 @@ class HubSpotAuthenticationError(HubSpotError):
     """401: the token is unknown, revoked or expired."""
 
     category = "authentication_error"
+    transient = False
 
 
 class HubSpotScopeError(HubSpotError):
     """403: the token lacks a scope the call needs."""
 
     category = "authorization_error"
+    transient = False
 
 
 class HubSpotRateLimitError(HubSpotError):
     """429 that waiting within this run cannot clear (the daily limit)."""
 
     category = "rate_limit_error"
+    transient = False  # the daily limit resets at midnight: resuming now would fail again
 
 
 class HubSpotRequestError(HubSpotError):
     """Another 4xx, or 5xx/connection failures past the retry budget."""
 
     category = "hubspot_request_error"
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        return self.status is None or self.status >= 500

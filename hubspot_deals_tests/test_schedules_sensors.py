@@ -1,0 +1,196 @@
+"""Schedules and sensors evaluated against a real Dagster instance and the sandbox."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    build_run_status_sensor_context,
+    build_schedule_context,
+    build_sensor_context,
+)
+
+from hubspot_deals.definitions import defs
+from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.organizations import (
+    OrganizationsFileError,
+    ScheduledOrganization,
+    load_organizations,
+)
+from hubspot_deals.partitions import scans_partitions
+from hubspot_deals.sandbox.process import SandboxServer
+from hubspot_deals.schedules import build_scan_schedule
+from hubspot_deals.sensors import build_change_sensor, resume_failed_scans
+from hubspot_deals.settings import get_settings
+from hubspot_deals_tests.conftest import fake_token, scan_rows
+
+REPO = defs.get_repository_def()
+ORG = ScheduledOrganization(id="org-12345", token_env="HUBSPOT_TOKEN_ORG_12345")
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch, project_home):
+    token = fake_token()
+    with SandboxServer(deals=800, seed=51, tokens=[token]) as sb:
+        monkeypatch.setenv("HUBSPOT_API_BASE_URL", sb.base_url)
+        monkeypatch.setenv(ORG.token_env, token)
+        get_settings.cache_clear()
+        sb.test_token = token
+        yield sb
+
+
+def run_request(request: RunRequest, instance: DagsterInstance):
+    return defs.resolve_job_def("scan_job").execute_in_process(
+        run_config=request.run_config,
+        instance=instance,
+        partition_key=request.partition_key,
+        tags=request.tags,
+        raise_on_error=False,
+    )
+
+
+def test_organizations_file(tmp_path: Path) -> None:
+    path = tmp_path / "orgs.yaml"
+    assert load_organizations(path) == []
+    path.write_text(
+        "organizations:\n"
+        "  - id: org-a\n    token_env: TOKEN_A\n"
+        "  - id: org_b\n    token_env: TOKEN_B\n    cron: '30 6 * * 1'\n"
+        "    properties: [dealname]\n    change_sensor: false\n"
+    )
+    orgs = load_organizations(path)
+    assert [(o.id, o.cron, o.properties, o.change_sensor) for o in orgs] == [
+        ("org-a", "0 3 * * *", None, True),
+        ("org_b", "30 6 * * 1", ["dealname"], False),
+    ]
+    path.write_text("organizations:\n  - id: 'bad id!'\n    token_env: T\n")
+    with pytest.raises(OrganizationsFileError, match="letters, digits"):
+        load_organizations(path)
+
+
+def test_daily_schedule_adds_a_readable_scan_and_runs_it(
+    instance: DagsterInstance, sandbox
+) -> None:
+    schedule = build_scan_schedule(ORG)
+    assert schedule.name == "incremental_scan_org_12345"
+    assert schedule.cron_schedule == "0 3 * * *"
+    when = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    request = schedule.evaluate_tick(
+        build_schedule_context(
+            instance=instance, scheduled_execution_time=when, repository_def=REPO
+        )
+    ).run_requests[0]
+    assert request.partition_key == "org-12345-2026-11-21"
+    assert instance.has_dynamic_partition(scans_partitions.name, "org-12345-2026-11-21")
+    assert request.tags == {
+        "hubspot_deals/organization_id": "org-12345",
+        "hubspot_deals/scan_type": "incremental",
+        "hubspot_deals/trigger": "schedule",
+        "dagster/partition": "org-12345-2026-11-21",
+        "dagster/partition_set": "scan_job_partition_set",
+        "dagster/schedule_name": "incremental_scan_org_12345",
+    }
+    config = request.run_config["ops"]["hubspot_scan"]["config"]
+    assert config == {
+        "scan_type": "incremental", "organization_id": "org-12345",
+        "include_archived": False, "access_token_env": "HUBSPOT_TOKEN_ORG_12345",
+    }  # fmt: skip
+    assert sandbox.test_token not in json.dumps(request.run_config)
+    # A second tick the same day gets its own scan.
+    again = schedule.evaluate_tick(
+        build_schedule_context(
+            instance=instance, scheduled_execution_time=when, repository_def=REPO
+        )
+    ).run_requests[0]
+    assert again.partition_key == "org-12345-2026-11-21-030000"
+    result = run_request(request, instance)
+    assert result.success
+    account = sandbox.account()
+    ids = [r["id"] for r in scan_rows("deals", "org-12345-2026-11-21")]
+    assert ids == sorted(account.live_deal_ids() + account.archived_deal_ids())
+
+
+def test_change_sensor_starts_an_incremental_scan_only_on_changes(
+    instance: DagsterInstance, sandbox
+) -> None:
+    change_sensor = build_change_sensor([ORG])
+
+    def tick(cursor: str | None) -> SensorResult:
+        return change_sensor(
+            build_sensor_context(instance=instance, cursor=cursor, repository_def=REPO)
+        )
+
+    first = tick(None)  # never scanned: the schedule does the first scan
+    assert first.run_requests == [] and json.loads(first.cursor) == {}
+    full = execute_scan(instance, "org-12345-full", scan_run_config(ORG.id, sandbox.test_token))
+    assert full.success
+    quiet = tick(first.cursor)
+    assert quiet.run_requests == []
+    state = json.loads(quiet.cursor)["org-12345"]
+    assert state["changed_deals"] == 0
+    assert datetime.fromisoformat(state["modified_since"]) == datetime.fromisoformat(
+        full.deals_metadata["scan_started_at"]
+    )
+
+    changed = sandbox.account().live_deal_ids()[:5]
+    sandbox.admin("POST", "deals/modify", {"ids": changed, "properties": {"dealname": "X"}})
+    busy = tick(quiet.cursor)
+    (request,) = busy.run_requests
+    assert json.loads(busy.cursor)["org-12345"]["changed_deals"] == 5
+    assert request.partition_key.startswith("org-12345-")
+    (add,) = busy.dynamic_partitions_requests
+    assert (add.partitions_def_name, list(add.partition_keys)) == ("scans", [request.partition_key])
+    instance.add_dynamic_partitions("scans", [request.partition_key])
+    assert run_request(request, instance).success
+    assert [r["id"] for r in scan_rows("deals", request.partition_key)] == sorted(changed)
+    assert tick(busy.cursor).run_requests == []  # nothing changed since that scan began
+
+
+def _failure_context(instance: DagsterInstance, run_id: str):
+    event = (
+        instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_FAILURE)
+        .records[0]
+        .event_log_entry.dagster_event
+    )
+    return build_run_status_sensor_context(
+        sensor_name="resume_failed_scans",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run_id),
+        dagster_event=event,
+    ).for_run_failure()
+
+
+def test_failure_sensor_resumes_transient_failures_only(
+    instance: DagsterInstance, sandbox, monkeypatch
+) -> None:
+    wrong = scan_run_config("org-f", fake_token())
+    auth = execute_scan(instance, "auth-fail", wrong)
+    assert not auth.success
+    skip = resume_failed_scans(_failure_context(instance, auth.run_id))
+    assert isinstance(skip, SkipReason) and "authentication_error" in skip.skip_message
+
+    monkeypatch.setenv("HUBSPOT_DEALS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("HUBSPOT_API_BASE_URL", "http://127.0.0.1:9")  # nothing listens
+    get_settings.cache_clear()
+    cfg = scan_run_config("org-f", sandbox.test_token)
+    down = execute_scan(instance, "hubspot-down", cfg)
+    assert not down.success
+    request = resume_failed_scans(_failure_context(instance, down.run_id))
+    assert isinstance(request, RunRequest)
+    assert request.partition_key == "hubspot-down"
+    assert request.run_config == instance.get_run_by_id(down.run_id).run_config
+    assert request.tags["hubspot_deals/resume_attempt"] == "1"
+    assert request.tags["hubspot_deals/organization_id"] == "org-f"
+
+    exhausted = defs.resolve_job_def("scan_job").execute_in_process(
+        run_config=cfg, instance=instance, partition_key="hubspot-down",
+        tags={"hubspot_deals/resume_attempt": "3"}, raise_on_error=False,
+    )  # fmt: skip
+    skip = resume_failed_scans(_failure_context(instance, exhausted.run_id))
+    assert isinstance(skip, SkipReason) and "3 automatic resumes" in skip.skip_message
