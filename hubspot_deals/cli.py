@@ -9,6 +9,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+# The embedded default instance: SQLite storage under DAGSTER_HOME, and one run at a time,
+# because DuckDB lets one process write at a time.
+LOCAL_INSTANCE_YAML = """\
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
 SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
 
 
@@ -19,8 +28,7 @@ def _prepare_environment(home: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
-        # SQLite storage under DAGSTER_HOME (Dagster's default), without the telemetry banner.
-        instance_yaml.write_text("telemetry:\n  enabled: false\n")
+        instance_yaml.write_text(LOCAL_INSTANCE_YAML)
     from hubspot_deals.settings import get_settings
 
     get_settings.cache_clear()

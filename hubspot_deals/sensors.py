@@ -181,6 +181,8 @@ def resume_failed_scans(context: RunFailureSensorContext) -> RunRequest | SkipRe
     run = context.dagster_run
     if run.tags.get(tags.PAUSED) == "true":
         return SkipReason(f"run {run.run_id} was paused")
+    if run.tags.get("dagster/will_retry") == "true":
+        return SkipReason(f"run {run.run_id} is retried by Dagster's run retries")
     attempt = int(run.tags.get(tags.RESUME_ATTEMPT, "0"))
     limit = get_settings().resume_attempts
     category, transient = failure_of(context.instance, run.run_id)
