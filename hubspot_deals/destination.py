@@ -1,6 +1,7 @@
 """The dlt destination (DuckDB by default, PostgreSQL by configuration) and per-scan pipelines."""
 
 import hashlib
+import re
 
 import dlt
 from dlt.common.destination import Destination
@@ -24,12 +25,17 @@ def make_destination(settings: Settings | None = None) -> Destination:
 
 
 def pipeline_name_for(scan_id: str) -> str:
-    """One dlt pipeline (and so one dlt state) per scan, sharing one dataset."""
-    name = f"hubspot_scan_{scan_id}"
-    if len(name) <= 120:
+    """One dlt pipeline (and so one dlt state) per scan, sharing one dataset.
+
+    The name is a valid dlt identifier (lowercase letters, digits, underscores, at most 64);
+    a scan id that had to be changed to fit gets a hash of itself, so two ids never share one.
+    """
+    safe = re.sub(r"[^a-z0-9_]", "_", scan_id.lower())
+    name = f"hubspot_scan_{safe}"
+    if safe == scan_id and len(name) <= 64:
         return name
-    digest = hashlib.sha256(scan_id.encode()).hexdigest()[:16]
-    return f"hubspot_scan_{scan_id[:80]}_{digest}"
+    digest = hashlib.sha256(scan_id.encode()).hexdigest()[:10]
+    return f"hubspot_scan_{safe[:40]}_{digest}"
 
 
 def make_pipeline(pipeline_name: str, settings: Settings | None = None) -> dlt.Pipeline:
@@ -68,3 +74,44 @@ def clear_scan_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
                 continue
             deleted += int(rows[0][0]) if rows else 0
     return deleted
+
+
+def delete_uncommitted_chunks(pipeline: dlt.Pipeline, scan_id: str, committed_chunks: int) -> int:
+    """Deletes the scan's deal rows from chunks after the last committed checkpoint (a load that
+    wrote its rows but died before committing); returns how many there were."""
+    with pipeline.sql_client() as client:
+        deals = client.make_qualified_table_name("deals")
+        try:
+            rows = client.execute_sql(
+                f"SELECT count(*) FROM {deals} WHERE _scan_id = %s AND _scan_chunk > %s",
+                scan_id,
+                committed_chunks,
+            )
+        except DatabaseUndefinedRelation:
+            return 0
+        count = int(rows[0][0]) if rows else 0
+        if count:
+            client.execute_sql(
+                f"DELETE FROM {deals} WHERE _scan_id = %s AND _scan_chunk > %s",
+                scan_id,
+                committed_chunks,
+            )
+        return count
+
+
+def keep_newest_deal_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
+    """A deal read live and then archived during the same scan has two rows: keep the newer."""
+    with pipeline.sql_client() as client:
+        deals = client.make_qualified_table_name("deals")
+        rows = client.execute_sql(
+            f"SELECT count(*) - count(DISTINCT id) FROM {deals} WHERE _scan_id = %s", scan_id
+        )
+        duplicates = int(rows[0][0]) if rows else 0
+        if duplicates:
+            client.execute_sql(
+                f"DELETE FROM {deals} WHERE _scan_id = %s AND EXISTS (SELECT 1 FROM {deals} n "
+                f"WHERE n._scan_id = {deals}._scan_id AND n.id = {deals}.id "
+                f"AND n._scan_chunk > {deals}._scan_chunk)",
+                scan_id,
+            )
+        return duplicates

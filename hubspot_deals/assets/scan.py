@@ -20,7 +20,13 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
 
 from hubspot_deals import tags
-from hubspot_deals.destination import clear_scan_rows, make_pipeline, read_checkpoint
+from hubspot_deals.destination import (
+    clear_scan_rows,
+    delete_uncommitted_chunks,
+    keep_newest_deal_rows,
+    make_pipeline,
+    read_checkpoint,
+)
 from hubspot_deals.hubspot.checkpoint import Checkpoint, DealStream, scan_fingerprint
 from hubspot_deals.hubspot.columns import DealTableBuilder
 from hubspot_deals.hubspot.deals import DealFilter
@@ -221,13 +227,16 @@ def hubspot_scan(
         since = datetime.fromtimestamp((modified_since or 0) / 1000, UTC).isoformat()
         context.log.info(f"scan {scan_id}: incremental, deals changed since {since}")
     deal_filter = config.deal_filter(modified_since)
-    if resume is None and previous is not None:
-        clear_scan_rows(pipeline, scan_id)
-        context.log.info(f"scan {scan_id}: fresh pass (previous checkpoint finished or differs)")
-    elif resume is not None:
+    if resume is None:
+        # A fresh pass replaces whatever the scan had, even rows of a first run that died
+        # before its first checkpoint.
+        if clear_scan_rows(pipeline, scan_id):
+            context.log.info(f"scan {scan_id}: fresh pass, previous rows replaced")
+    else:
+        orphans = delete_uncommitted_chunks(pipeline, scan_id, resume.chunks)
         context.log.info(
             f"scan {scan_id}: resuming after {resume.deals_extracted} deals "
-            f"(checkpoint of {resume.committed_at})"
+            f"(checkpoint of {resume.committed_at}; {orphans} uncommitted rows dropped)"
         )
     client = hubspot.client(
         hubspot.resolve_access_token(config.access_token_ciphertext, config.access_token_env)
@@ -293,6 +302,8 @@ def hubspot_scan(
     stream = facts.get("stream")
     if stream is not None:
         progress.checkpointed(stream.checkpoint(), final=True)
+        if deal_filter.reads_archived:
+            keep_newest_deal_rows(pipeline, scan_id)
     stats = dict(client.stats)
     for key, result in results.items():
         extra: dict[str, Any] = {

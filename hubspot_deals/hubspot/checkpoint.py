@@ -100,7 +100,8 @@ class DealStream:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.started_at = resume_from.started_at if resume_from and resume_from.started_at else now
         self.exhausted = self.cursor.get("phase") == "done"
-        self._pages: Iterator[tuple[list[dict[str, Any]], Cursor]] | None = None
+        self._pages: Iterator[tuple[list[dict[str, Any]], Cursor, str]] | None = None
+        self._pending: tuple[list[dict[str, Any]], Cursor, str] | None = None
 
     @classmethod
     def open(
@@ -130,7 +131,13 @@ class DealStream:
         )
 
     def next_chunk(self) -> Iterator[tuple[pa.Table, Checkpoint]]:
-        """Tables of the next chunk, each with the checkpoint that holds once it is loaded."""
+        """Tables of the next chunk, each with the checkpoint that holds once it is loaded.
+
+        Every row carries the chunk's number (`_scan_chunk`); a chunk ends after
+        `chunk_deals` deals or `chunk_seconds`, and always where reading passes from live to
+        archived deals, so that a deal archived during the scan has its newer row in a later
+        chunk than its older one.
+        """
         if self.exhausted:
             return
         if self._pages is None:
@@ -139,27 +146,43 @@ class DealStream:
             if self.on_progress:
                 self.on_progress(self.deals_extracted, self.expected)
             self._pages = prefetch(self.reader.pages(self.cursor))
+        chunk = self.chunks + 1
         started, in_chunk = time.monotonic(), 0
         batch: list[dict[str, Any]] = []
-        for page, cursor in self._pages:
+        phase = self._pending[2] if self._pending else None
+        while True:
+            item = self._pending or next(self._pages, None)
+            self._pending = None
+            if item is None:
+                break
+            page, cursor, page_phase = item
+            if phase is not None and page_phase != phase and (batch or in_chunk):
+                self._pending = item  # the next phase starts the next chunk
+                if batch:
+                    yield self._emit(batch, chunk)
+                self.chunks = chunk
+                return
+            phase = page_phase
             batch += page
             self.cursor = cursor
             if len(batch) < DEALS_PER_TABLE:
                 continue
             in_chunk += len(batch)
-            yield self._emit(batch)
+            yield self._emit(batch, chunk)
             batch = []
             if in_chunk >= self.chunk_deals or time.monotonic() - started >= self.chunk_seconds:
-                self.chunks += 1
+                self.chunks = chunk
                 return
         self.exhausted = True
         self.cursor = {"phase": "done"}
-        if batch or self.deals_extracted == 0:
-            yield self._emit(batch)  # an empty table still creates the typed table
-        self.chunks += 1
+        # Always: it carries the finished checkpoint (and creates an empty scan's typed table).
+        yield self._emit(batch, chunk)
+        self.chunks = chunk
 
-    def _emit(self, batch: list[dict[str, Any]]) -> tuple[pa.Table, Checkpoint]:
+    def _emit(self, batch: list[dict[str, Any]], chunk: int) -> tuple[pa.Table, Checkpoint]:
         self.deals_extracted += len(batch)
         if self.on_progress:
             self.on_progress(self.deals_extracted, self.expected)
-        return self.builder.build(batch), self.checkpoint()
+        checkpoint = self.checkpoint()
+        checkpoint.chunks = chunk
+        return self.builder.build(batch, chunk), checkpoint

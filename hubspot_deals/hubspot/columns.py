@@ -25,7 +25,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 # Deal fields outside `properties`, and the scan's own columns.
 RECORD_COLUMNS = ("id", "created_at", "updated_at", "archived", "archived_at")
-SCAN_COLUMNS = ("_scan_id", "_organization_id")
+SCAN_COLUMNS = ("_scan_id", "_organization_id", "_scan_chunk")
 UNPARSED_COLUMN = "_unparsed"
 RESERVED = frozenset(RECORD_COLUMNS + SCAN_COLUMNS + (UNPARSED_COLUMN,))
 
@@ -163,10 +163,11 @@ class DealTableBuilder:
                 pa.field(UNPARSED_COLUMN, pa.string()),
                 pa.field("_scan_id", pa.string(), nullable=False),
                 pa.field("_organization_id", pa.string(), nullable=False),
+                pa.field("_scan_chunk", pa.int32(), nullable=False),
             ]
         )
 
-    def build(self, deals: Sequence[dict[str, Any]]) -> pa.Table:
+    def build(self, deals: Sequence[dict[str, Any]], chunk: int = 1) -> pa.Table:
         n = len(deals)
         unparsed: list[dict | None] = [None] * n
         props = [d["properties"] for d in deals]
@@ -184,17 +185,6 @@ class DealTableBuilder:
             ),
             pa.array([self.scan_id] * n, pa.string()),
             pa.array([self.organization_id] * n, pa.string()),
+            pa.array([chunk] * n, pa.int32()),
         ]
         return pa.Table.from_arrays(columns, schema=self.schema)
-
-    def dlt_columns(self) -> dict[str, dict[str, Any]]:
-        """Column hints for dlt, so that even an empty scan creates typed columns."""
-        hints: dict[str, dict[str, Any]] = {
-            "id": {"data_type": "text", "nullable": False},
-            "_scan_id": {"data_type": "text", "nullable": False},
-            "_organization_id": {"data_type": "text", "nullable": False},
-            UNPARSED_COLUMN: {"data_type": "json", "nullable": True},
-        }
-        for p in self.properties:
-            hints[p.column_name] = {"data_type": p.column_type, "nullable": True}
-        return hints

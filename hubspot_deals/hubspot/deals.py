@@ -153,8 +153,9 @@ class DealReader:
         }
         return int(self.client.post(SEARCH_PATH, body).get("total", 0))
 
-    def pages(self, start: Cursor | None = None) -> Iterator[tuple[Page, Cursor]]:
-        """Pages of deals from `start` on, each with the cursor that resumes right after it."""
+    def pages(self, start: Cursor | None = None) -> Iterator[tuple[Page, Cursor, str]]:
+        """Pages of deals from `start` on, each with the cursor that resumes right after it and
+        the phase ("live" or "archived") it was read in."""
         phases = ["live", *(["archived"] if self.filter.reads_archived else []), "done"]
         cursor: Cursor = dict(start) if start else {"phase": "live"}
         if cursor.get("phase") not in phases:
@@ -165,7 +166,7 @@ class DealReader:
             for page, token in self._phase(phase, resume):
                 if phase == "archived" and self.filter.searches_only:
                     page = [d for d in page if self.filter.accepts(d)]
-                yield page, ({"phase": phase, **token} if token is not None else finished)
+                yield page, ({"phase": phase, **token} if token is not None else finished), phase
 
     def _phase(self, phase: str, resume: Cursor) -> Iterator[tuple[Page, dict | None]]:
         if phase == "live":

@@ -83,9 +83,10 @@ def hubspot_deals_source(
 
     @dlt.resource(
         name="deals",
-        primary_key=("_scan_id", "id"),
-        write_disposition="merge",
-        columns=_SCAN_KEY_HINTS,
+        # Appended chunk by chunk: a merge would rescan the growing table at every checkpoint.
+        # Rows of a chunk whose load never committed are deleted when the scan resumes.
+        write_disposition="append",
+        columns={**_SCAN_KEY_HINTS, "id": {"data_type": "text", "nullable": False}},
     )
     def deals() -> Iterator[Any]:
         """One row per deal of the scan, HubSpot properties as typed columns."""

@@ -15,7 +15,7 @@ from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_deals_tests.expected import typed
 
-RECORD = {"id", "created_at", "updated_at", "archived", "archived_at", "_unparsed"}
+RECORD = {"id", "created_at", "updated_at", "archived", "archived_at", "_unparsed", "_scan_chunk"}
 
 
 def use(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
