@@ -6,6 +6,7 @@ import re
 import dlt
 from dlt.common.destination import Destination
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from hubspot_deals.hubspot.checkpoint import Checkpoint
@@ -21,7 +22,10 @@ def make_destination(settings: Settings | None = None) -> Destination:
             credentials.password = ""
         return dlt.destinations.postgres(credentials=credentials)
     settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
-    return dlt.destinations.duckdb(str(settings.duckdb_file))
+    credentials = DuckDbCredentials(
+        str(settings.duckdb_file), global_config={"memory_limit": settings.duckdb_memory_limit, "threads": 1}
+    )
+    return dlt.destinations.duckdb(credentials=credentials)
 
 
 def pipeline_name_for(scan_id: str) -> str:

@@ -56,7 +56,11 @@ class DestinationReader:
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.settings.duckdb_file), read_only=True)
+                return duckdb.connect(
+                    str(self.settings.duckdb_file),
+                    read_only=True,
+                    config={"memory_limit": self.settings.duckdb_memory_limit},
+                )
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     if "lock" in str(exc).lower():

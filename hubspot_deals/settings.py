@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     duckdb_path: Path | None = Field(
         default=None, description="DuckDB file; defaults to <home>/hubspot_deals.duckdb."
     )
+    duckdb_memory_limit: str = Field(
+        default="128MB", description="DuckDB memory limit in the scan process (it spills beyond)."
+    )
     postgres_dsn: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
     default_organization_id: str = "default"
     max_url_length: int = Field(
