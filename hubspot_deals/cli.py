@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         from hubspot_deals.sandbox.cli import main as sandbox_main
 
         return sandbox_main(argv[1:])
+    if argv[:1] == ["api"]:
+        from api_shim.main import main as api_main
+
+        return api_main(argv[1:])
     parser = argparse.ArgumentParser(prog="hubspot-deals", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -162,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     enc.set_defaults(func=cmd_encrypt_token)
 
     sub.add_parser("sandbox", help="start the HubSpot sandbox (see: hubspot-deals sandbox -h)")
+    sub.add_parser("api", help="serve the REST scan API (see: hubspot-deals api -h)")
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -274,16 +274,20 @@ def hubspot_scan(
                 client=client, scan_id=scan_id, organization_id=organization_id,
                 deal_stream=open_stream, cache=cache,
             )  # fmt: skip
-            if results:
-                source = source.with_resources("deals")
-            for result in dlt.run(
-                context=context, dlt_source=source, dlt_pipeline=pipeline
-            ).fetch_row_count():
-                results[result.asset_key] = result
-                count = (result.metadata or {}).get("dagster/partition_row_count")
-                rows_loaded[result.asset_key] = rows_loaded.get(result.asset_key, 0) + int(
-                    getattr(count, "value", count) or 0
-                )
+            if not results:
+                # The first chunk loads every selected table through dagster-dlt, which also
+                # restores the scan's dlt state from the destination and describes the assets.
+                for result in dlt.run(
+                    context=context, dlt_source=source, dlt_pipeline=pipeline
+                ).fetch_row_count():
+                    results[result.asset_key] = result
+                    count = (result.metadata or {}).get("dagster/partition_row_count")
+                    rows_loaded[result.asset_key] = int(getattr(count, "value", count) or 0)
+            else:
+                # Later chunks: deals only, straight through dlt (the state is already local).
+                pipeline.run(source.with_resources("deals")).raise_on_failed_jobs()
+                counts = pipeline.last_trace.last_normalize_info.row_counts
+                rows_loaded[deals_key] += counts.get("deals", 0)
             stream: DealStream | None = facts.get("stream")
             if stream is None or stream.exhausted or deals_key not in results:
                 break

@@ -88,6 +88,7 @@ def _parse_double(value: str) -> float | None:
 
 
 _BOOLS = {"true": True, "false": False}
+_BOOL_WORDS = pa.array(["true", "false"])
 _SCALAR_PARSERS = {
     "double": _parse_double,
     "timestamp": parse_hubspot_datetime,
@@ -95,33 +96,40 @@ _SCALAR_PARSERS = {
 }
 
 
+_EMPTY = pa.scalar(None, pa.string())
+
+
 def typed_array(
-    values: Sequence[str | None], column_type: str, name: str, unparsed: list[dict | None]
+    raw: pa.Array, column_type: str, name: str, unparsed: list[dict | None]
 ) -> pa.Array:
-    """One column's raw strings as an Arrow array of its type; misfits go to `unparsed`."""
+    """One column's raw strings as an Arrow array of its type; misfits go to `unparsed`.
+
+    Arrow's own casts type the whole column at once; only a column holding a value that does
+    not parse is typed value by value, so that the misfit can be kept.
+    """
     if column_type == "text":
-        return pa.array(values, pa.string())
-    cleaned = [None if v == "" else v for v in values]
+        return raw
+    cleaned = pc.if_else(pc.equal(raw, ""), _EMPTY, raw)
     if column_type == "bool":
+        lower = pc.utf8_lower(cleaned)
+        known = pc.is_in(lower, value_set=_BOOL_WORDS)
+        if pc.all(pc.or_kleene(known, pc.is_null(lower))).as_py() is not False:
+            return pc.equal(lower, "true")
         out: list[bool | None] = []
-        for i, v in enumerate(cleaned):
-            if v is None:
-                out.append(None)
-                continue
-            b = _BOOLS.get(v.lower())
-            if b is None:
+        for i, v in enumerate(cleaned.to_pylist()):
+            b = None if v is None else _BOOLS.get(v.lower())
+            if v is not None and b is None:
                 _keep(unparsed, i, name, v)
             out.append(b)
         return pa.array(out, pa.bool_())
     target = ARROW_TYPES[column_type]
-    raw = pa.array(cleaned, pa.string())
     try:
-        return pc.cast(raw, target)
+        return pc.cast(cleaned, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     parse = _SCALAR_PARSERS[column_type]
     parsed = []
-    for i, v in enumerate(cleaned):
+    for i, v in enumerate(cleaned.to_pylist()):
         p = None if v is None else parse(v)
         if v is not None and p is None:
             _keep(unparsed, i, name, v)
@@ -152,6 +160,7 @@ class DealTableBuilder:
         self.properties = list(properties)
         self.scan_id = scan_id
         self.organization_id = organization_id
+        self._struct = pa.struct([(p.name, pa.string()) for p in self.properties])
         self.schema = pa.schema(
             [pa.field("id", pa.string(), nullable=False)]
             + [pa.field(p.column_name, ARROW_TYPES[p.column_type]) for p in self.properties]
@@ -167,14 +176,23 @@ class DealTableBuilder:
             ]
         )
 
+    def _raw_properties(self, props: list[dict[str, Any]]) -> pa.StructArray:
+        """Every property as a string column, converted by Arrow in one pass."""
+        try:
+            return pa.array(props, type=self._struct)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # HubSpot documents string-or-null values; stringify anything else rather than fail.
+            names = [p.name for p in self.properties]
+            coerced = [{k: None if r.get(k) is None else str(r[k]) for k in names} for r in props]
+            return pa.array(coerced, type=self._struct)
+
     def build(self, deals: Sequence[dict[str, Any]], chunk: int = 1) -> pa.Table:
         n = len(deals)
         unparsed: list[dict | None] = [None] * n
-        props = [d["properties"] for d in deals]
+        raw = self._raw_properties([d["properties"] for d in deals])
         columns: list[pa.Array] = [pa.array([d["id"] for d in deals], pa.string())]
-        for p in self.properties:
-            name = p.name
-            columns.append(typed_array([r.get(name) for r in props], p.column_type, name, unparsed))
+        for i, p in enumerate(self.properties):
+            columns.append(typed_array(raw.field(i), p.column_type, p.name, unparsed))
         columns += [
             _timestamps(d.get("createdAt") for d in deals),
             _timestamps(d.get("updatedAt") for d in deals),
