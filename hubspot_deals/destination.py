@@ -22,9 +22,9 @@ def make_destination(settings: Settings | None = None) -> Destination:
             credentials.password = ""
         return dlt.destinations.postgres(credentials=credentials)
     settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
-    credentials = DuckDbCredentials(
-        str(settings.duckdb_file), global_config={"memory_limit": settings.duckdb_memory_limit, "threads": 1}
-    )
+    # One DuckDB thread: the scan's Python needs the other core; loads are small chunks.
+    duckdb_config = {"memory_limit": settings.duckdb_memory_limit, "threads": 1}
+    credentials = DuckDbCredentials(str(settings.duckdb_file), global_config=duckdb_config)
     return dlt.destinations.duckdb(credentials=credentials)
 
 
