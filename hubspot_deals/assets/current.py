@@ -10,6 +10,7 @@ from dagster import (
     asset,
 )
 
+from hubspot_deals.assets.scan import ASSET_OWNER
 from hubspot_deals.current import organization_layers, rebuild_current_deals
 from hubspot_deals.destination import make_pipeline
 from hubspot_deals.partitions import organizations_partitions
@@ -21,7 +22,7 @@ from hubspot_deals.partitions import organizations_partitions
     partitions_def=organizations_partitions,
     group_name="hubspot",
     kinds={"hubspot", "sql"},
-    owners=["team:data-engineering"],
+    owners=[ASSET_OWNER],
     description="One row per deal of the organization: its latest state across the "
     "organization's scans (the newest full scan, with every later scan laid over it). Archived "
     "deals stay, flagged with `archived` and `archived_at`. Rebuilt when a scan completes.",

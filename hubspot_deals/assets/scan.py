@@ -39,6 +39,8 @@ from hubspot_deals.settings import get_settings
 
 SCAN_OP_NAME = "hubspot_scan"
 
+ASSET_OWNER = "team:data-engineering"
+
 DESCRIPTIONS = {
     "deals": "HubSpot deals, one row per deal per scan; properties as typed columns.",
     "users": "HubSpot owners (the users deals are assigned to), active and deactivated.",
@@ -119,6 +121,7 @@ class ScanTranslator(DagsterDltTranslator):
             deps=[],
             description=DESCRIPTIONS.get(name, spec.description),
             kinds={"hubspot", "dlt", data.pipeline.destination.destination_name},
+            owners=[ASSET_OWNER],
         ).merge_attributes(tags={"source": "hubspot"})
 
 

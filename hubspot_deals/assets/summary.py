@@ -14,6 +14,7 @@ from dagster import (
     asset,
 )
 
+from hubspot_deals.assets.scan import ASSET_OWNER
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.resources import ScanDestination
 from hubspot_deals.results import DestinationReader
@@ -26,7 +27,7 @@ from hubspot_deals.summary import deal_summary as compute_summary
     partitions_def=scans_partitions,
     group_name="hubspot",
     kinds={"hubspot", "python"},
-    owners=["team:data-engineering"],
+    owners=[ASSET_OWNER],
     description="Per scan: total, average, minimum and maximum amount of its live deals, and "
     "their counts by pipeline and by stage (table `deal_summary`, one row per scan).",
 )
