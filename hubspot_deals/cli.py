@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,50 +42,124 @@ def _table_counts(scan_id: str) -> dict[str, int]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    _prepare_environment(Path(args.home).resolve())
-    from dagster import DagsterInstance
+    """The quick start: the whole stack on the embedded defaults, and one scan through the API."""
+    home = Path(args.home).resolve()
+    _prepare_environment(home)
+    import requests
 
-    from hubspot_deals.launch import execute_scan, scan_run_config
-    from hubspot_deals.sandbox.account import SandboxAccount
     from hubspot_deals.sandbox.process import SandboxServer
-    from hubspot_deals.settings import get_settings
+    from hubspot_deals.stack import dagster_dev, port_or_free, rest_api
 
     token = "demo-" + secrets.token_hex(16)
+    dagster_port = port_or_free(args.dagster_port)
+    api_port = port_or_free(args.api_port)
     print(f"Starting the HubSpot sandbox: {args.deals} deals, seed {args.seed} ...", flush=True)
     with SandboxServer(deals=args.deals, seed=args.seed, tokens=[token]) as sandbox:
-        os.environ["HUBSPOT_API_BASE_URL"] = sandbox.base_url
-        get_settings.cache_clear()
-        settings = get_settings()
-        scan_id = args.scan_id or "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        print(f"Sandbox at {sandbox.base_url}; scanning it as scan {scan_id!r} ...", flush=True)
-        with DagsterInstance.get() as instance:
-            outcome = execute_scan(
-                instance,
-                scan_id,
-                scan_run_config("demo-org", access_token=token, include_archived=True),
+        account = sandbox.account()
+        env = {
+            **os.environ,
+            "HUBSPOT_API_BASE_URL": sandbox.base_url,
+            "HUBSPOT_DEALS_API_DAGSTER_GRAPHQL_URL": f"http://127.0.0.1:{dagster_port}/graphql",
+        }
+        logs = home / "logs"
+        dagster = dagster_dev(dagster_port, env, logs / "dagster.log")
+        api = rest_api(api_port, env, logs / "api.log")
+        try:
+            print("Starting Dagster (webserver, daemon, code location) and the REST API ...")
+            dagster.start()
+            api.start()
+            dagster_url = f"http://127.0.0.1:{dagster_port}"
+            api_url = f"http://127.0.0.1:{api_port}/api/v1"
+            dagster.wait_http(dagster_url + "/server_info", timeout=180)
+            api.wait_http(api_url + "/health", timeout=180, ok=300)
+            scan_id = args.scan_id or "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            body = {
+                "config": {
+                    "scanId": scan_id,
+                    "organizationId": "demo-org",
+                    "type": ["user"],
+                    "auth": {"accessToken": token},
+                    "filters": {"includeArchived": True},
+                }
+            }
+            started = time.monotonic()
+            resp = requests.post(api_url + "/scan/start", json=body, timeout=60)
+            if resp.status_code != 202:
+                print(f"Starting the scan failed: {resp.status_code} {resp.text}", file=sys.stderr)
+                return 1
+            print(f"Scan {scan_id!r} started through POST {api_url}/scan/start")
+            status = _follow_scan(api_url, scan_id)
+            seconds = time.monotonic() - started
+            print()
+            if status["status"] != "completed":
+                print(f"Scan {status['status']}: {status.get('errorMessage')}", file=sys.stderr)
+                return 1
+            tables = requests.get(f"{api_url}/results/{scan_id}/tables", timeout=60).json()
+            counts = {t["name"]: t["rowCount"] for t in tables["data"]["tables"]}
+            expected = account.live_count + account.archived_count
+            print(f"Scan {scan_id} completed in {seconds:.1f}s; loaded into {_target()}:")
+            for table, n in counts.items():
+                print(f"  {table:<16} {n:>8} rows")
+            print(f"  deals/s          {counts.get('deals', 0) / seconds:>8.0f}")
+            ok = counts.get("deals") == expected
+            verdict = "equal to" if ok else "DIFFERENT FROM"
+            print(
+                f"Deals loaded {counts.get('deals')} {verdict} the sandbox's {expected} "
+                f"({account.live_count} live + {account.archived_count} archived, "
+                f"seed {args.seed})"
             )
-        if not outcome.success:
-            print(f"Scan failed: {outcome.error}", file=sys.stderr)
-            return 1
-        counts = _table_counts(scan_id)
-        account = SandboxAccount(seed=args.seed, deals=args.deals)
-        expected = account.live_count + account.archived_count
-    print()
-    print(f"Scan {scan_id} completed in {outcome.seconds:.1f}s (Dagster run {outcome.run_id})")
-    target = settings.duckdb_file if settings.destination == "duckdb" else "PostgreSQL"
-    print(f"Loaded into {target}, dataset hubspot_deals_extraction:")
-    for table, n in counts.items():
-        print(f"  {table:<16} {n:>8} rows")
-    rate = counts["deals"] / outcome.seconds if outcome.seconds else 0.0
-    print(f"  deals/s          {rate:>8.0f}")
-    ok = counts["deals"] == expected
-    verdict = "equal to" if ok else "DIFFERENT FROM"
-    print(
-        f"Deals loaded {counts['deals']} {verdict} the sandbox's {expected} "
-        f"({account.live_count} live + {account.archived_count} archived, seed {args.seed})"
-    )
-    print(f"Dagster storage: {os.environ['DAGSTER_HOME']}")
-    return 0 if ok else 1
+            print()
+            print(f"Dagster UI     {dagster_url}")
+            print(f"REST API docs  {api_url}/docs")
+            print(f"Results        {api_url}/results/{scan_id}/result?tableName=deals")
+            print(f"HubSpot sandbox {sandbox.base_url} (token {token})")
+            if not ok:
+                return 1
+            if args.no_serve:
+                return 0
+            print("Serving until interrupted (Ctrl-C).", flush=True)
+            try:
+                while dagster.proc.poll() is None and api.proc.poll() is None:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                print("\nStopping ...")
+            return 0
+        finally:
+            api.stop()
+            dagster.stop()
+
+
+def _target() -> str:
+    from hubspot_deals.settings import get_settings
+
+    settings = get_settings()
+    if settings.destination == "duckdb":
+        return f"{settings.duckdb_file} (dataset hubspot_deals_extraction)"
+    return "PostgreSQL (dataset hubspot_deals_extraction)"
+
+
+def _follow_scan(api_url: str, scan_id: str, timeout: float = 3600.0) -> dict:
+    """Polls the scan's status, printing its progress, until it ends."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    data: dict = {}
+    shown = ""
+    tty = sys.stdout.isatty()
+    while time.monotonic() < deadline:
+        data = requests.get(f"{api_url}/scan/{scan_id}/status", timeout=60).json()["data"]
+        progress = (data.get("checkpointInfo") or {}).get("progress") or 0
+        line = (
+            f"  {data['status']:<10} {progress:5.1f}%  {data.get('recordsExtracted') or 0:>9,} "
+            "deals extracted"
+        )
+        if line != shown:
+            print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
+            shown = line
+        if data["status"] in ("completed", "failed", "cancelled", "crashed", "paused"):
+            return data
+        time.sleep(1)
+    return data
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -144,11 +219,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hubspot-deals", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="start the sandbox and run a scan of it through Dagster")
+    demo = sub.add_parser(
+        "demo", help="the whole stack on the sandbox, and a scan of it through the REST API"
+    )
     demo.add_argument("--deals", type=int, default=10_000)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--scan-id", default=None)
     demo.add_argument("--home", default=".hubspot_deals", help="local state folder")
+    demo.add_argument("--dagster-port", type=int, default=3000)
+    demo.add_argument("--api-port", type=int, default=5000)
+    demo.add_argument(
+        "--no-serve", action="store_true", help="stop after the scan instead of serving"
+    )
     demo.set_defaults(func=cmd_demo)
 
     scan = sub.add_parser("scan", help="run one scan now (HUBSPOT_* settings from the env)")

@@ -1,6 +1,6 @@
 """Jobs: a scan job materializes every HubSpot table of one scan partition."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from hubspot_deals.assets.current import deals_current
 from hubspot_deals.assets.scan import hubspot_scan
@@ -9,6 +9,9 @@ from hubspot_deals.assets.summary import deal_summary
 scan_job = define_asset_job(
     "scan_job",
     selection=AssetSelection.assets(hubspot_scan, deal_summary),
+    # The scan, its checks and its summary in the run's own process: a process per step would
+    # cost each a Python start-up and its imports, longer than the checks themselves.
+    executor_def=in_process_executor,
     description="Extract one scan (a `scans` partition) of HubSpot deals, owners, pipelines and "
     "properties into the destination, check its deals, and summarize them.",
 )
@@ -16,5 +19,6 @@ scan_job = define_asset_job(
 deals_current_job = define_asset_job(
     "deals_current_job",
     selection=AssetSelection.assets(deals_current),
+    executor_def=in_process_executor,
     description="Rebuild one organization's deals_current from its scans.",
 )
