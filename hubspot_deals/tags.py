@@ -12,3 +12,4 @@ RESUMING = "hubspot_deals/resuming"
 TRIGGER = "hubspot_deals/trigger"  # schedule, change_sensor, auto_resume (absent: API or UI)
 RESUME_ATTEMPT = "hubspot_deals/resume_attempt"
 PAUSED = "hubspot_deals/paused"  # set when a run is stopped by pause (resumed by request only)
+TENANT_URL = "hubspot_deals/tenant_url"  # written by the REST API: the scan's tennantUrl

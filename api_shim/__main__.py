@@ -1,0 +1,5 @@
+import sys
+
+from api_shim.main import main
+
+sys.exit(main())

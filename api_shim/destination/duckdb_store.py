@@ -1,0 +1,348 @@
+"""DuckDB results through per-scan read copies, so reads never hold the destination's lock.
+
+DuckDB locks its file per process: while any other process has the file open, even read-only,
+a scan's run cannot open it to load, and dlt fails the run at once ("Could not set lock on
+file"). Reading the file on every API request would therefore fail loading scans (and be
+refused while a scan loads). Instead, the first read of a completed scan copies that scan's
+rows into a small DuckDB file of its own under `results_cache_dir` (one short read-only ATTACH
+of the destination, retried with backoff while a loading scan holds the lock), and every page is
+then served from that copy, concurrently and without touching the destination again.
+
+A copy is keyed by the scan's Dagster run id: a re-run makes a new copy; removing the scan
+deletes its copies. At most `results_cache_max_scans` copies are kept (least recently used go).
+"""
+
+import hashlib
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+import orjson
+
+from api_shim.destination import (
+    Page,
+    ResultsStore,
+    TableRows,
+    TableSpec,
+    order_columns,
+    primary_keys_from_dlt_schemas,
+    quote,
+    visible_columns,
+)
+from api_shim.destination.values import json_value, parse_json_text
+from api_shim.errors import DestinationUnavailable, TableNotAvailable
+from api_shim.settings import ApiSettings
+from hubspot_deals.settings import DATASET_NAME, Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+META_TABLE = "__scan_tables"
+ROW_COLUMN = "__row"
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and ("lock" in text and "conflicting" in text)
+
+
+@dataclass
+class _Copy:
+    connection: duckdb.DuckDBPyConnection
+    tables: dict[str, TableRows]
+
+
+class DuckDBResults(ResultsStore):
+    kind = "duckdb"
+
+    def __init__(self, settings: ApiSettings, destination: Settings) -> None:
+        self.main_file = destination.duckdb_file
+        self.cache_dir = settings.results_cache_dir or (destination.home / "api_results")
+        self.max_copies = settings.results_cache_max_scans
+        self.lock_timeout = settings.duckdb_lock_timeout_seconds
+        self._copies: OrderedDict[Path, _Copy] = OrderedDict()
+        self._lock = threading.Lock()
+        self._build_locks: dict[Path, threading.Lock] = {}
+        self.lock_waits = 0  # times a destination access waited for a loading scan's lock
+
+    # -- the destination file (short, retried accesses) --------------------------------------
+
+    def _with_lock_retry(self, action: Callable[[], T], what: str) -> T:
+        """Runs `action`, retrying while another process (a loading scan) holds the file."""
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.05
+        while True:
+            try:
+                return action()
+            except duckdb.Error as exc:
+                if not is_lock_error(exc):
+                    raise DestinationUnavailable(
+                        f"The DuckDB destination could not be {what}: {str(exc)[:300]}"
+                    ) from None
+                if time.monotonic() + delay > deadline:
+                    raise DestinationUnavailable(
+                        f"The DuckDB destination is locked by a loading scan; it could not be "
+                        f"{what} within {self.lock_timeout:g}s. Retry shortly.",
+                        headers={"Retry-After": "10"},
+                    ) from None
+                self.lock_waits += 1
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    # -- per-scan read copies -----------------------------------------------------------------
+
+    def _copy_path(self, scan_id: str, version: str) -> Path:
+        return self.cache_dir / f"{_digest(scan_id)}-{_digest(version)}.duckdb"
+
+    def _copy(self, scan_id: str, version: str, declared: list[TableSpec]) -> _Copy:
+        path = self._copy_path(scan_id, version)
+        with self._lock:
+            copy = self._copies.get(path)
+            if copy is not None:
+                self._copies.move_to_end(path)
+                return copy
+            build_lock = self._build_locks.setdefault(path, threading.Lock())
+        with build_lock:
+            with self._lock:
+                copy = self._copies.get(path)
+                if copy is not None:
+                    return copy
+            if not path.exists():
+                self._build(path, scan_id, declared)
+            connection = duckdb.connect(str(path), read_only=True)
+            tables = _read_meta(connection)
+            copy = _Copy(connection, tables)
+            os.utime(path)
+            with self._lock:
+                self._copies[path] = copy
+                self._build_locks.pop(path, None)
+            self._evict()
+            return copy
+
+    def _build(self, path: Path, scan_id: str, declared: list[TableSpec]) -> None:
+        if not self.main_file.exists():
+            raise DestinationUnavailable(f"The DuckDB destination {self.main_file} does not exist")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")
+        started = time.monotonic()
+        out = duckdb.connect(str(tmp))
+        try:
+            source = str(self.main_file).replace("'", "''")
+            self._with_lock_retry(
+                lambda: out.execute(f"ATTACH '{source}' AS src (READ_ONLY)"), "opened"
+            )
+            try:
+                meta = self._copy_tables(out, scan_id, declared)
+            finally:
+                out.execute("DETACH src")  # release the destination's lock first
+            out.execute(
+                f"CREATE TABLE {META_TABLE} (position INTEGER, name VARCHAR, row_count BIGINT, "
+                "columns VARCHAR)"
+            )
+            out.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?)", meta)
+            out.execute("CHECKPOINT")
+        except BaseException:
+            out.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        out.close()
+        os.replace(tmp, path)
+        log.info(
+            "results copy built scan_id=%s tables=%d seconds=%.3f",
+            scan_id,
+            len(meta),
+            time.monotonic() - started,
+        )
+
+    def _copy_tables(
+        self, out: duckdb.DuckDBPyConnection, scan_id: str, declared: list[TableSpec]
+    ) -> list[tuple[int, str, int, str]]:
+        existing: dict[str, list[str]] = {}
+        for table, column in out.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = 'src' AND schema_name = ? ORDER BY table_name, column_index",
+            [DATASET_NAME],
+        ).fetchall():
+            existing.setdefault(table, []).append(column)
+        keys: dict[str, list[str]] = {}
+        if "_dlt_version" in existing:
+            texts = [
+                row[0]
+                for row in out.execute(
+                    f"SELECT schema FROM src.{DATASET_NAME}._dlt_version "
+                    "QUALIFY row_number() OVER (PARTITION BY schema_name "
+                    "ORDER BY inserted_at DESC) = 1"
+                ).fetchall()
+            ]
+            keys = primary_keys_from_dlt_schemas(texts)
+        meta = []
+        for position, spec in enumerate(declared):
+            columns_here = existing.get(spec.name)
+            if not columns_here or "_scan_id" not in columns_here:
+                continue
+            order = order_columns(keys.get(spec.name, []), columns_here)
+            columns = visible_columns(spec.columns, columns_here, order)
+            select = ", ".join(quote(c) for c in columns)
+            order_by = ", ".join(quote(c) for c in order)
+            out.execute(
+                f"CREATE TABLE {quote(spec.name)} AS SELECT "
+                f"row_number() OVER (ORDER BY {order_by}) AS {ROW_COLUMN}, {select} "
+                f"FROM src.{DATASET_NAME}.{quote(spec.name)} WHERE _scan_id = ? "
+                f"ORDER BY {ROW_COLUMN}",
+                [scan_id],
+            )
+            count = out.execute(f"SELECT count(*) FROM {quote(spec.name)}").fetchone()[0]
+            meta.append((position, spec.name, int(count), orjson.dumps(columns).decode()))
+        return meta
+
+    def _evict(self) -> None:
+        with self._lock:
+            while len(self._copies) > self.max_copies:
+                path, copy = self._copies.popitem(last=False)
+                copy.connection.close()
+                path.unlink(missing_ok=True)
+        files = sorted(self.cache_dir.glob("*.duckdb"), key=_mtime)
+        with self._lock:
+            open_paths = set(self._copies)
+        for path in files[: max(0, len(files) - self.max_copies)]:
+            if path not in open_paths:
+                path.unlink(missing_ok=True)
+
+    def drop_copies(self, scan_id: str) -> None:
+        prefix = _digest(scan_id) + "-"
+        with self._lock:
+            for path in [p for p in self._copies if p.name.startswith(prefix)]:
+                self._copies.pop(path).connection.close()
+        if self.cache_dir.exists():
+            for path in self.cache_dir.glob(prefix + "*.duckdb"):
+                path.unlink(missing_ok=True)
+
+    @contextmanager
+    def _cursor(self, copy: _Copy) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = copy.connection.cursor()  # its own connection to the copy: thread-safe
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    # -- ResultsStore -------------------------------------------------------------------------
+
+    def tables(self, scan_id: str, version: str, declared: list[TableSpec]) -> list[TableRows]:
+        return list(self._copy(scan_id, version, declared).tables.values())
+
+    def page(
+        self,
+        scan_id: str,
+        version: str,
+        declared: list[TableSpec],
+        table: str,
+        limit: int,
+        offset: int,
+    ) -> Page:
+        copy = self._copy(scan_id, version, declared)
+        info = copy.tables.get(table)
+        if info is None:
+            raise TableNotAvailable(table, list(copy.tables))
+        if offset >= info.row_count:
+            return Page([], info.row_count, info.columns)
+        select = ", ".join(quote(c) for c in info.columns)
+        with self._cursor(copy) as cursor:
+            cursor.execute(
+                f"SELECT {select} FROM {quote(table)} WHERE {ROW_COLUMN} > ? AND "
+                f"{ROW_COLUMN} <= ? ORDER BY {ROW_COLUMN}",
+                [offset, offset + limit],
+            )
+            converters = [
+                parse_json_text if str(d[1]) == "JSON" else json_value for d in cursor.description
+            ]
+            rows = cursor.fetchall()
+        records = [
+            {
+                name: convert(value)
+                for name, convert, value in zip(info.columns, converters, row, strict=True)
+            }
+            for row in rows
+        ]
+        return Page(records, info.row_count, info.columns)
+
+    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:
+        self.drop_copies(scan_id)
+        if not self.main_file.exists():
+            return 0
+
+        def delete() -> int:
+            with duckdb.connect(str(self.main_file)) as connection:
+                present = [
+                    row[0]
+                    for row in connection.execute(
+                        "SELECT table_name FROM duckdb_columns() WHERE schema_name = ? "
+                        "AND column_name = '_scan_id' AND NOT starts_with(table_name, '_dlt')",
+                        [DATASET_NAME],
+                    ).fetchall()
+                ]
+                deleted = 0
+                connection.execute("BEGIN")
+                for table in [t for t in present if t in tables]:
+                    deleted += connection.execute(
+                        f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = ?", [scan_id]
+                    ).fetchone()[0]
+                state = connection.execute(
+                    "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND "
+                    "table_name = '_dlt_pipeline_state'",
+                    [DATASET_NAME],
+                ).fetchone()[0]
+                if state:
+                    connection.execute(
+                        f"DELETE FROM {DATASET_NAME}._dlt_pipeline_state WHERE pipeline_name = ?",
+                        [pipeline_name],
+                    )
+                connection.execute("COMMIT")
+                return int(deleted)
+
+        return self._with_lock_retry(delete, "opened to delete the scan's rows")
+
+    def check(self) -> tuple[bool, str]:
+        # Never opened here: a health probe holding the file would fail a starting scan.
+        if self.main_file.exists():
+            if os.access(self.main_file, os.R_OK | os.W_OK):
+                return True, f"duckdb file {self.main_file} is readable and writable"
+            return False, f"Database connection failed: {self.main_file} is not readable/writable"
+        folder = self.main_file.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if os.access(folder, os.W_OK):
+            return True, f"duckdb file {self.main_file} will be created by the first scan"
+        return False, f"Database connection failed: cannot create {self.main_file}"
+
+    def close(self) -> None:
+        with self._lock:
+            for copy in self._copies.values():
+                copy.connection.close()
+            self._copies.clear()
+
+
+def _read_meta(connection: duckdb.DuckDBPyConnection) -> dict[str, TableRows]:
+    rows = connection.execute(
+        f"SELECT name, row_count, columns FROM {META_TABLE} ORDER BY position"
+    ).fetchall()
+    return {name: TableRows(name, int(count), orjson.loads(cols)) for name, count, cols in rows}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

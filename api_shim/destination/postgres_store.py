@@ -1,0 +1,314 @@
+"""PostgreSQL results: pooled read connections, pages by a deferred join on a key index.
+
+PostgreSQL's MVCC lets pages be read while other scans load. Deep pages stay fast with a
+"deferred join": the page's keys come from an index-only scan of `(_scan_id, <primary key>)`,
+and only those rows are fetched. dlt does not create that index (its `create_indexes` is off),
+so the first read of a table starts `CREATE INDEX CONCURRENTLY` in a background thread (it does
+not block loads; pages work, more slowly, until it is ready). Turn this off with
+HUBSPOT_DEALS_API_POSTGRES_CREATE_INDEXES=false when the indexes are managed elsewhere.
+"""
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.pool
+
+from api_shim.destination import (
+    Page,
+    ResultsStore,
+    TableRows,
+    TableSpec,
+    order_columns,
+    primary_keys_from_dlt_schemas,
+    quote,
+    visible_columns,
+)
+from api_shim.destination.values import json_value
+from api_shim.errors import DestinationUnavailable, TableNotAvailable, redact
+from api_shim.settings import ApiSettings
+from hubspot_deals.settings import DATASET_NAME, Settings
+
+log = logging.getLogger(__name__)
+
+CATALOG_TTL_SECONDS = 60.0
+CATALOG_MIN_REFRESH_SECONDS = 2.0
+INDEX_RETRY_SECONDS = 300.0
+
+
+class PostgresResults(ResultsStore):
+    kind = "postgres"
+
+    def __init__(self, settings: ApiSettings, destination: Settings) -> None:
+        self.dsn = destination.postgres_dsn.get_secret_value()
+        self.pool_size = settings.postgres_pool_size
+        self.connect_timeout = settings.postgres_connect_timeout_seconds
+        self.statement_timeout_ms = int(settings.postgres_statement_timeout_seconds * 1000)
+        self.create_indexes = settings.postgres_create_indexes
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._slots = threading.BoundedSemaphore(self.pool_size)
+        self._lock = threading.Lock()
+        self._catalog: dict[str, list[str]] = {}
+        self._keys: dict[str, list[str]] = {}
+        self._catalog_at = 0.0
+        self._counts: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._indexed: dict[str, float] = {}  # table -> when to try (again)
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    0,
+                    self.pool_size,
+                    self.dsn,
+                    connect_timeout=self.connect_timeout,
+                    application_name="hubspot_deals_api",
+                    options=f"-c statement_timeout={self.statement_timeout_ms}",
+                )
+            return self._pool
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg2.extensions.connection]:
+        if not self._slots.acquire(timeout=self.connect_timeout + 10):
+            raise DestinationUnavailable("All PostgreSQL connections are busy; retry shortly")
+        try:
+            try:
+                pool = self._get_pool()
+                conn = pool.getconn()
+                conn.autocommit = True
+            except psycopg2.Error as exc:
+                raise DestinationUnavailable(_connection_failed(exc)) from None
+            broken = False
+            try:
+                yield conn
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                broken = True
+                raise DestinationUnavailable(_connection_failed(exc)) from None
+            finally:
+                pool.putconn(conn, close=broken or bool(conn.closed))
+        finally:
+            self._slots.release()
+
+    # -- catalog ------------------------------------------------------------------------------
+
+    def _refresh_catalog(self, force: bool = False) -> None:
+        age = time.monotonic() - self._catalog_at
+        if age < (CATALOG_MIN_REFRESH_SECONDS if force else CATALOG_TTL_SECONDS):
+            return
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+                (DATASET_NAME,),
+            )
+            catalog: dict[str, list[str]] = {}
+            for table, column in cur.fetchall():
+                catalog.setdefault(table, []).append(column)
+            keys: dict[str, list[str]] = {}
+            if "_dlt_version" in catalog:
+                cur.execute(
+                    f"SELECT DISTINCT ON (schema_name) schema FROM {DATASET_NAME}._dlt_version "
+                    "ORDER BY schema_name, inserted_at DESC"
+                )
+                keys = primary_keys_from_dlt_schemas([row[0] for row in cur.fetchall()])
+        with self._lock:
+            self._catalog, self._keys, self._catalog_at = catalog, keys, time.monotonic()
+
+    def _table_columns(self, declared: list[TableSpec]) -> dict[str, list[str]]:
+        self._refresh_catalog()
+        wanted = {s.name for s in declared}
+        stale = not wanted <= set(self._catalog) or any(
+            s.columns and not set(s.columns) <= set(self._catalog.get(s.name, [])) for s in declared
+        )
+        if stale:
+            self._refresh_catalog(force=True)
+        return {
+            s.name: self._catalog[s.name]
+            for s in declared
+            if "_scan_id" in self._catalog.get(s.name, [])
+        }
+
+    def _order(self, table: str, existing: list[str]) -> list[str]:
+        return order_columns(self._keys.get(table, []), existing)
+
+    def _count(self, scan_id: str, version: str, table: str) -> int:
+        key = (scan_id, version, table)
+        with self._lock:
+            if key in self._counts:
+                self._counts.move_to_end(key)
+                return self._counts[key]
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                f"SELECT count(*) FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s",
+                (scan_id,),
+            )
+            count = int(cur.fetchone()[0])
+        with self._lock:
+            self._counts[key] = count
+            while len(self._counts) > 4096:
+                self._counts.popitem(last=False)
+        return count
+
+    # -- key indexes --------------------------------------------------------------------------
+
+    def _ensure_index(self, table: str, order: list[str]) -> None:
+        if not self.create_indexes:
+            return
+        with self._lock:
+            if self._indexed.get(table, 0.0) > time.monotonic():
+                return
+            self._indexed[table] = float("inf")  # done, or under way
+        threading.Thread(
+            target=self._create_index, args=(table, order), daemon=True, name=f"index-{table}"
+        ).start()
+
+    def _create_index(self, table: str, order: list[str]) -> None:
+        wanted = ["_scan_id", *order]
+        name = f"{table[:40]}__api_scan_key"
+        try:
+            # Autocommit, and no `with conn`: that opens a transaction, which CONCURRENTLY refuses.
+            conn = psycopg2.connect(self.dsn, connect_timeout=self.connect_timeout)
+            conn.autocommit = True
+            with closing(conn), conn.cursor() as cur:
+                cur.execute(
+                    """
+                    SELECT i.indexrelid::regclass::text, i.indisvalid,
+                           array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
+                                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
+                                 ORDER BY k.o)
+                    FROM pg_index i
+                    WHERE i.indrelid = to_regclass(%s)
+                    """,
+                    (f"{DATASET_NAME}.{quote(table)}",),
+                )
+                for index_name, valid, columns in cur.fetchall():
+                    if list(columns[: len(wanted)]) == wanted:
+                        if valid:
+                            return
+                        cur.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index_name}")
+                started = time.monotonic()
+                cur.execute(
+                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} ON "
+                    f"{DATASET_NAME}.{quote(table)} ({', '.join(quote(c) for c in wanted)})"
+                )
+                log.info(
+                    "created index %s on %s.%s in %.1fs",
+                    name,
+                    DATASET_NAME,
+                    table,
+                    time.monotonic() - started,
+                )
+        except psycopg2.Error as exc:
+            log.warning("could not create the key index on %s: %s", table, redact(str(exc)))
+            with self._lock:
+                self._indexed[table] = time.monotonic() + INDEX_RETRY_SECONDS
+
+    # -- ResultsStore -------------------------------------------------------------------------
+
+    def tables(self, scan_id: str, version: str, declared: list[TableSpec]) -> list[TableRows]:
+        existing = self._table_columns(declared)
+        out = []
+        for spec in declared:
+            if spec.name not in existing:
+                continue
+            order = self._order(spec.name, existing[spec.name])
+            columns = visible_columns(spec.columns, existing[spec.name], order)
+            self._ensure_index(spec.name, order)
+            out.append(TableRows(spec.name, self._count(scan_id, version, spec.name), columns))
+        return out
+
+    def page(
+        self,
+        scan_id: str,
+        version: str,
+        declared: list[TableSpec],
+        table: str,
+        limit: int,
+        offset: int,
+    ) -> Page:
+        existing = self._table_columns(declared)
+        if table not in existing:
+            raise TableNotAvailable(table, list(existing))
+        spec = next(s for s in declared if s.name == table)
+        order = self._order(table, existing[table])
+        columns = visible_columns(spec.columns, existing[table], order)
+        self._ensure_index(table, order)
+        total = self._count(scan_id, version, table)
+        if offset >= total:
+            return Page([], total, columns)
+        target = f"{DATASET_NAME}.{quote(table)}"
+        keys = ", ".join(quote(c) for c in order)
+        join = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in order)
+        select = ", ".join(f"t.{quote(c)}" for c in columns)
+        sql = (
+            f"SELECT {select} FROM {target} t JOIN ("
+            f"SELECT {keys} FROM {target} WHERE _scan_id = %s ORDER BY {keys} LIMIT %s OFFSET %s"
+            f") k ON t._scan_id = %s AND {join} "
+            f"ORDER BY {', '.join(f't.{quote(c)}' for c in order)}"
+        )
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(sql, (scan_id, limit, offset, scan_id))
+            rows = cur.fetchall()
+        records = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        return Page(records, total, columns)
+
+    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:
+        self._catalog_at = 0.0
+        self._refresh_catalog()
+        tables = [t for t in tables if "_scan_id" in self._catalog.get(t, [])]
+        deleted = 0
+        with self._connection() as conn:
+            conn.autocommit = False
+            try:
+                with conn.cursor() as cur:
+                    for table in tables:
+                        cur.execute(
+                            f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s",
+                            (scan_id,),
+                        )
+                        deleted += cur.rowcount
+                    if "_dlt_pipeline_state" in self._catalog:
+                        cur.execute(
+                            f"DELETE FROM {DATASET_NAME}._dlt_pipeline_state "
+                            "WHERE pipeline_name = %s",
+                            (pipeline_name,),
+                        )
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.autocommit = True
+        with self._lock:
+            for key in [k for k in self._counts if k[0] == scan_id]:
+                del self._counts[key]
+        return deleted
+
+    def check(self) -> tuple[bool, str]:
+        try:
+            with self._connection() as conn, conn.cursor() as cur:
+                cur.execute("SELECT 1")
+                cur.fetchone()
+        except DestinationUnavailable as exc:
+            return False, exc.message
+        except psycopg2.Error as exc:
+            return False, _connection_failed(exc)
+        return True, "postgresql answers"
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.closeall()
+                self._pool = None
+
+
+def _connection_failed(exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:300]
+    return f"Database connection failed: {redact(detail)}"

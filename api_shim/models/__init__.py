@@ -1,0 +1,1 @@
+"""Request and response models, declared once for validation and the OpenAPI document."""

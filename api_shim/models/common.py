@@ -1,0 +1,191 @@
+"""Shapes shared by every resource: the error envelope, the pagination block."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class RequestModel(BaseModel):
+    """Request bodies: camelCase fields, exact JSON types, unknown fields rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel)
+
+
+class ResponseModel(BaseModel):
+    """Response bodies: camelCase on the wire, built from snake_case attributes."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ErrorResponse(BaseModel):
+    """Every error: `success` is false, `message` says what went wrong."""
+
+    success: bool = False
+    message: str
+    error: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": False,
+                    "message": "No scan found with ID: hubspot-deals-scan-2025-001",
+                    "error": "No scan found with ID: hubspot-deals-scan-2025-001",
+                }
+            ]
+        }
+    )
+
+
+class ValidationErrorResponse(ErrorResponse):
+    """400: `validation_errors` holds the messages keyed by field path."""
+
+    validation_errors: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": False,
+                    "message": "Configuration validation failed: {'config': {'scanId': "
+                    "['Scan ID is required'], 'auth': {'accessToken': "
+                    "['Access token is required']}}}",
+                    "error": "Configuration validation failed: {'config': {'scanId': "
+                    "['Scan ID is required'], 'auth': {'accessToken': "
+                    "['Access token is required']}}}",
+                    "validation_errors": {
+                        "config": {
+                            "scanId": ["Scan ID is required"],
+                            "auth": {"accessToken": ["Access token is required"]},
+                        }
+                    },
+                }
+            ]
+        }
+    )
+
+
+class RateLimitResponse(ErrorResponse):
+    """429: the client's limit for this endpoint group is used up until the window resets."""
+
+    retry_after: int = Field(description="Seconds until the window resets.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": False,
+                    "message": "Rate limit exceeded. Please retry after 60 seconds.",
+                    "error": "Rate limit exceeded",
+                    "retry_after": 60,
+                }
+            ]
+        }
+    )
+
+
+class Pagination(ResponseModel):
+    total: int = Field(description="Items in all pages.")
+    limit: int
+    offset: int
+    has_more: bool = Field(description="Whether items follow this page.")
+    returned: int = Field(description="Items in this page.")
+
+    @classmethod
+    def of(cls, total: int, limit: int, offset: int, returned: int) -> "Pagination":
+        return cls(
+            total=total,
+            limit=limit,
+            offset=offset,
+            has_more=offset + returned < total,
+            returned=returned,
+        )
+
+
+def error_example(message: str, error: str | None = None) -> dict[str, Any]:
+    return {"success": False, "message": message, "error": error or message}
+
+
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed per window for this endpoint group.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the current window.",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Unix time (seconds) when the window resets.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def error_responses(*codes: int, examples: dict[int, dict[str, Any]] | None = None) -> dict:
+    """OpenAPI `responses` entries for the given error codes, with examples."""
+    examples = examples or {}
+    defaults: dict[int, tuple[type[BaseModel], str, dict[str, Any]]] = {
+        400: (
+            ValidationErrorResponse,
+            "Invalid request data",
+            {
+                "success": False,
+                "message": "Invalid request parameters: {'limit': ['limit must be at most 100']}",
+                "error": "Invalid request parameters: {'limit': ['limit must be at most 100']}",
+                "validation_errors": {"limit": ["limit must be at most 100"]},
+            },
+        ),
+        404: (
+            ErrorResponse,
+            "Scan not found",
+            error_example("No scan found with ID: hubspot-deals-scan-2025-001"),
+        ),
+        409: (
+            ErrorResponse,
+            "A scan with this ID already exists",
+            error_example("A scan with ID 'hubspot-deals-scan-2025-001' already exists"),
+        ),
+        429: (
+            RateLimitResponse,
+            "Rate limit exceeded",
+            {
+                "success": False,
+                "message": "Rate limit exceeded. Please retry after 60 seconds.",
+                "error": "Rate limit exceeded",
+                "retry_after": 60,
+            },
+        ),
+        500: (
+            ErrorResponse,
+            "Internal server error",
+            error_example(
+                "An unexpected error occurred: Database connection timeout",
+                "Database connection timeout",
+            ),
+        ),
+        503: (
+            ErrorResponse,
+            "Dagster or the destination is unavailable",
+            error_example(
+                "Dagster is unreachable at http://127.0.0.1:3000/graphql: connection refused. "
+                "Is the Dagster webserver running?"
+            ),
+        ),
+    }
+    out: dict[int, dict[str, Any]] = {}
+    for code in codes:
+        model, description, example = defaults[code]
+        entry: dict[str, Any] = {
+            "model": model,
+            "description": description,
+            "content": {"application/json": {"example": examples.get(code, example)}},
+        }
+        if code == 429:
+            entry["headers"] = {
+                **RATE_LIMIT_HEADERS,
+                "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}},
+            }
+        out[code] = entry
+    return out

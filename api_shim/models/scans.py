@@ -1,0 +1,332 @@
+"""Scan requests and responses: start, status, cancel, list, remove."""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, StrictBool, model_validator
+
+from api_shim.models.common import Pagination, RequestModel, ResponseModel
+
+SCAN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
+ScanStatus = Literal[
+    "pending", "running", "completed", "failed", "cancelled", "crashed", "resuming", "paused"
+]
+SCAN_STATUSES: tuple[str, ...] = ScanStatus.__args__  # type: ignore[attr-defined]
+FINISHED_STATUSES = ("completed", "failed", "cancelled", "crashed")
+
+
+def _real_date(value: str) -> str:
+    date.fromisoformat(value)  # ValueError for 2024-02-30
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError("not an http(s) URL")
+    return value
+
+
+DateString = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        json_schema_extra={"format": "date"},
+        examples=["2024-01-01"],
+    ),
+    AfterValidator(_real_date),
+]
+
+
+TENANT_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
+TenantUrl = Annotated[
+    str,
+    Field(max_length=2048, pattern=TENANT_URL_PATTERN),
+    AfterValidator(_http_url),
+]
+
+
+class ScanAuth(RequestModel):
+    access_token: str = Field(
+        min_length=10,
+        max_length=4096,
+        description="HubSpot Private App access token. Encrypted before it reaches Dagster; "
+        "never returned or logged.",
+        examples=["pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"],
+    )
+    tennant_url: TenantUrl | None = Field(
+        default=None,
+        description="HubSpot tenant URL (optional; a valid http(s) URL).",
+        examples=["https://app.hubspot.com"],
+    )
+
+
+class DateRange(RequestModel):
+    start_date: DateString | None = Field(
+        default=None, description="First createdate day, inclusive (YYYY-MM-DD, UTC)."
+    )
+    end_date: DateString | None = Field(
+        default=None, description="Last createdate day, inclusive (YYYY-MM-DD, UTC)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DateRange":
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError("Start date must not be after end date")
+        return self
+
+
+class ScanFilters(RequestModel):
+    properties: list[str] | None = Field(
+        default=None,
+        description="Deal properties to extract; all of the portal's when omitted.",
+        examples=[["dealname", "amount", "dealstage"]],
+    )
+    include_archived: StrictBool = Field(default=False, description="Also extract archived deals.")
+    date_range: DateRange | None = None
+
+
+class ScanConfigRequest(RequestModel):
+    scan_id: str = Field(
+        pattern=SCAN_ID_PATTERN,
+        description="Unique scan identifier: letters, digits, hyphens, underscores (1-255).",
+        examples=["hubspot-deals-scan-2025-001"],
+    )
+    organization_id: str = Field(
+        min_length=1, max_length=255, description="Organization identifier (1-255 characters)."
+    )
+    type: list[Literal["user"]] = Field(
+        min_length=1, max_length=1, description='Scan type: must be ["user"].'
+    )
+    auth: ScanAuth
+    filters: ScanFilters | None = None
+
+
+START_EXAMPLE = {
+    "config": {
+        "scanId": "hubspot-deals-scan-2025-001",
+        "organizationId": "org-12345",
+        "type": ["user"],
+        "auth": {
+            "accessToken": "pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+            "tennantUrl": "https://app.hubspot.com",
+        },
+        "filters": {
+            "properties": ["dealname", "amount", "dealstage", "pipeline", "createdate"],
+            "includeArchived": False,
+            "dateRange": {"startDate": "2024-01-01", "endDate": "2024-12-31"},
+        },
+    }
+}
+
+
+class StartScanRequest(RequestModel):
+    config: ScanConfigRequest
+
+    model_config = {"json_schema_extra": {"examples": [START_EXAMPLE]}}
+
+
+class StartScanResponse(ResponseModel):
+    success: bool = True
+    message: str = "Scan initialization accepted and is now processing in the background."
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+class DateRangeEcho(ResponseModel):
+    start_date: str | None = None
+    end_date: str | None = None
+
+
+class FiltersEcho(ResponseModel):
+    properties: list[str] | None = None
+    include_archived: bool = False
+    date_range: DateRangeEcho | None = None
+
+
+class AuthEcho(ResponseModel):
+    tennant_url: str | None = None
+
+
+class ScanConfigEcho(ResponseModel):
+    """The scan's configuration as started, without the access token."""
+
+    scan_id: str
+    organization_id: str
+    type: list[str] = Field(default_factory=lambda: ["user"])
+    auth: AuthEcho | None = None
+    filters: FiltersEcho = Field(default_factory=FiltersEcho)
+
+
+class CheckpointInfo(ResponseModel):
+    latest_checkpoint: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The checkpoint the scan last committed (cursor, dealsExtracted, chunks) "
+        "and its progress: records extracted, records expected, the Dagster run.",
+    )
+    progress: float = Field(description="Percent of the expected records extracted (0-100).")
+    last_checkpoint_at: str | None = Field(
+        default=None, description="When the scan last committed a checkpoint (ISO 8601)."
+    )
+
+
+class ScanStatusData(ResponseModel):
+    scan_id: str
+    organization_id: str
+    type: str = "user"
+    status: ScanStatus
+    start_time: str | None = Field(
+        description="When the scan started (ISO 8601); when it was accepted while pending."
+    )
+    end_time: str | None = Field(description="When the scan ended (ISO 8601); null until then.")
+    last_heartbeat: str | None = Field(description="The scan's last heartbeat (ISO 8601).")
+    records_extracted: int = Field(description="Deals extracted so far.")
+    duration: float | None = Field(description="Seconds from start to end (or to now).")
+    error_message: str | None = Field(description="Why the scan failed; null otherwise.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    config: ScanConfigEcho
+    checkpoint_info: CheckpointInfo
+
+
+STATUS_EXAMPLE = {
+    "success": True,
+    "data": {
+        "scanId": "hubspot-deals-scan-2025-001",
+        "organizationId": "org-12345",
+        "type": "user",
+        "status": "running",
+        "startTime": "2024-01-15T10:30:00Z",
+        "endTime": None,
+        "lastHeartbeat": "2024-01-15T10:35:00Z",
+        "recordsExtracted": 1250,
+        "duration": 300.5,
+        "errorMessage": None,
+        "metadata": {"dagsterRunId": "22f1ef5d-0000-0000-0000-000000000000", "runCount": 1},
+        "config": {
+            "scanId": "hubspot-deals-scan-2025-001",
+            "organizationId": "org-12345",
+            "type": ["user"],
+            "auth": None,
+            "filters": {
+                "properties": ["dealname", "amount", "dealstage"],
+                "includeArchived": False,
+                "dateRange": None,
+            },
+        },
+        "checkpointInfo": {
+            "latestCheckpoint": {
+                "cursor": "5001250",
+                "dealsExtracted": 1250,
+                "chunks": 1,
+                "recordsExtracted": 1250,
+                "expectedRecords": 2747,
+                "runId": "22f1ef5d-0000-0000-0000-000000000000",
+            },
+            "progress": 45.5,
+            "lastCheckpointAt": "2024-01-15T10:35:00Z",
+        },
+    },
+}
+
+
+class ScanStatusResponse(ResponseModel):
+    success: bool = True
+    data: ScanStatusData
+
+    model_config = {"json_schema_extra": {"examples": [STATUS_EXAMPLE]}}
+
+
+class ScanStateData(ResponseModel):
+    scan_id: str
+    status: ScanStatus
+
+
+class CancelScanResponse(ResponseModel):
+    success: bool = True
+    message: str = "Scan cancelled successfully"
+    data: ScanStateData
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "success": True,
+                    "message": "Scan cancelled successfully",
+                    "data": {"scanId": "hubspot-deals-scan-2025-001", "status": "cancelled"},
+                }
+            ]
+        }
+    }
+
+
+class ScanSummary(ResponseModel):
+    scan_id: str
+    organization_id: str
+    status: ScanStatus
+    start_time: str | None
+    end_time: str | None
+    records_extracted: int
+
+
+class ScanListData(ResponseModel):
+    scans: list[ScanSummary]
+    pagination: Pagination
+
+
+class ScanListResponse(ResponseModel):
+    success: bool = True
+    data: ScanListData
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "success": True,
+                    "data": {
+                        "scans": [
+                            {
+                                "scanId": "hubspot-deals-scan-2025-001",
+                                "organizationId": "org-12345",
+                                "status": "completed",
+                                "startTime": "2024-01-15T10:30:00Z",
+                                "endTime": "2024-01-15T10:45:00Z",
+                                "recordsExtracted": 2500,
+                            }
+                        ],
+                        "pagination": {
+                            "total": 50,
+                            "limit": 20,
+                            "offset": 0,
+                            "hasMore": True,
+                            "returned": 20,
+                        },
+                    },
+                }
+            ]
+        }
+    }
+
+
+class RemovedScanData(ResponseModel):
+    scan_id: str
+    records_deleted: int = Field(description="Rows deleted from all of the scan's tables.")
+
+
+class RemoveScanResponse(ResponseModel):
+    success: bool = True
+    message: str = "Scan removed successfully"
+    data: RemovedScanData
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "success": True,
+                    "message": "Scan removed successfully",
+                    "data": {"scanId": "hubspot-deals-scan-2025-001", "recordsDeleted": 2500},
+                }
+            ]
+        }
+    }

@@ -1,0 +1,74 @@
+"""`/api/v1/health` and `/api/v1/stats`."""
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api_shim.deps import ScanServiceDep, SystemServiceDep
+from api_shim.models.common import error_responses
+from api_shim.models.system import (
+    HealthCheck,
+    HealthPipeline,
+    HealthyResponse,
+    StatsData,
+    StatsResponse,
+    UnhealthyResponse,
+)
+from api_shim.routes.params import OrganizationFilter
+from api_shim.services.scan_runs import iso
+from hubspot_deals.settings import DATASET_NAME
+
+router = APIRouter(tags=["Health & Stats"])
+
+
+def _now() -> str:
+    return iso(datetime.now(UTC).timestamp()) or ""
+
+
+@router.get(
+    "/health",
+    response_model=HealthyResponse,
+    summary="Health check",
+    description="Healthy when the Dagster webserver answers, the code location loaded, the "
+    "Dagster daemon's heartbeat is fresh and the destination is usable; 503 otherwise.",
+    responses={
+        503: {
+            "model": UnhealthyResponse,
+            "description": "A dependency is unhealthy (`error` names the first one)",
+        },
+        **error_responses(429),
+    },
+)
+def health(system: SystemServiceDep) -> HealthyResponse | JSONResponse:
+    result = system.health()
+    checks = {k: HealthCheck(healthy=c.healthy, detail=c.detail) for k, c in result.checks.items()}
+    if not result.healthy:
+        body = UnhealthyResponse(timestamp=_now(), error=result.error or "unhealthy", checks=checks)
+        return JSONResponse(body.model_dump(mode="json"), status_code=503)
+    return HealthyResponse(
+        timestamp=_now(),
+        pipeline=HealthPipeline(pipeline_name=DATASET_NAME, database_health=True),
+        checks=checks,
+    )
+
+
+@router.get(
+    "/stats",
+    response_model=StatsResponse,
+    summary="Service statistics",
+    description="Scan counts by status, recent scans and deals extracted, from Dagster's runs.",
+    responses=error_responses(400, 429, 500, 503),
+)
+def stats(scans: ScanServiceDep, organization_id: OrganizationFilter = None) -> StatsResponse:
+    result = scans.stats(organization_id)
+    return StatsResponse(
+        data=StatsData(
+            total_jobs=result.total,
+            status_breakdown=result.by_status,
+            recent_jobs_7_days=result.recent_7_days,
+            total_records_extracted=result.records_extracted,
+            organization_filter=organization_id,
+            generated_at=_now(),
+        )
+    )

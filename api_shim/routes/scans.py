@@ -1,0 +1,199 @@
+"""`/api/v1/scan`: start, status, cancel, list, remove."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api_shim.deps import ScanServiceDep
+from api_shim.models.common import Pagination, error_example, error_responses
+from api_shim.models.scans import (
+    CancelScanResponse,
+    CheckpointInfo,
+    RemovedScanData,
+    RemoveScanResponse,
+    ScanConfigEcho,
+    ScanListData,
+    ScanListResponse,
+    ScanStateData,
+    ScanStatusData,
+    ScanStatusResponse,
+    ScanSummary,
+    StartScanRequest,
+    StartScanResponse,
+)
+from api_shim.routes.params import Offset, OrganizationFilter, ScanIdPath
+from api_shim.services.scan_runs import API_SCAN_TYPE, iso
+from api_shim.services.scans import ScanState
+
+router = APIRouter(prefix="/scan", tags=["Scans"])
+
+
+def status_data(state: ScanState) -> ScanStatusData:
+    scan = state.runs
+    latest = scan.latest
+    metadata: dict[str, object] = {
+        "dagsterRunId": latest.run_id,
+        "dagsterRunStatus": latest.status,
+        "runCount": len(scan.runs),
+        "scanType": scan.scan_kind,
+    }
+    error_message = None
+    if state.status in ("failed", "crashed"):
+        if state.failure is not None and state.failure.category:
+            metadata["errorCategory"] = state.failure.category
+        if state.failure is not None and state.failure.message:
+            error_message = state.failure.message
+        elif latest.status == "FAILURE":
+            error_message = (
+                f"The scan's Dagster run {latest.run_id} failed; its logs in the Dagster UI "
+                "have the details"
+            )
+        else:
+            error_message = (
+                "No heartbeat from the scan for over "
+                f"{int(state.now - (scan.heartbeat or latest.start_time or state.now))} seconds: "
+                "its run worker has probably died"
+            )
+    return ScanStatusData(
+        scan_id=scan.scan_id,
+        organization_id=scan.organization_id,
+        type=API_SCAN_TYPE,
+        status=state.status,
+        start_time=iso(scan.start_time),
+        end_time=iso(scan.end_time),
+        last_heartbeat=iso(scan.heartbeat),
+        records_extracted=scan.records_extracted,
+        duration=scan.duration(state.now),
+        error_message=error_message,
+        metadata=metadata,
+        config=ScanConfigEcho.model_validate(scan.config_echo()),
+        checkpoint_info=CheckpointInfo(
+            latest_checkpoint=scan.latest_checkpoint(),
+            progress=scan.progress(state.status),
+            last_checkpoint_at=iso(scan.checkpoint_at),
+        ),
+    )
+
+
+@router.post(
+    "/start",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StartScanResponse,
+    summary="Start a deal extraction scan",
+    description="Validates the request, encrypts the access token, adds the scan's Dagster "
+    "partition and launches one run of the scan job for it. The scan runs in the background; "
+    "poll its status.",
+    responses=error_responses(
+        400,
+        409,
+        429,
+        500,
+        503,
+        examples={
+            400: {
+                "success": False,
+                "message": "Configuration validation failed: {'config': {'auth': {'accessToken': "
+                "['Access token must be 10-4096 characters']}}}",
+                "error": "Configuration validation failed: {'config': {'auth': {'accessToken': "
+                "['Access token must be 10-4096 characters']}}}",
+                "validation_errors": {
+                    "config": {"auth": {"accessToken": ["Access token must be 10-4096 characters"]}}
+                },
+            }
+        },
+    ),
+)
+def start_scan(body: StartScanRequest, scans: ScanServiceDep) -> StartScanResponse:
+    scans.start(body.config)
+    return StartScanResponse()
+
+
+@router.get(
+    "/list",
+    response_model=ScanListResponse,
+    summary="List scans",
+    description="Scans known to Dagster (runs of the scan partitions, including scans started "
+    "from the Dagster UI, schedules and sensors), newest first.",
+    responses=error_responses(400, 429, 500, 503),
+)
+def list_scans(
+    scans: ScanServiceDep,
+    organization_id: OrganizationFilter = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Scans per page (1-100).")] = 20,
+    offset: Offset = 0,
+) -> ScanListResponse:
+    page, total = scans.page(organization_id, limit, offset)
+    items = [
+        ScanSummary(
+            scan_id=s.scan_id,
+            organization_id=s.runs.organization_id,
+            status=s.status,
+            start_time=iso(s.runs.start_time),
+            end_time=iso(s.runs.end_time),
+            records_extracted=s.runs.records_extracted,
+        )
+        for s in page
+    ]
+    return ScanListResponse(
+        data=ScanListData(scans=items, pagination=Pagination.of(total, limit, offset, len(items)))
+    )
+
+
+@router.get(
+    "/{scan_id}/status",
+    response_model=ScanStatusResponse,
+    summary="Get scan status",
+    description="Status and progress, live while the scan runs: the scan's Dagster runs and the "
+    "progress tags its run writes every few seconds.",
+    responses=error_responses(404, 429, 500, 503),
+)
+def scan_status(scan_id: ScanIdPath, scans: ScanServiceDep) -> ScanStatusResponse:
+    return ScanStatusResponse(data=status_data(scans.state(scan_id)))
+
+
+@router.post(
+    "/{scan_id}/cancel",
+    response_model=CancelScanResponse,
+    summary="Cancel a scan",
+    description="Terminates the scan's pending or running Dagster run.",
+    responses=error_responses(
+        400,
+        404,
+        429,
+        500,
+        503,
+        examples={
+            400: error_example(
+                "Cannot cancel scan 'hubspot-deals-scan-2025-001': it is already completed"
+            )
+        },
+    ),
+)
+def cancel_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> CancelScanResponse:
+    state = scans.cancel(scan_id)
+    return CancelScanResponse(data=ScanStateData(scan_id=state.scan_id, status=state.status))
+
+
+@router.delete(
+    "/{scan_id}/remove",
+    response_model=RemoveScanResponse,
+    summary="Remove a scan and its data",
+    description="Deletes the scan's rows from every table, its Dagster runs and its partition. "
+    "Pending and running scans must be cancelled first.",
+    responses=error_responses(
+        400,
+        404,
+        429,
+        500,
+        503,
+        examples={
+            400: error_example(
+                "Cannot remove scan 'hubspot-deals-scan-2025-001' while it is running; "
+                "cancel it first"
+            )
+        },
+    ),
+)
+def remove_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> RemoveScanResponse:
+    deleted = scans.remove(scan_id)
+    return RemoveScanResponse(data=RemovedScanData(scan_id=scan_id, records_deleted=deleted))

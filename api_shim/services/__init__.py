@@ -1,0 +1,1 @@
+"""Scan, results and system services: the logic behind the routes."""

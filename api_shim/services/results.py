@@ -1,0 +1,75 @@
+"""Results of completed scans: the tables the scan's run materialized, and pages of rows."""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from api_shim.dagster import DagsterClient, DagsterRun
+from api_shim.destination import SCAN_TABLES, Page, ResultsStore, TableRows, TableSpec
+from api_shim.errors import ScanStateConflict
+from api_shim.services.scans import ScanService
+
+
+@dataclass
+class ScanTables:
+    scan_id: str
+    tables: list[TableRows]
+    declared: dict[str, TableSpec]
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.tables]
+
+    def extracted(self, table: TableRows) -> int:
+        spec = self.declared.get(table.name)
+        return spec.extracted if spec and spec.extracted is not None else table.row_count
+
+
+class ResultsService:
+    def __init__(self, scans: ScanService, dagster: DagsterClient, store: ResultsStore) -> None:
+        self.scans = scans
+        self.dagster = dagster
+        self.store = store
+        self._declared: OrderedDict[str, list[TableSpec]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _completed_run(self, scan_id: str) -> DagsterRun:
+        state = self.scans.state(scan_id)
+        if state.status != "completed":
+            raise ScanStateConflict(
+                f"Scan '{scan_id}' is not completed (status: {state.status}); its results "
+                "are available once it completes"
+            )
+        return state.runs.latest
+
+    def _declared_tables(self, run: DagsterRun) -> list[TableSpec]:
+        """The tables (and each one's columns) the scan's run materialized, from Dagster."""
+        with self._lock:
+            if run.run_id in self._declared:
+                self._declared.move_to_end(run.run_id)
+                return self._declared[run.run_id]
+        specs = [
+            TableSpec(m.asset_path[-1], m.columns, m.rows)
+            for m in self.dagster.run_materializations(run.run_id)
+        ]
+        if not specs:
+            specs = [TableSpec(name) for name in SCAN_TABLES]
+        with self._lock:
+            self._declared[run.run_id] = specs
+            while len(self._declared) > 1024:
+                self._declared.popitem(last=False)
+        return specs
+
+    def tables(self, scan_id: str) -> ScanTables:
+        run = self._completed_run(scan_id)
+        declared = self._declared_tables(run)
+        rows = self.store.tables(scan_id, run.run_id, declared)
+        return ScanTables(scan_id, rows, {s.name: s for s in declared})
+
+    def page(self, scan_id: str, table: str, limit: int, offset: int) -> tuple[Page, list[str]]:
+        """A page of `table` and the scan's table names."""
+        run = self._completed_run(scan_id)
+        declared = self._declared_tables(run)
+        available = [t.name for t in self.store.tables(scan_id, run.run_id, declared)]
+        page = self.store.page(scan_id, run.run_id, declared, table, limit, offset)
+        return page, available

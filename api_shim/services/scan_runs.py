@@ -1,0 +1,258 @@
+"""A scan as Dagster sees it: the runs of its partition, mapped to the API's scan fields.
+
+Status mapping (newest run of the partition decides):
+
+    QUEUED, NOT_STARTED                 -> pending
+    STARTING, STARTED, MANAGED          -> running; resuming while the scan says it is resuming
+                                           from a checkpoint (hubspot_deals/resuming), or, for
+                                           runs without that tag, while a re-execution has not
+                                           yet reported progress of its own; crashed when the
+                                           scan's heartbeat is older than the crash timeout
+    SUCCESS                             -> completed
+    FAILURE                             -> failed; crashed when the run worker or step process
+                                           died (Dagster's failure reason or the step's error)
+    CANCELING, CANCELED                 -> cancelled; paused when the run carries the pause tag
+    SUSPENDED                           -> paused
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from api_shim.dagster import DagsterRun, RunFailure
+from hubspot_deals import tags
+
+# Tags the shim adds or reads beyond hubspot_deals.tags.
+TENANT_URL_TAG = "hubspot_deals/tenant_url"
+CODE_LOCATION_TAG = "dagster/code_location"
+FAILURE_REASON_TAG = "dagster/failure_reason"
+RESUME_TAG = "dagster/is_resume_retry"
+
+# The spec's only scan `type`; the hubspot_deals/scan_type tag holds full/incremental instead.
+API_SCAN_TYPE = "user"
+# Dagster's RunFailureReason values that mean the run worker died rather than the scan failing.
+CRASH_REASONS = {"UNEXPECTED_TERMINATION", "START_TIMEOUT", "RUN_WORKER_RESTART"}
+TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
+ACTIVE_RUN_STATUSES = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "CANCELING"}
+
+
+def iso(timestamp: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with a `Z`, to the millisecond."""
+    if timestamp is None:
+        return None
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    spec = "seconds" if moment.microsecond == 0 else "milliseconds"
+    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def parse_iso(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _int_tag(run: DagsterRun, key: str) -> int | None:
+    try:
+        return int(run.tags[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def needs_failure_detail(run: DagsterRun) -> bool:
+    return run.status == "FAILURE"
+
+
+def run_status(
+    run: DagsterRun, failure: RunFailure | None, now: float, crash_timeout: float
+) -> str:
+    """The scan status one Dagster run stands for."""
+    status = run.status
+    if status in ("QUEUED", "NOT_STARTED"):
+        return "pending"
+    if status in ("STARTING", "STARTED", "MANAGED"):
+        heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
+        started = run.start_time or run.creation_time
+        last_sign = max(heartbeat or 0.0, started)
+        if status == "STARTED" and now - last_sign > crash_timeout:
+            return "crashed"
+        resuming = run.tags.get(tags.RESUMING)
+        if resuming is not None:  # the scan says whether it is still catching up to a checkpoint
+            return "resuming" if resuming == "true" else "running"
+        is_resume = run.parent_run_id is not None or run.tags.get(RESUME_TAG) == "true"
+        if is_resume and (heartbeat is None or heartbeat < started):
+            return "resuming"
+        return "running"
+    if status == "SUCCESS":
+        return "completed"
+    if status == "FAILURE":
+        crashed = run.tags.get(FAILURE_REASON_TAG) in CRASH_REASONS
+        return "crashed" if crashed or (failure is not None and failure.crashed) else "failed"
+    if status in ("CANCELING", "CANCELED"):
+        paused = run.tags.get(tags.PAUSED, "").lower() not in ("", "false", "0")
+        return "paused" if paused else "cancelled"
+    if status == "SUSPENDED":
+        return "paused"
+    return "failed"
+
+
+@dataclass
+class ScanRuns:
+    """All runs of one scan (partition), newest first."""
+
+    scan_id: str
+    runs: list[DagsterRun]
+    default_organization: str = "default"
+
+    @property
+    def latest(self) -> DagsterRun:
+        return self.runs[0]
+
+    @property
+    def first(self) -> DagsterRun:
+        return self.runs[-1]
+
+    @property
+    def scan_config(self) -> dict[str, Any]:
+        """The op config the scan runs with (the latest run's; the ciphertext stays inside)."""
+        ops = self.latest.run_config.get("ops")
+        if not isinstance(ops, dict):
+            return {}
+        for op_config in ops.values():
+            if isinstance(op_config, dict) and isinstance(op_config.get("config"), dict):
+                return op_config["config"]
+        return {}
+
+    @property
+    def organization_id(self) -> str:
+        return (
+            self.latest.tags.get(tags.ORGANIZATION)
+            or self.scan_config.get("organization_id")
+            or self.default_organization
+        )
+
+    @property
+    def scan_kind(self) -> str:
+        """`full` or `incremental`: the code location's kind of scan (not the API's `type`)."""
+        return self.latest.tags.get(tags.SCAN_TYPE) or self.scan_config.get("scan_type") or "full"
+
+    @property
+    def is_active(self) -> bool:
+        """Some run of the scan may still write (queued, running, or being cancelled)."""
+        return any(r.status in ACTIVE_RUN_STATUSES for r in self.runs)
+
+    @property
+    def created_at(self) -> float:
+        return self.first.creation_time
+
+    @property
+    def start_time(self) -> float | None:
+        started = [r.start_time for r in self.runs if r.start_time]
+        return min(started) if started else None
+
+    @property
+    def end_time(self) -> float | None:
+        latest = self.latest
+        return latest.end_time if latest.status in TERMINAL_RUN_STATUSES else None
+
+    @property
+    def finished_at(self) -> float | None:
+        """When the scan finished: end of its newest run, if every run has finished."""
+        if self.is_active:
+            return None
+        return self.latest.end_time or self.latest.update_time or self.latest.creation_time
+
+    @property
+    def records_extracted(self) -> int:
+        return _int_tag(self.latest, tags.RECORDS_EXTRACTED) or 0
+
+    @property
+    def expected_records(self) -> int | None:
+        return _int_tag(self.latest, tags.EXPECTED_RECORDS)
+
+    @property
+    def heartbeat(self) -> float | None:
+        return parse_iso(self.latest.tags.get(tags.HEARTBEAT))
+
+    @property
+    def checkpoint_at(self) -> float | None:
+        return parse_iso(self.latest.tags.get(tags.CHECKPOINT_AT))
+
+    def latest_checkpoint(self) -> dict[str, Any]:
+        """The checkpoint the scan last committed (cursor, deals, chunks) and its progress."""
+        checkpoint: dict[str, Any] = {}
+        try:
+            published = json.loads(self.latest.tags.get(tags.CHECKPOINT) or "{}")
+        except ValueError:
+            published = {}
+        if isinstance(published, dict):
+            checkpoint.update(published)
+        checkpoint.update(
+            recordsExtracted=self.records_extracted,
+            expectedRecords=self.expected_records,
+            runId=self.latest.run_id,
+        )
+        return checkpoint
+
+    def status(self, failure: RunFailure | None, now: float, crash_timeout: float) -> str:
+        return run_status(self.latest, failure, now, crash_timeout)
+
+    def progress(self, status: str) -> float:
+        if status == "completed":
+            return 100.0
+        expected = self.expected_records
+        if not expected:
+            return 0.0
+        return round(min(100.0, 100.0 * self.records_extracted / expected), 1)
+
+    def duration(self, now: float) -> float | None:
+        start = self.start_time
+        if start is None:
+            return None
+        end = self.end_time or now
+        return round(max(0.0, end - start), 3)
+
+    def config_echo(self) -> dict[str, Any]:
+        """The scan's configuration as a client sent it, without the token."""
+        config = self.scan_config
+        start, end = config.get("start_date"), config.get("end_date")
+        tenant = self.latest.tags.get(TENANT_URL_TAG)
+        return {
+            "scan_id": self.scan_id,
+            "organization_id": self.organization_id,
+            "type": [API_SCAN_TYPE],
+            "auth": {"tennant_url": tenant} if tenant else None,
+            "filters": {
+                "properties": config.get("properties"),
+                "include_archived": bool(config.get("include_archived", False)),
+                "date_range": ({"start_date": start, "end_date": end} if start or end else None),
+            },
+        }
+
+
+def group_scans(
+    runs: Sequence[DagsterRun], location: str, default_organization: str
+) -> dict[str, ScanRuns]:
+    """Runs of this code location that carry a scan partition, grouped by scan id."""
+    scans: dict[str, ScanRuns] = {}
+    for run in runs:
+        scan_id = run.tags.get(tags.PARTITION)
+        if not scan_id:
+            continue
+        if run.tags.get(CODE_LOCATION_TAG, location) != location:
+            continue
+        scan = scans.get(scan_id)
+        if scan is None:
+            scans[scan_id] = ScanRuns(scan_id, [run], default_organization)
+        else:
+            scan.runs.append(run)
+    for scan in scans.values():
+        scan.runs.sort(key=lambda r: r.creation_time, reverse=True)
+    return scans

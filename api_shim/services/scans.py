@@ -1,0 +1,344 @@
+"""Scan operations, answered from Dagster (runs, partitions) and the destination (rows).
+
+The shim keeps no scan state: a scan is its dynamic partition plus the runs tagged with it.
+The only in-process memory is a cache of failure details of finished runs (immutable once the
+run ended) and per-scan locks that serialize concurrent starts of one scan id.
+"""
+
+import logging
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from api_shim.dagster import DagsterClient, DagsterRun, RunFailure
+from api_shim.destination import SCAN_TABLES, ResultsStore
+from api_shim.errors import (
+    ApiError,
+    DagsterUnavailable,
+    ScanAlreadyExists,
+    ScanNotFound,
+    ScanStateConflict,
+)
+from api_shim.models.scans import FINISHED_STATUSES, SCAN_STATUSES, ScanConfigRequest
+from api_shim.services.scan_runs import TENANT_URL_TAG, ScanRuns, group_scans
+from api_shim.settings import ApiSettings
+from hubspot_deals import tags
+from hubspot_deals.crypto import TokenCipher
+from hubspot_deals.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# What the run's asset writes into the scan-type tag for the API's scans (it reads every deal).
+SCAN_KIND = "full"
+MAX_PATH_ID = 255
+CANCELLABLE_RUN_STATUSES = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED"}
+CANCELING_WAIT_SECONDS = 15.0
+
+
+def pipeline_name_for(scan_id: str) -> str:
+    """The scan's dlt pipeline name: the code location's own rule, imported when a scan is
+    removed (the module imports dlt, which the API otherwise never needs)."""
+    from hubspot_deals.destination import pipeline_name_for as code_location_rule
+
+    return code_location_rule(scan_id)
+
+
+@dataclass
+class ScanState:
+    """A scan as of `now`: its runs, its mapped status and, when it failed, why."""
+
+    runs: ScanRuns
+    status: str
+    failure: RunFailure | None
+    now: float
+
+    @property
+    def scan_id(self) -> str:
+        return self.runs.scan_id
+
+
+@dataclass
+class ScanStats:
+    total: int
+    by_status: dict[str, int]
+    recent_7_days: int
+    records_extracted: int
+
+
+class ScanService:
+    """Start, inspect, cancel, list and remove scans through Dagster."""
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        destination: Settings,
+        dagster: DagsterClient,
+        store: ResultsStore,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.destination = destination
+        self.dagster = dagster
+        self.store = store
+        self.clock = clock
+        self._cipher: TokenCipher | None = None
+        self._failures: OrderedDict[str, RunFailure] = OrderedDict()
+        self._lock = threading.Lock()
+        self._start_locks: dict[str, list] = {}  # scan id -> [lock, holders and waiters]
+
+    # -- reading scans from Dagster -----------------------------------------------------------
+
+    def find(self, scan_id: str, fresh: bool = False) -> ScanRuns | None:
+        """The scan's runs, or None when Dagster has no run for it."""
+        if not scan_id or len(scan_id) > MAX_PATH_ID or not scan_id.isprintable():
+            return None  # cannot be a scan id; never sent on to Dagster or the database
+        runs = self.dagster.runs({tags.PARTITION: scan_id}, limit=1000, fresh=fresh)
+        scans = group_scans(
+            runs, self.settings.location_name, self.destination.default_organization_id
+        )
+        return scans.get(scan_id)
+
+    def state(self, scan_id: str, fresh: bool = False) -> ScanState:
+        scan = self.find(scan_id, fresh)
+        if scan is None:
+            raise ScanNotFound(scan_id)
+        return self._state_of(scan)
+
+    def _state_of(self, scan: ScanRuns, now: float | None = None) -> ScanState:
+        now = self.clock() if now is None else now
+        failure = self.failure(scan.latest) if scan.latest.status == "FAILURE" else None
+        status = scan.status(failure, now, self.settings.crash_heartbeat_timeout_seconds)
+        return ScanState(scan, status, failure, now)
+
+    def failure(self, run: DagsterRun) -> RunFailure:
+        """Why a failed run failed (cached: a finished run's events do not change)."""
+        with self._lock:
+            cached = self._failures.get(run.run_id)
+            if cached is not None:
+                self._failures.move_to_end(run.run_id)
+                return cached
+        failure = self.dagster.run_failure(run.run_id)
+        with self._lock:
+            self._failures[run.run_id] = failure
+            while len(self._failures) > 4096:
+                self._failures.popitem(last=False)
+        return failure
+
+    def all_scans(self, organization_id: str | None = None, fresh: bool = False) -> list[ScanRuns]:
+        """Every scan, newest first (by when its first run was created)."""
+        scans = group_scans(
+            self.dagster.all_runs(fresh=fresh),
+            self.settings.location_name,
+            self.destination.default_organization_id,
+        ).values()
+        if organization_id is not None:
+            scans = [s for s in scans if s.organization_id == organization_id]
+        return sorted(scans, key=lambda s: s.created_at, reverse=True)
+
+    # -- start ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _start_lock(self, scan_id: str) -> Iterator[None]:
+        """Serializes starts of one scan id in this process (kept while anyone holds or waits)."""
+        with self._lock:
+            entry = self._start_locks.setdefault(scan_id, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._start_locks[scan_id]
+
+    def cipher(self) -> TokenCipher:
+        if self._cipher is None:
+            self._cipher = TokenCipher.from_settings(self.destination)
+        return self._cipher
+
+    def run_config(self, config: ScanConfigRequest) -> dict[str, Any]:
+        """The scan's run config; the token only as ciphertext."""
+        filters = config.filters
+        op_config: dict[str, Any] = {
+            "organization_id": config.organization_id,
+            "include_archived": bool(filters and filters.include_archived),
+            "access_token_ciphertext": self.cipher().encrypt(config.auth.access_token),
+        }
+        if filters and filters.properties:
+            op_config["properties"] = list(filters.properties)
+        if filters and filters.date_range:
+            if filters.date_range.start_date:
+                op_config["start_date"] = filters.date_range.start_date
+            if filters.date_range.end_date:
+                op_config["end_date"] = filters.date_range.end_date
+        return {"ops": {self.settings.scan_op_name: {"config": op_config}}}
+
+    def start(self, config: ScanConfigRequest) -> str:
+        """Adds the scan's partition and launches its run; returns the Dagster run id.
+
+        409 when the scan id has runs. A partition without runs (left by a Dagster UI user, or
+        by a start whose clean-up could not reach Dagster) is taken over rather than refused.
+        If the launch fails, a partition added here is deleted again, so that nothing is left
+        behind to block a retry with the same id.
+        """
+        scan_id = config.scan_id
+        run_config = self.run_config(config)
+        run_tags = {
+            tags.PARTITION: scan_id,
+            tags.ORGANIZATION: config.organization_id,
+            tags.SCAN_TYPE: SCAN_KIND,
+        }
+        if config.auth.tennant_url:
+            run_tags[TENANT_URL_TAG] = config.auth.tennant_url
+        with self._start_lock(scan_id):
+            if self.find(scan_id, fresh=True) is not None:
+                raise ScanAlreadyExists(scan_id)
+            added = self.dagster.add_partition(scan_id)
+            if not added and self.find(scan_id, fresh=True) is not None:
+                raise ScanAlreadyExists(scan_id)
+            try:
+                run_id = self.dagster.launch_run(run_config, run_tags)
+            except ApiError as exc:
+                launched = self._launched_despite(scan_id, exc)
+                if launched is not None:
+                    return launched
+                if added:
+                    self._delete_partition_quietly(scan_id)
+                raise
+        log.info("scan started scan_id=%s run_id=%s", scan_id, run_id)
+        return run_id
+
+    def _launched_despite(self, scan_id: str, exc: ApiError) -> str | None:
+        """After a launch timed out, the run may exist all the same."""
+        if not isinstance(exc, DagsterUnavailable):
+            return None
+        try:
+            scan = self.find(scan_id, fresh=True)
+        except ApiError:
+            return None
+        return scan.latest.run_id if scan is not None else None
+
+    def _delete_partition_quietly(self, scan_id: str) -> None:
+        try:
+            self.dagster.delete_partition(scan_id)
+        except ApiError as exc:
+            log.error("scan_id=%s: launch failed and its partition stays: %s", scan_id, exc)
+
+    # -- cancel ---------------------------------------------------------------------------------
+
+    def cancel(self, scan_id: str) -> ScanState:
+        state = self.state(scan_id, fresh=True)
+        runs = [r for r in state.runs.runs if r.status in CANCELLABLE_RUN_STATUSES]
+        if not runs:
+            raise ScanStateConflict(f"Cannot cancel scan '{scan_id}': it is already {state.status}")
+        # A run whose worker died cannot stop itself: mark it cancelled instead.
+        force = state.status == "crashed"
+        terminated = [r.run_id for r in runs if self.dagster.terminate_run(r.run_id, force)]
+        if not terminated:
+            state = self.state(scan_id, fresh=True)
+            raise ScanStateConflict(f"Cannot cancel scan '{scan_id}': it is already {state.status}")
+        log.info("scan cancelled scan_id=%s runs=%s", scan_id, terminated)
+        return ScanState(state.runs, "cancelled", None, self.clock())
+
+    # -- remove and cleanup ---------------------------------------------------------------------
+
+    def remove(self, scan_id: str) -> int:
+        """Deletes the scan's rows, runs and partition; returns the rows deleted."""
+        state = self.state(scan_id, fresh=True)
+        scan = state.runs
+        if scan.is_active:
+            scan = self._wait_for_canceling(scan, state.status)
+        return self._remove(scan)
+
+    def _wait_for_canceling(self, scan: ScanRuns, status: str) -> ScanRuns:
+        """A scan being cancelled is removable once its runs have stopped; others are not."""
+        if any(r.status in CANCELLABLE_RUN_STATUSES for r in scan.runs):
+            raise ScanStateConflict(
+                f"Cannot remove scan '{scan.scan_id}' while it is {status}; cancel it first"
+            )
+        deadline = time.monotonic() + CANCELING_WAIT_SECONDS
+        while scan.is_active:
+            if time.monotonic() > deadline:
+                raise ScanStateConflict(
+                    f"Cannot remove scan '{scan.scan_id}' yet: it is still being cancelled"
+                )
+            time.sleep(0.5)
+            found = self.find(scan.scan_id, fresh=True)
+            if found is None:
+                raise ScanNotFound(scan.scan_id)
+            scan = found
+        return scan
+
+    def _remove(self, scan: ScanRuns) -> int:
+        scan_id = scan.scan_id
+        pipeline_name = pipeline_name_for(scan_id)
+        # Rows first: if the destination is busy, the scan stays whole and removal can be retried.
+        deleted = self.store.delete_scan(scan_id, pipeline_name, self.scan_tables(scan))
+        self._remove_local_pipeline(pipeline_name)
+        for run in scan.runs:
+            self.dagster.delete_run(run.run_id)
+        self.dagster.delete_partition(scan_id)
+        with self._lock:
+            for run in scan.runs:
+                self._failures.pop(run.run_id, None)
+        log.info("scan removed scan_id=%s rows=%d runs=%d", scan_id, deleted, len(scan.runs))
+        return deleted
+
+    def scan_tables(self, scan: ScanRuns) -> list[str]:
+        """The tables the scan's runs materialized (from Dagster), and the standard ones."""
+        tables = list(SCAN_TABLES)
+        for run in scan.runs:
+            for materialization in self.dagster.run_materializations(run.run_id):
+                name = materialization.asset_path[-1]
+                if name not in tables:
+                    tables.append(name)
+        return tables
+
+    def _remove_local_pipeline(self, pipeline_name: str) -> None:
+        """The scan's dlt working folder, so that a new scan with this id starts afresh."""
+        root = self.destination.pipelines_dir.resolve()
+        folder = (root / pipeline_name).resolve()
+        if folder.parent == root and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def cleanup(self, days_old: int) -> list[str]:
+        """Removes finished scans that finished more than `days_old` days ago."""
+        now = self.clock()
+        cutoff = now - days_old * 86400
+        removed = []
+        for scan in self.all_scans(fresh=True):
+            state = self._state_of(scan, now)
+            finished = scan.finished_at
+            if state.status not in FINISHED_STATUSES or finished is None or finished >= cutoff:
+                continue
+            self._remove(scan)
+            removed.append(scan.scan_id)
+        log.info("cleanup days_old=%d removed=%d", days_old, len(removed))
+        return removed
+
+    # -- list and stats -------------------------------------------------------------------------
+
+    def page(
+        self, organization_id: str | None, limit: int, offset: int
+    ) -> tuple[list[ScanState], int]:
+        scans = self.all_scans(organization_id)
+        now = self.clock()
+        page = [self._state_of(s, now) for s in scans[offset : offset + limit]]
+        return page, len(scans)
+
+    def stats(self, organization_id: str | None) -> ScanStats:
+        scans = self.all_scans(organization_id)
+        now = self.clock()
+        by_status = dict.fromkeys(SCAN_STATUSES, 0)
+        records = 0
+        for scan in scans:
+            by_status[self._state_of(scan, now).status] += 1
+            records += scan.records_extracted
+        recent = sum(1 for s in scans if s.created_at >= now - 7 * 86400)
+        return ScanStats(len(scans), by_status, recent, records)

@@ -1,0 +1,208 @@
+"""Real processes for the REST shim's tests: a HubSpot stand-in, `dagster dev`, the shim under
+uvicorn. Each module starts its own stack once (module scope) to keep the suite fast."""
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from hubspot_deals_tests.conftest import PG_DSN, postgres_available
+from hubspot_deals_tests.hubspot.standin import StandIn
+from hubspot_deals_tests.servers import DagsterDev, ManagedProcess, free_port
+
+FINISHED = ("completed", "failed", "cancelled", "crashed")
+REPO = {"repositoryLocationName": "hubspot_deals", "repositoryName": "__repository__"}
+
+
+class SlowTokenStandIn(StandIn):
+    """The stand-in, plus a second token whose every request waits `slow_seconds`: scans with
+    it are still running when a test looks at them."""
+
+    def __init__(self, token: str, slow_token: str, deals: int = 400, slow_seconds: float = 0.6):
+        self.slow_token = slow_token
+        self.slow_seconds = slow_seconds
+        super().__init__(token, deals)
+
+    def _handler(self) -> type:
+        base = super()._handler()
+        standin = self
+
+        class Handler(base):  # type: ignore[misc, valid-type]
+            def _authorized(self) -> bool:
+                if self.headers.get("Authorization") == f"Bearer {standin.slow_token}":
+                    time.sleep(standin.slow_seconds)
+                    return True
+                return super()._authorized()
+
+        return Handler
+
+
+def home_env(folder: Path, dagster_yaml: str = "") -> dict[str, str]:
+    """An isolated HUBSPOT_DEALS_HOME and DAGSTER_HOME under `folder` (DuckDB destination)."""
+    home = folder / "home"
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n" + dagster_yaml)
+    return {
+        "HUBSPOT_DEALS_HOME": str(home),
+        "DAGSTER_HOME": str(dagster_home),
+        "HUBSPOT_DEALS_DESTINATION": "duckdb",
+    }
+
+
+class Shim:
+    """`python -m api_shim` on a free port, driven over HTTP like a client would."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str = "shim") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api = self.url + "/api/v1"
+        args = [sys.executable, "-m", "api_shim", "--port", str(self.port), "--log-level", "info"]
+        full_env = {**os.environ, **env}
+        self.process = ManagedProcess(args, full_env, log_dir / f"{name}.log")
+        self.session = requests.Session()
+
+    def __enter__(self) -> "Shim":
+        self.process.start()
+        try:
+            self.process.wait_http(self.api + "/openapi.json", timeout=60)
+        except BaseException:
+            self.process.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stop()
+        self.session.close()
+
+    def log(self) -> str:
+        return self.process.log_path.read_text(errors="replace")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        return self.session.request(method, self.api + path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def start_scan(
+        self,
+        scan_id: str,
+        token: str,
+        organization_id: str = "org-test",
+        filters: dict[str, Any] | None = None,
+    ) -> requests.Response:
+        config: dict[str, Any] = {
+            "scanId": scan_id,
+            "organizationId": organization_id,
+            "type": ["user"],
+            "auth": {"accessToken": token},
+        }
+        if filters is not None:
+            config["filters"] = filters
+        return self.post("/scan/start", json={"config": config})
+
+    def wait_status(
+        self, scan_id: str, statuses: tuple[str, ...], timeout: float = 180.0
+    ) -> dict[str, Any]:
+        """Polls the scan's status until it is one of `statuses`; returns the status data."""
+        deadline = time.monotonic() + timeout
+        data: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = self.get(f"/scan/{scan_id}/status")
+            assert response.status_code == 200, response.text
+            data = response.json()["data"]
+            if data["status"] in statuses:
+                return data
+            assert data["status"] not in FINISHED or data["metadata"]["dagsterRunStatus"] in (
+                "CANCELING",
+            ), f"scan {scan_id} ended {data['status']}, not {statuses}: {data}"
+            time.sleep(0.5)
+        raise AssertionError(f"scan {scan_id} not in {statuses} after {timeout}s: {data}")
+
+    def all_records(self, scan_id: str, table: str, limit: int = 500) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            response = self.get(
+                f"/results/{scan_id}/result",
+                params={"tableName": table, "limit": limit, "offset": offset},
+            )
+            assert response.status_code == 200, response.text
+            data = response.json()["data"]
+            records.extend(data["records"])
+            if not data["pagination"]["hasMore"]:
+                return records
+            offset += limit
+
+
+def shim_env(dagster: DagsterDev | None, home: dict[str, str], **settings: str) -> dict[str, str]:
+    """Environment of a shim using `dagster` (or an unreachable one) and the given home."""
+    url = dagster.url + "/graphql" if dagster else f"http://127.0.0.1:{free_port()}/graphql"
+    env = {
+        **home,
+        "HUBSPOT_DEALS_API_DAGSTER_GRAPHQL_URL": url,
+        # The suite calls the scan endpoints far more often than the documented 100/hour.
+        "HUBSPOT_DEALS_API_RATE_LIMIT_SCAN": "100000/hour",
+        "HUBSPOT_DEALS_API_RATE_LIMIT_RESULTS": "100000/hour",
+        "HUBSPOT_DEALS_API_RATE_LIMIT_MAINTENANCE": "100000/hour",
+        "HUBSPOT_DEALS_API_RATE_LIMIT_HEALTH": "100000/hour",
+    }
+    env.update({f"HUBSPOT_DEALS_API_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+def require_postgres() -> str:
+    if not postgres_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL on 127.0.0.1:5432 is required under CI=true")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    return PG_DSN
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A database of this module's own: other sessions' tests drop the shared dataset schema."""
+    import psycopg2
+
+    admin = psycopg2.connect(require_postgres())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_DSN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def module_dir(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    return tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+
+
+@pytest.fixture(scope="module")
+def clean_env() -> Iterator[None]:
+    """Nothing from the outer environment changes where the stack keeps its state."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if key.startswith(("HUBSPOT_DEALS_", "HUBSPOT_API_")) or key in (
+                "HUBSPOT_ACCESS_TOKEN",
+                "DAGSTER_HOME",
+            ):
+                patch.delenv(key)
+        yield
