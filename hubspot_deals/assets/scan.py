@@ -3,8 +3,9 @@
 # No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from dagster import (
     AssetExecutionContext,
@@ -17,6 +18,9 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.common.pipeline import LoadInfo
+from dlt.extract.source import DltSource
+from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
 from hubspot_deals import tags
@@ -38,6 +42,7 @@ from hubspot_deals.resources import CONFIGURATION_ERROR, HubSpotResource, ScanDe
 from hubspot_deals.settings import get_settings
 
 SCAN_OP_NAME = "hubspot_scan"
+T = TypeVar("T")
 
 ASSET_OWNER = "team:data-engineering"
 
@@ -211,7 +216,10 @@ def hubspot_scan(
         config.properties, config.deal_filter(), organization_id, config.scan_type
     )
     pipeline = destination.pipeline_for_scan(scan_id)
-    previous = read_checkpoint(pipeline)
+    # Local dlt state is a cache: drop it (and any package a crashed run left) and restore the
+    # scan's committed state from the destination.
+    pipeline.drop()
+    previous = when_destination_free(lambda: read_checkpoint(pipeline), context)
     resume = previous if previous and previous.fingerprint == fingerprint else None
     if resume and resume.finished:
         resume = None
@@ -233,10 +241,12 @@ def hubspot_scan(
     if resume is None:
         # A fresh pass replaces whatever the scan had, even rows of a first run that died
         # before its first checkpoint.
-        if clear_scan_rows(pipeline, scan_id):
+        if when_destination_free(lambda: clear_scan_rows(pipeline, scan_id), context):
             context.log.info(f"scan {scan_id}: fresh pass, previous rows replaced")
     else:
-        orphans = delete_uncommitted_chunks(pipeline, scan_id, resume.chunks)
+        orphans = when_destination_free(
+            lambda: delete_uncommitted_chunks(pipeline, scan_id, resume.chunks), context
+        )
         context.log.info(
             f"scan {scan_id}: resuming after {resume.deals_extracted} deals "
             f"(checkpoint of {resume.committed_at}; {orphans} uncommitted rows dropped)"
@@ -267,32 +277,36 @@ def hubspot_scan(
         return stream
 
     cache: dict[str, Any] = {}
-    results: dict[AssetKey, MaterializeResult] = {}
-    rows_loaded: dict[AssetKey, int] = {}
+    rows_loaded: dict[str, int] = {}
+    first_load: LoadInfo | None = None
+    last_load: LoadInfo | None = None
     deals_key = AssetKey(["hubspot", "deals"])
+    translator = ScanTranslator()
+    resources = hubspot_deals_source().resources
+    key_of = {
+        name: translator.get_asset_spec(
+            DltResourceTranslatorData(resource=r, pipeline=pipeline)
+        ).key
+        for name, r in resources.items()
+    }
+    selected = [name for name, key in key_of.items() if key in context.selected_asset_keys]
     started = time.monotonic()
     try:
         while True:
-            source = hubspot_deals_source(
-                client=client, scan_id=scan_id, organization_id=organization_id,
-                deal_stream=open_stream, cache=cache,
-            )  # fmt: skip
-            if not results:
-                # The first chunk loads every selected table through dagster-dlt, which also
-                # restores the scan's dlt state from the destination and describes the assets.
-                for result in dlt.run(
-                    context=context, dlt_source=source, dlt_pipeline=pipeline
-                ).fetch_row_count():
-                    results[result.asset_key] = result
-                    count = (result.metadata or {}).get("dagster/partition_row_count")
-                    rows_loaded[result.asset_key] = int(getattr(count, "value", count) or 0)
-            else:
-                # Later chunks: deals only, straight through dlt (the state is already local).
-                pipeline.run(source.with_resources("deals")).raise_on_failed_jobs()
-                counts = pipeline.last_trace.last_normalize_info.row_counts
-                rows_loaded[deals_key] += counts.get("deals", 0)
+            names = selected if first_load is None else ["deals"]
+
+            def chunk_source(names: list[str] = names) -> DltSource:
+                return hubspot_deals_source(
+                    client=client, scan_id=scan_id, organization_id=organization_id,
+                    deal_stream=open_stream, cache=cache,
+                ).with_resources(*names)  # fmt: skip
+
+            last_load = run_chunk(pipeline, chunk_source, context)
+            first_load = first_load or last_load
+            for table, count in pipeline.last_trace.last_normalize_info.row_counts.items():
+                rows_loaded[table] = rows_loaded.get(table, 0) + count
             stream: DealStream | None = facts.get("stream")
-            if stream is None or stream.exhausted or deals_key not in results:
+            if stream is None or stream.exhausted or "deals" not in selected:
                 break
             progress.checkpointed(stream.checkpoint())
     except Exception as exc:
@@ -310,13 +324,16 @@ def hubspot_scan(
     if stream is not None:
         progress.checkpointed(stream.checkpoint(), final=True)
         if deal_filter.reads_archived:
-            keep_newest_deal_rows(pipeline, scan_id)
+            when_destination_free(lambda: keep_newest_deal_rows(pipeline, scan_id), context)
     stats = dict(client.stats)
-    for key, result in results.items():
+    for name in selected:
+        key = key_of[name]
+        load_info = last_load if name == "deals" else first_load
         extra: dict[str, Any] = {
+            **dlt.extract_resource_metadata(context, resources[name], load_info, pipeline),
             "scan_id": scan_id,
             "organization_id": organization_id,
-            "dagster/partition_row_count": rows_loaded.get(key, 0),
+            "dagster/partition_row_count": rows_loaded.get(name, 0),
         }
         if key == deals_key and stream is not None:
             extra.update(
@@ -348,16 +365,70 @@ def hubspot_scan(
                     "duration_seconds": round(time.monotonic() - started, 3),
                 }
             )
-        yield MaterializeResult(asset_key=key, metadata={**(result.metadata or {}), **extra})
+        yield MaterializeResult(asset_key=key, metadata=extra)
+
+
+def when_destination_free(
+    action: Callable[[], T], context: AssetExecutionContext, patience_seconds: float = 120.0
+) -> T:
+    """Runs `action`, waiting out a busy destination: DuckDB locked by another process, or a
+    PostgreSQL server restarting. Past the patience, the error stands (a transient failure)."""
+    delay, waited = 1.0, 0.0
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not _destination_busy(exc) or waited >= patience_seconds:
+                raise
+            context.log.warning(f"destination busy ({_root_message(exc)}); retry in {delay:.0f}s")
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 15.0)
+
+
+def run_chunk(
+    pipeline: Pipeline, chunk_source: Callable[[], DltSource], context: AssetExecutionContext
+) -> LoadInfo:
+    """Loads one chunk. A chunk that was read but not loaded (the destination was busy) is
+    loaded from its package, never read again, so its checkpoint and rows commit together."""
+
+    def load() -> LoadInfo:
+        # A pending package (read, not loaded) is finished; nothing new is read then.
+        info = pipeline.run() if pipeline.has_pending_data else pipeline.run(chunk_source())
+        info.raise_on_failed_jobs()
+        return info
+
+    return when_destination_free(load, context)
+
+
+_BUSY_MARKERS = (
+    "could not set lock",  # DuckDB: another process has the file open
+    "conflicting lock",
+    "could not connect to server",  # PostgreSQL down or restarting
+    "connection refused",
+    "server closed the connection unexpectedly",
+    "the database system is starting up",
+    "the database system is shutting down",
+)
+
+
+def _chain(exc: BaseException):  # noqa: ANN202
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        yield current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+
+
+def _destination_busy(exc: BaseException) -> bool:
+    return any(m in str(e).lower() for e in _chain(exc) for m in _BUSY_MARKERS)
+
+
+def _root_message(exc: BaseException) -> str:
+    return str(list(_chain(exc))[-1]).strip().splitlines()[0][:200]
 
 
 def _hubspot_cause(exc: BaseException) -> HubSpotError | None:
     """dlt wraps extraction errors; find the HubSpot error underneath, if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, HubSpotError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((e for e in _chain(exc) if isinstance(e, HubSpotError)), None)
