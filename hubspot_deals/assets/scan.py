@@ -333,6 +333,8 @@ def hubspot_scan(
             **dlt.extract_resource_metadata(context, resources[name], load_info, pipeline),
             "scan_id": scan_id,
             "organization_id": organization_id,
+            # The scan's totals over all its chunks (dlt's own figures are the last load's).
+            "rows_loaded": rows_loaded.get(name, 0),
             "dagster/partition_row_count": rows_loaded.get(name, 0),
         }
         if key == deals_key and stream is not None:
