@@ -1,0 +1,74 @@
+"""HubSpot requests of an incremental scan after a share of deals changed, against a full scan.
+
+.venv/bin/python bench/incremental_bench.py --deals 100000 --changed 0.01
+"""
+
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--changed", type=float, default=0.01, help="share of live deals edited")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="hubspot-deals-incremental-"))
+    (home / "dagster_home").mkdir()
+    (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ.update(HUBSPOT_DEALS_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"))
+    from dagster import DagsterInstance
+
+    from hubspot_deals.launch import execute_scan, scan_run_config
+    from hubspot_deals.sandbox.process import SandboxServer
+    from hubspot_deals.settings import get_settings
+
+    token = "bench-" + secrets.token_hex(16)
+    with SandboxServer(deals=args.deals, seed=1, tokens=[token]) as sandbox:
+        os.environ["HUBSPOT_API_BASE_URL"] = sandbox.base_url
+        get_settings.cache_clear()
+
+        def requests_made() -> int:
+            return requests.get(sandbox.url("/__sandbox/stats"), timeout=10).json()["requestsTotal"]
+
+        with DagsterInstance.get() as instance:
+            started = time.perf_counter()
+            full = execute_scan(instance, "full", scan_run_config("org", token))
+            full_seconds, full_requests = time.perf_counter() - started, requests_made()
+            assert full.success, full.error
+            live = sandbox.account().live_deal_ids()
+            changed = live[:: max(1, round(1 / args.changed))]
+            sandbox.admin(
+                "POST", "deals/modify", {"ids": changed, "properties": {"dealstage": "closedwon"}}
+            )
+            sandbox.reset_stats()
+            started = time.perf_counter()
+            inc = execute_scan(
+                instance, "inc", scan_run_config("org", token, scan_type="incremental")
+            )
+            inc_seconds, inc_requests = time.perf_counter() - started, requests_made()
+            assert inc.success, inc.error
+    loaded = inc.deals_metadata["deals_extracted"]
+    print(
+        f"{args.deals:,} deals ({len(live):,} live); {len(changed):,} edited ({args.changed:.0%})"
+    )
+    print(f"full scan:        {full_requests:>6} HubSpot requests, {full_seconds:6.1f} s")
+    print(
+        f"incremental scan: {inc_requests:>6} HubSpot requests, {inc_seconds:6.1f} s, "
+        f"{loaded:,} deals loaded"
+    )
+    print(f"incremental / full requests: {inc_requests / full_requests:.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
