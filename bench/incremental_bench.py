@@ -21,6 +21,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--changed", type=float, default=0.01, help="share of live deals edited")
+    parser.add_argument(
+        "--bulk-edit",
+        type=int,
+        default=0,
+        help="instead: one HubSpot bulk edit of this many deals, all with one modified date",
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="hubspot-deals-incremental-"))
     (home / "dagster_home").mkdir()

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, RunRequest
 
 from hubspot_deals import tags
 from hubspot_deals.assets.scan import SCAN_OP_NAME
@@ -61,6 +61,18 @@ def scheduled_scan_run_config(org: ScheduledOrganization) -> dict[str, Any]:
     if org.properties:
         config["properties"] = org.properties
     return {"ops": {SCAN_OP_NAME: {"config": config}}}
+
+
+def scheduled_scan_request(
+    org: ScheduledOrganization, scan_id: str, run_key: str, trigger: str
+) -> RunRequest:
+    """The run request of a schedule's or sensor's incremental scan of an organization."""
+    return RunRequest(
+        run_key=run_key,
+        partition_key=scan_id,
+        run_config=scheduled_scan_run_config(org),
+        tags={tags.ORGANIZATION: org.id, tags.SCAN_TYPE: "incremental", tags.TRIGGER: trigger},
+    )
 
 
 def execute_scan(

@@ -11,9 +11,8 @@ from dagster import (
     schedule,
 )
 
-from hubspot_deals import tags
 from hubspot_deals.jobs import scan_job
-from hubspot_deals.launch import scheduled_scan_run_config
+from hubspot_deals.launch import scheduled_scan_request
 from hubspot_deals.organizations import ScheduledOrganization
 from hubspot_deals.partitions import scans_partitions
 
@@ -37,16 +36,7 @@ def build_scan_schedule(org: ScheduledOrganization) -> ScheduleDefinition:
         if context.instance.has_dynamic_partition(scans_partitions.name, scan_id):
             scan_id = f"{org.id}-{when:%Y-%m-%d-%H%M%S}"  # more than one tick that day
         context.instance.add_dynamic_partitions(scans_partitions.name, [scan_id])
-        return RunRequest(
-            run_key=scan_id,
-            partition_key=scan_id,
-            run_config=scheduled_scan_run_config(org),
-            tags={
-                tags.ORGANIZATION: org.id,
-                tags.SCAN_TYPE: "incremental",
-                tags.TRIGGER: "schedule",
-            },  # fmt: skip
-        )
+        return scheduled_scan_request(org, scan_id, run_key=scan_id, trigger="schedule")
 
     return _scan_schedule
 

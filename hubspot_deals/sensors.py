@@ -31,7 +31,7 @@ from hubspot_deals.hubspot.deals import DealFilter, DealReader
 from hubspot_deals.hubspot.errors import HubSpotAuthenticationError, HubSpotError
 from hubspot_deals.incremental import last_scan_start
 from hubspot_deals.jobs import deals_current_job, scan_job
-from hubspot_deals.launch import scheduled_scan_run_config
+from hubspot_deals.launch import scheduled_scan_request
 from hubspot_deals.organizations import ScheduledOrganization
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.settings import get_settings
@@ -120,18 +120,8 @@ def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefiniti
             if not changed:
                 continue
             scan_id = f"{org.id}-{now:%Y-%m-%d-%H%M%S}"
-            requests.append(
-                RunRequest(
-                    run_key=f"{org.id}:{started.isoformat()}",
-                    partition_key=scan_id,
-                    run_config=scheduled_scan_run_config(org),
-                    tags={
-                        tags.ORGANIZATION: org.id,
-                        tags.SCAN_TYPE: "incremental",
-                        tags.TRIGGER: "change_sensor",
-                    },  # fmt: skip
-                )
-            )
+            run_key = f"{org.id}:{started.isoformat()}"
+            requests.append(scheduled_scan_request(org, scan_id, run_key, "change_sensor"))
         return SensorResult(
             run_requests=requests,
             dynamic_partitions_requests=[

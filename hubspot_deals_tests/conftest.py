@@ -91,3 +91,16 @@ def scan_rows(table: str, scan_id: str, order_by: str = "id") -> list[dict[str, 
         )
         names = [c[0] for c in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch, project_home: Path):
+    """The independent HubSpot stand-in, with HUBSPOT_API_BASE_URL pointing at it."""
+    from hubspot_deals_tests.hubspot.standin import StandIn
+
+    token = fake_token()
+    with StandIn(token) as s:
+        monkeypatch.setenv("HUBSPOT_API_BASE_URL", s.base_url)
+        get_settings.cache_clear()
+        s.token_for_tests = token
+        yield s

@@ -3,23 +3,12 @@
 import statistics
 
 import duckdb
-import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from hubspot_deals.definitions import defs
 from hubspot_deals.launch import execute_scan, scan_run_config
 from hubspot_deals.settings import DATASET_NAME, get_settings
-from hubspot_deals_tests.conftest import fake_token, scan_rows
-from hubspot_deals_tests.hubspot.standin import StandIn
-
-
-@pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch, project_home):
-    token = fake_token()
-    with StandIn(token) as s:
-        monkeypatch.setenv("HUBSPOT_API_BASE_URL", s.base_url)
-        s.token_for_tests = token
-        yield s
+from hubspot_deals_tests.conftest import scan_rows
 
 
 def check_results(instance: DagsterInstance, run_id: str) -> dict[str, bool]:

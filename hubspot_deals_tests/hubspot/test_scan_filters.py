@@ -7,16 +7,6 @@ from dagster import DagsterInstance
 
 from hubspot_deals.launch import execute_scan, scan_run_config
 from hubspot_deals_tests.conftest import fake_token, scan_rows
-from hubspot_deals_tests.hubspot.standin import StandIn
-
-
-@pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch, project_home):
-    token = fake_token()
-    with StandIn(token) as s:
-        monkeypatch.setenv("HUBSPOT_API_BASE_URL", s.base_url)
-        s.token_for_tests = token
-        yield s
 
 
 def _created_day(deal: dict) -> date:
