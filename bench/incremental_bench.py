@@ -35,6 +35,7 @@ def main() -> int:
     from dagster import DagsterInstance
 
     from hubspot_deals.launch import execute_scan, scan_run_config
+    from hubspot_deals.results import DestinationReader
     from hubspot_deals.sandbox.process import SandboxServer
     from hubspot_deals.settings import get_settings
 
@@ -52,10 +53,14 @@ def main() -> int:
             full_seconds, full_requests = time.perf_counter() - started, requests_made()
             assert full.success, full.error
             live = sandbox.account().live_deal_ids()
-            changed = live[:: max(1, round(1 / args.changed))]
-            sandbox.admin(
-                "POST", "deals/modify", {"ids": changed, "properties": {"dealstage": "closedwon"}}
-            )
+            if args.bulk_edit:
+                changed = live[: args.bulk_edit]
+                body = {"property": "dealstage", "value": "closedwon", "ids": changed}
+                sandbox.admin("POST", "deals/bulk-edit", body)
+            else:
+                changed = live[:: max(1, round(1 / args.changed))]
+                body = {"ids": changed, "properties": {"dealstage": "closedwon"}}
+                sandbox.admin("POST", "deals/modify", body)
             sandbox.reset_stats()
             started = time.perf_counter()
             inc = execute_scan(
@@ -64,9 +69,13 @@ def main() -> int:
             inc_seconds, inc_requests = time.perf_counter() - started, requests_made()
             assert inc.success, inc.error
     loaded = inc.deals_metadata["deals_extracted"]
-    print(
-        f"{args.deals:,} deals ({len(live):,} live); {len(changed):,} edited ({args.changed:.0%})"
-    )
+    reader = DestinationReader()
+    ids = {
+        r[0] for r in reader.query(f"SELECT id FROM {reader.table('deals')} WHERE _scan_id = 'inc'")
+    }
+    how = "in one bulk edit (one shared modified date)" if args.bulk_edit else "one by one"
+    print(f"{args.deals:,} deals ({len(live):,} live); {len(changed):,} edited {how}")
+    print(f"incremental scan loaded exactly the edited deals: {ids == set(changed)}")
     print(f"full scan:        {full_requests:>6} HubSpot requests, {full_seconds:6.1f} s")
     print(
         f"incremental scan: {inc_requests:>6} HubSpot requests, {inc_seconds:6.1f} s, "
