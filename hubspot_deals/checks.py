@@ -4,14 +4,13 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetKey,
     AssetRecordsFilter,
     asset_check,
 )
 
+from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.results import DestinationReader
 
-DEALS = AssetKey(["hubspot", "deals"])
 # Columns every deal row must have a value in, whatever properties the scan selected.
 REQUIRED_COLUMNS = ("id", "hs_object_id", "createdate", "hs_lastmodifieddate", "_scan_id",
                     "_organization_id")  # fmt: skip
@@ -22,7 +21,7 @@ def _scan_id(context: AssetCheckExecutionContext) -> str:
     return context.partition_key
 
 
-@asset_check(asset=DEALS, blocking=True, description="Deal ids are unique within the scan.")
+@asset_check(asset=DEALS_KEY, blocking=True, description="Deal ids are unique within the scan.")
 def deal_ids_unique(context: AssetCheckExecutionContext) -> AssetCheckResult:
     reader = DestinationReader()
     rows, distinct = reader.query(
@@ -36,7 +35,7 @@ def deal_ids_unique(context: AssetCheckExecutionContext) -> AssetCheckResult:
 
 
 @asset_check(
-    asset=DEALS,
+    asset=DEALS_KEY,
     blocking=True,
     description="Required columns (id, hs_object_id, createdate, hs_lastmodifieddate, scan and "
     "organization ids) have a value in every row.",
@@ -58,7 +57,7 @@ def deal_required_columns(context: AssetCheckExecutionContext) -> AssetCheckResu
 
 
 @asset_check(
-    asset=DEALS,
+    asset=DEALS_KEY,
     blocking=True,
     description="`amount` is numeric and never negative (every value parsed as a number).",
 )
@@ -87,14 +86,14 @@ def deal_amount_valid(context: AssetCheckExecutionContext) -> AssetCheckResult:
 
 
 @asset_check(
-    asset=DEALS,
+    asset=DEALS_KEY,
     description="Live deals loaded equal HubSpot's total for the scan's filters when it began "
     "(a warning: deals created or edited during a scan can move the count).",
 )
 def deal_count_matches_hubspot(context: AssetCheckExecutionContext) -> AssetCheckResult:
     scan_id = _scan_id(context)
     records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=DEALS, asset_partitions=[scan_id]), limit=1
+        AssetRecordsFilter(asset_key=DEALS_KEY, asset_partitions=[scan_id]), limit=1
     ).records
     meta = records[0].asset_materialization.metadata if records else {}
     expected = meta["expected_live_deals"].value if "expected_live_deals" in meta else None

@@ -19,7 +19,6 @@ concurrency:
 telemetry:
   enabled: false
 """
-SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
 
 
 def _prepare_environment(home: Path) -> None:
@@ -36,6 +35,7 @@ def _prepare_environment(home: Path) -> None:
 
 
 def _table_counts(scan_id: str) -> dict[str, int]:
+    from hubspot_deals.destination import SCAN_TABLES
     from hubspot_deals.results import count_scan_rows
 
     return {t: count_scan_rows(t, scan_id) for t in SCAN_TABLES}

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import dlt
-from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from hubspot_deals import tags
 from hubspot_deals.partitions import scans_partitions
+from hubspot_deals.scan_history import completed_scans
 
-DEALS_KEY = AssetKey(["hubspot", "deals"])
 CURRENT_TABLE = "deals_current"
 
 
@@ -30,37 +29,25 @@ class ScanLayer:
 
 def organization_layers(instance: DagsterInstance, organization_id: str) -> list[ScanLayer]:
     """The organization's scans that make up its current deals, oldest first."""
-    records = instance.get_run_records(
-        RunsFilter(tags={tags.ORGANIZATION: organization_id}, statuses=[DagsterRunStatus.SUCCESS])
-    )
-    seen: dict[str, ScanLayer] = {}
-    for record in records:  # newest first
-        run = record.dagster_run
-        scan_id = run.tags.get(tags.PARTITION)
-        if not scan_id or scan_id in seen:
+    seen: dict[str, ScanLayer | None] = {}
+    for scan in completed_scans(instance, organization_id):  # newest run of each scan first
+        if scan.scan_id in seen:
             continue
-        if not instance.has_dynamic_partition(scans_partitions.name, scan_id):
-            continue  # removed scans no longer count
-        for event in instance.get_records_for_run(
-            run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-        ).records:
-            mat = event.event_log_entry.asset_materialization
-            if mat is None or mat.asset_key != DEALS_KEY or "scan_started_at" not in mat.metadata:
-                continue
-            meta = {k: v.value for k, v in mat.metadata.items()}
-            filters = meta.get("filters") or {}
-            if filters.get("properties") != "all":
-                break  # a property subset would blank the other columns
-            seen[scan_id] = ScanLayer(
-                scan_id=scan_id,
-                started_at=datetime.fromisoformat(str(meta["scan_started_at"])),
-                scan_type=str(meta.get("scan_type", "full")),
-                complete_base=meta.get("scan_type", "full") == "full"
-                and not filters.get("start_date")
-                and not filters.get("end_date"),
+        usable = (
+            instance.has_dynamic_partition(scans_partitions.name, scan.scan_id)  # not removed
+            and scan.filters.get("properties") == "all"  # a subset would blank other columns
+        )
+        seen[scan.scan_id] = (
+            ScanLayer(
+                scan_id=scan.scan_id,
+                started_at=scan.started_at,
+                scan_type=scan.scan_type,
+                complete_base=scan.scan_type == "full" and not scan.has_date_range,
             )
-            break
-    layers = sorted(seen.values(), key=lambda layer: layer.started_at)
+            if usable
+            else None
+        )
+    layers = sorted((layer for layer in seen.values() if layer), key=lambda x: x.started_at)
     bases = [i for i, layer in enumerate(layers) if layer.complete_base]
     return layers[bases[-1] :] if bases else layers
 

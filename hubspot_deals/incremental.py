@@ -7,38 +7,18 @@ shows writes a little late. Every deal modified since then is read again; none i
 
 from datetime import UTC, datetime, timedelta
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance
 
-from hubspot_deals import tags
-
-DEALS_KEY = AssetKey(["hubspot", "deals"])
+from hubspot_deals.scan_history import completed_scans
 
 
 def last_scan_start(
     instance: DagsterInstance, organization_id: str, exclude_scan_id: str | None = None
 ) -> datetime | None:
     """Start of the organization's newest successful scan that read every deal (no date range)."""
-    records = instance.get_run_records(
-        RunsFilter(tags={tags.ORGANIZATION: organization_id}, statuses=[DagsterRunStatus.SUCCESS]),
-        limit=50,
-    )
-    for record in records:
-        run = record.dagster_run
-        if exclude_scan_id and run.tags.get(tags.PARTITION) == exclude_scan_id:
-            continue
-        events = instance.get_records_for_run(
-            run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-        ).records
-        for event in events:
-            mat = event.event_log_entry.asset_materialization
-            if mat is None or mat.asset_key != DEALS_KEY:
-                continue
-            meta = mat.metadata
-            filters = meta["filters"].value if "filters" in meta else {}
-            started = meta.get("scan_started_at")
-            if filters.get("start_date") or filters.get("end_date") or started is None:
-                continue
-            return datetime.fromisoformat(str(started.value))
+    for scan in completed_scans(instance, organization_id, limit=50):
+        if scan.scan_id != exclude_scan_id and not scan.has_date_range:
+            return scan.started_at
     return None
 
 

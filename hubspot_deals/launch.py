@@ -4,9 +4,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetKey, DagsterInstance, RunRequest
+from dagster import DagsterInstance, RunRequest
 
 from hubspot_deals import tags
+from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.assets.scan import SCAN_OP_NAME
 from hubspot_deals.crypto import TokenCipher
 from hubspot_deals.organizations import ScheduledOrganization
@@ -123,7 +124,7 @@ def _deals_metadata(events: list[Any]) -> dict[str, Any]:
     for event in events:
         if event.is_step_materialization:
             mat = event.step_materialization_data.materialization
-            if mat.asset_key == AssetKey(["hubspot", "deals"]):
+            if mat.asset_key == DEALS_KEY:
                 return {k: v.value for k, v in mat.metadata.items()}
     return {}
 

@@ -24,6 +24,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
 from hubspot_deals import tags
+from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.destination import (
     clear_scan_rows,
     delete_uncommitted_chunks,
@@ -155,7 +156,7 @@ class ScanProgress:
             new_tags[tags.EXPECTED_RECORDS] = str(expected)
         self._publish(new_tags)
 
-    def checkpointed(self, checkpoint: Checkpoint, final: bool = False) -> None:
+    def checkpointed(self, checkpoint: Checkpoint) -> None:
         """A chunk and its checkpoint are committed in the destination."""
         new_tags = {
             tags.RECORDS_EXTRACTED: str(checkpoint.deals_extracted),
@@ -280,7 +281,6 @@ def hubspot_scan(
     rows_loaded: dict[str, int] = {}
     first_load: LoadInfo | None = None
     last_load: LoadInfo | None = None
-    deals_key = AssetKey(["hubspot", "deals"])
     translator = ScanTranslator()
     resources = hubspot_deals_source().resources
     key_of = {
@@ -322,7 +322,7 @@ def hubspot_scan(
         client.close()
     stream = facts.get("stream")
     if stream is not None:
-        progress.checkpointed(stream.checkpoint(), final=True)
+        progress.checkpointed(stream.checkpoint())
         if deal_filter.reads_archived:
             when_destination_free(lambda: keep_newest_deal_rows(pipeline, scan_id), context)
     stats = dict(client.stats)
@@ -337,7 +337,7 @@ def hubspot_scan(
             "rows_loaded": rows_loaded.get(name, 0),
             "dagster/partition_row_count": rows_loaded.get(name, 0),
         }
-        if key == deals_key and stream is not None:
+        if key == DEALS_KEY and stream is not None:
             extra.update(
                 {
                     "deals_extracted": stream.deals_extracted,

@@ -92,7 +92,6 @@ class DealStream:
         self.chunk_deals = chunk_deals
         self.chunk_seconds = chunk_seconds
         self.on_progress = on_progress
-        self.resumed_from = resume_from
         self.cursor: Cursor = dict(resume_from.cursor) if resume_from else {"phase": "live"}
         self.deals_extracted = resume_from.deals_extracted if resume_from else 0
         self.expected = resume_from.expected_live_deals if resume_from else None
