@@ -146,6 +146,27 @@ query RunMaterializations($runId: ID!) {
 }
 """
 
+REPORT_OBSERVATION = """
+mutation ReportObservation($params: ReportRunlessAssetEventsParams!) {
+  reportRunlessAssetEvents(eventParams: $params) {
+    __typename
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+ASSET_OBSERVATIONS = """
+query AssetObservations($key: AssetKeyInput!, $partitions: [String!], $limit: Int) {
+  assetOrError(assetKey: $key) {
+    __typename
+    ... on Asset {
+      assetObservations(partitions: $partitions, limit: $limit) { description timestamp }
+    }
+  }
+}
+"""
+
 HEALTH = """
 query Health {
   version
@@ -447,6 +468,35 @@ class DagsterClient:
         if kind in ("TerminateRunFailure", "RunNotFoundError"):
             return False
         raise DagsterError(f"Dagster could not terminate run {run_id}: {result.get('message')}")
+
+    # -- asset observations -----------------------------------------------------------------------
+
+    def report_observation(self, asset_path: list[str], partition: str, description: str) -> None:
+        """Records a runless observation of one partition of an asset (shown in the Dagster UI)."""
+        params = {
+            "eventType": "ASSET_OBSERVATION",
+            "assetKey": {"path": asset_path},
+            "partitionKeys": [partition],
+            "description": description,
+        }
+        result = self._typed(
+            self.execute(REPORT_OBSERVATION, {"params": params}), "reportRunlessAssetEvents"
+        )
+        if result["__typename"] != "ReportRunlessAssetEventsSuccess":
+            raise DagsterError(f"Dagster could not record an observation: {result.get('message')}")
+
+    def observations(self, asset_path: list[str], partition: str, limit: int = 100) -> list[str]:
+        """Descriptions of the partition's observations, newest first."""
+        variables = {"key": {"path": asset_path}, "partitions": [partition], "limit": limit}
+        result = self._typed(self.execute(ASSET_OBSERVATIONS, variables), "assetOrError")
+        if result["__typename"] != "Asset":
+            return []  # the asset was never materialized or observed
+        events = sorted(
+            result.get("assetObservations") or [],
+            key=lambda e: float(e.get("timestamp") or 0),
+            reverse=True,
+        )
+        return [e["description"] for e in events if e.get("description")]
 
     def delete_run(self, run_id: str) -> None:
         result = self._typed(self.execute(DELETE_RUN, {"runId": run_id}), "deleteRun")

@@ -14,6 +14,7 @@ from hubspot_deals.schedules import build_scan_schedules
 from hubspot_deals.sensors import (
     build_change_sensor,
     deals_current_on_scan_success,
+    detect_crashed_scans,
     resume_failed_scans,
 )
 
@@ -28,6 +29,7 @@ defs = Definitions(
         deals_current_on_scan_success,
         build_change_sensor(organizations),
         resume_failed_scans,
+        detect_crashed_scans,
     ],
     resources={
         "dlt": DagsterDltResource(),

@@ -1,5 +1,7 @@
-"""Sensors: deals_current on scan success, HubSpot changes, and resuming failed scans."""
+"""Sensors: deals_current on scan success, HubSpot changes, crashed scans, and resuming failed
+scans."""
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -23,6 +25,7 @@ from dagster import (
     run_status_sensor,
     sensor,
 )
+from dagster._core.events import JobFailureData, RunFailureReason
 
 from hubspot_deals import tags
 from hubspot_deals.assets.scan import SCAN_OP_NAME
@@ -169,8 +172,6 @@ def failure_of(instance: DagsterInstance, run_id: str) -> tuple[str, bool]:
 )
 def resume_failed_scans(context: RunFailureSensorContext) -> RunRequest | SkipReason:
     run = context.dagster_run
-    if run.tags.get(tags.PAUSED) == "true":
-        return SkipReason(f"run {run.run_id} was paused")
     if run.tags.get("dagster/will_retry") == "true":
         return SkipReason(f"run {run.run_id} is retried by Dagster's run retries")
     attempt = int(run.tags.get(tags.RESUME_ATTEMPT, "0"))
@@ -188,5 +189,60 @@ def resume_failed_scans(context: RunFailureSensorContext) -> RunRequest | SkipRe
         run_key=f"resume-{run.run_id}",
         partition_key=scan_id,
         run_config=run.run_config,
-        tags={**keep, tags.TRIGGER: "auto_resume", tags.RESUME_ATTEMPT: str(attempt + 1)},
+        tags={
+            **keep,
+            tags.TRIGGER: "auto_resume",
+            tags.RESUME_ATTEMPT: str(attempt + 1),
+            tags.RESUMED_FROM: run.run_id,
+        },
     )
+
+
+def heartbeat_age(run_tags: dict[str, str], started: float | None, now: float) -> float | None:
+    """Seconds since the run's last sign of life (its heartbeat tag, else its start)."""
+    signs = [started or 0.0]
+    beat = run_tags.get(tags.HEARTBEAT)
+    if beat:
+        with contextlib.suppress(ValueError):
+            signs.append(datetime.fromisoformat(beat).timestamp())
+    last = max(signs)
+    return now - last if last else None
+
+
+@sensor(
+    name="detect_crashed_scans",
+    job=scan_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Marks a running scan whose heartbeat is older than HUBSPOT_DEALS_CRASH_TIMEOUT_"
+    "SECONDS as failed (its worker died: UNEXPECTED_TERMINATION), so that Dagster's run retries "
+    "or the resume_failed_scans sensor resume it from its checkpoint.",
+)
+def detect_crashed_scans(context: SensorEvaluationContext) -> SkipReason:
+    instance = context.instance
+    timeout = get_settings().crash_timeout_seconds
+    now = datetime.now(UTC).timestamp()
+    # UI materializations run as an asset job: a scan's run is known by its heartbeat tag too.
+    records = [
+        r
+        for r in instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+        if r.dagster_run.job_name == scan_job.name or tags.HEARTBEAT in r.dagster_run.tags
+    ]
+    crashed = []
+    for record in records:
+        run = record.dagster_run
+        age = heartbeat_age(run.tags, record.start_time, now)
+        if age is None or age <= timeout:
+            continue
+        instance.report_run_failed(
+            run,
+            message=f"No heartbeat from scan {run.tags.get(tags.PARTITION)} for {int(age)} s "
+            f"(over {timeout} s): its run worker has died",
+            job_failure_data=JobFailureData(
+                error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION
+            ),
+        )
+        crashed.append(run.run_id)
+    if crashed:
+        return SkipReason(f"marked {len(crashed)} crashed run(s) failed: {', '.join(crashed)}")
+    return SkipReason(f"{len(records)} running scan(s), none without a heartbeat for {timeout} s")

@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     resume_attempts: int = Field(
         default=3, description="Automatic resumes of a scan that failed for a transient cause."
     )
+    heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="A running scan beats at least this often."
+    )
+    crash_timeout_seconds: int = Field(
+        default=600,
+        ge=60,
+        description="A running scan without a heartbeat for this long has crashed: the "
+        "detect_crashed_scans sensor marks its run failed (and resume_failed_scans resumes it).",
+    )
 
     @property
     def organizations_file(self) -> Path:

@@ -11,5 +11,5 @@ CHECKPOINT_AT = "hubspot_deals/checkpoint_at"
 RESUMING = "hubspot_deals/resuming"
 TRIGGER = "hubspot_deals/trigger"  # schedule, change_sensor, auto_resume (absent: API or UI)
 RESUME_ATTEMPT = "hubspot_deals/resume_attempt"
-PAUSED = "hubspot_deals/paused"  # set when a run is stopped by pause (resumed by request only)
+RESUMED_FROM = "hubspot_deals/resumed_from"  # the run a resume run continues (API or sensor)
 TENANT_URL = "hubspot_deals/tenant_url"  # written by the REST API: the scan's tennantUrl

@@ -1,13 +1,14 @@
 """Schedules and sensors evaluated against a real Dagster instance and the sandbox."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from dagster import (
     DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
     RunRequest,
     SensorResult,
     SkipReason,
@@ -26,7 +27,7 @@ from hubspot_deals.organizations import (
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.schedules import build_scan_schedule
-from hubspot_deals.sensors import build_change_sensor, resume_failed_scans
+from hubspot_deals.sensors import build_change_sensor, detect_crashed_scans, resume_failed_scans
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 
@@ -194,3 +195,35 @@ def test_failure_sensor_resumes_transient_failures_only(
     )  # fmt: skip
     skip = resume_failed_scans(_failure_context(instance, exhausted.run_id))
     assert isinstance(skip, SkipReason) and "3 automatic resumes" in skip.skip_message
+
+
+def test_crash_sensor_marks_silent_scans_failed_and_they_are_resumed(
+    instance: DagsterInstance,
+) -> None:
+    from dagster._core.test_utils import create_run_for_test
+
+    def beat(minutes_ago: float) -> str:
+        return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(timespec="seconds")
+
+    def scan_run(scan_id: str, minutes_ago: float):
+        instance.add_dynamic_partitions("scans", [scan_id])
+        return create_run_for_test(
+            instance, job_name="scan_job", status=DagsterRunStatus.STARTED,
+            run_config=scan_run_config("org-c", fake_token()),
+            tags={"dagster/partition": scan_id, "hubspot_deals/organization_id": "org-c",
+                  "hubspot_deals/heartbeat": beat(minutes_ago)},
+        )  # fmt: skip
+
+    silent, alive = scan_run("silent", 10.5), scan_run("alive", 0.2)
+    result = detect_crashed_scans(build_sensor_context(instance=instance, repository_def=REPO))
+    assert result.skip_message == f"marked 1 crashed run(s) failed: {silent.run_id}"
+    crashed = instance.get_run_by_id(silent.run_id)
+    assert crashed.status == DagsterRunStatus.FAILURE
+    assert crashed.tags["dagster/failure_reason"] == "UNEXPECTED_TERMINATION"
+    assert instance.get_run_by_id(alive.run_id).status == DagsterRunStatus.STARTED
+    # The worker died, a transient cause: the failure sensor resumes it from its checkpoint.
+    request = resume_failed_scans(_failure_context(instance, silent.run_id))
+    assert isinstance(request, RunRequest) and request.partition_key == "silent"
+    assert request.tags["hubspot_deals/resumed_from"] == silent.run_id
+    again = detect_crashed_scans(build_sensor_context(instance=instance, repository_def=REPO))
+    assert again.skip_message == "1 running scan(s), none without a heartbeat for 600 s"

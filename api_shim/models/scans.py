@@ -261,6 +261,52 @@ class CancelScanResponse(ResponseModel):
     }
 
 
+class PauseScanResponse(ResponseModel):
+    success: bool = True
+    message: str = "Scan paused successfully"
+    data: ScanStateData
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "success": True,
+                    "message": "Scan paused successfully",
+                    "data": {"scanId": "hubspot-deals-scan-2025-001", "status": "paused"},
+                }
+            ]
+        }
+    }
+
+
+class ResumedScanData(ScanStateData):
+    run_id: str = Field(description="The Dagster run that continues the scan.")
+    resumed_from_run_id: str = Field(description="The scan's run that stopped.")
+
+
+class ResumeScanResponse(ResponseModel):
+    success: bool = True
+    message: str = "Scan resumed from its last checkpoint"
+    data: ResumedScanData
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "success": True,
+                    "message": "Scan resumed from its last checkpoint",
+                    "data": {
+                        "scanId": "hubspot-deals-scan-2025-001",
+                        "status": "resuming",
+                        "runId": "5c1a0d7e-0000-0000-0000-000000000000",
+                        "resumedFromRunId": "22f1ef5d-0000-0000-0000-000000000000",
+                    },
+                }
+            ]
+        }
+    }
+
+
 class ScanSummary(ResponseModel):
     scan_id: str
     organization_id: str

@@ -98,6 +98,34 @@ class CleanupResponse(ResponseModel):
     }
 
 
+class DetectCrashedData(ResponseModel):
+    crashed_job_ids: list[str] = Field(description="Scans marked crashed by this call.")
+    crashed_count: int
+    timeout_minutes: int
+
+
+class DetectCrashedResponse(ResponseModel):
+    success: bool = True
+    message: str
+    data: DetectCrashedData
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "success": True,
+                    "message": "Detected 2 crashed jobs",
+                    "data": {
+                        "crashedJobIds": ["job-001", "job-002"],
+                        "crashedCount": 2,
+                        "timeoutMinutes": 10,
+                    },
+                }
+            ]
+        }
+    }
+
+
 class HealthPipeline(BaseModel):
     pipeline_name: str
     database_health: bool

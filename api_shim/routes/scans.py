@@ -9,8 +9,11 @@ from api_shim.models.common import Pagination, error_example, error_responses
 from api_shim.models.scans import (
     CancelScanResponse,
     CheckpointInfo,
+    PauseScanResponse,
     RemovedScanData,
     RemoveScanResponse,
+    ResumedScanData,
+    ResumeScanResponse,
     ScanConfigEcho,
     ScanListData,
     ScanListResponse,
@@ -155,7 +158,8 @@ def scan_status(scan_id: ScanIdPath, scans: ScanServiceDep) -> ScanStatusRespons
     "/{scan_id}/cancel",
     response_model=CancelScanResponse,
     summary="Cancel a scan",
-    description="Terminates the scan's pending or running Dagster run.",
+    description="Terminates the scan's pending or running Dagster run; a paused scan's stop "
+    "becomes final (it can no longer be resumed).",
     responses=error_responses(
         400,
         404,
@@ -172,6 +176,69 @@ def scan_status(scan_id: ScanIdPath, scans: ScanServiceDep) -> ScanStatusRespons
 def cancel_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> CancelScanResponse:
     state = scans.cancel(scan_id)
     return CancelScanResponse(data=ScanStateData(scan_id=state.scan_id, status=state.status))
+
+
+@router.post(
+    "/{scan_id}/pause",
+    response_model=PauseScanResponse,
+    summary="Pause a scan",
+    description="Stops a pending, running or resuming scan; its rows and last checkpoint stay "
+    "(every chunk of deals commits with its checkpoint, so any moment is a safe point). The "
+    "scan's Dagster run ends CANCELED and its partition of `hubspot/deals` records the pause "
+    "as an observation. `POST /scan/{scan_id}/resume` continues it; `POST "
+    "/scan/{scan_id}/cancel` makes the stop final.",
+    responses=error_responses(
+        400,
+        404,
+        429,
+        500,
+        503,
+        examples={
+            400: error_example(
+                "Cannot pause scan 'hubspot-deals-scan-2025-001': it is completed; only a "
+                "pending, running or resuming scan can be paused"
+            )
+        },
+    ),
+)
+def pause_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> PauseScanResponse:
+    state = scans.pause(scan_id)
+    return PauseScanResponse(data=ScanStateData(scan_id=state.scan_id, status=state.status))
+
+
+@router.post(
+    "/{scan_id}/resume",
+    response_model=ResumeScanResponse,
+    summary="Resume a scan",
+    description="Continues a paused, failed or crashed scan from its last checkpoint: a new "
+    "Dagster run of the scan's partition with the scan's own configuration reads only what the "
+    "checkpoint has not loaded, and the final tables equal an uninterrupted scan's. The status "
+    "is `resuming` until that run ends. A crashed scan still marked running in Dagster is first "
+    "marked crashed. 400 for a pending, running, resuming, completed or cancelled scan.",
+    responses=error_responses(
+        400,
+        404,
+        429,
+        500,
+        503,
+        examples={
+            400: error_example(
+                "Cannot resume scan 'hubspot-deals-scan-2025-001': it is completed; only a "
+                "paused, failed or crashed scan can be resumed"
+            )
+        },
+    ),
+)
+def resume_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> ResumeScanResponse:
+    state, run_id = scans.resume(scan_id)
+    return ResumeScanResponse(
+        data=ResumedScanData(
+            scan_id=state.scan_id,
+            status=state.status,
+            run_id=run_id,
+            resumed_from_run_id=state.runs.latest.run_id,
+        )
+    )
 
 
 @router.delete(

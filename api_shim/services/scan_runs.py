@@ -2,20 +2,27 @@
 
 Status mapping (newest run of the partition decides):
 
-    QUEUED, NOT_STARTED                 -> pending
-    STARTING, STARTED, MANAGED          -> running; resuming while the scan says it is resuming
+    QUEUED, NOT_STARTED                 -> pending; resuming for a run that resumes another
+                                           (hubspot_deals/resumed_from)
+    STARTING, STARTED, MANAGED          -> running; resuming while the scan says it continues
                                            from a checkpoint (hubspot_deals/resuming), or, for
-                                           runs without that tag, while a re-execution has not
-                                           yet reported progress of its own; crashed when the
-                                           scan's heartbeat is older than the crash timeout
+                                           runs without that tag, for a resume run or Dagster
+                                           re-execution that has not reported progress yet;
+                                           crashed when the heartbeat is older than the timeout
     SUCCESS                             -> completed
     FAILURE                             -> failed; crashed when the run worker or step process
                                            died (Dagster's failure reason or the step's error)
-    CANCELING, CANCELED                 -> cancelled; paused when the run carries the pause tag
+    CANCELING, CANCELED                 -> cancelled; paused or crashed when the scan's partition
+                                           has a pause or crash mark naming the run
     SUSPENDED                           -> paused
+
+Marks are runless observations of the scan's partition of the deals asset, written by the REST
+API before it stops a run (pause, crash detection, cancelling a paused scan): Dagster's own
+record of why a run was stopped, visible in the Dagster UI, with no second state store.
 """
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +36,11 @@ TENANT_URL_TAG = "hubspot_deals/tenant_url"
 CODE_LOCATION_TAG = "dagster/code_location"
 FAILURE_REASON_TAG = "dagster/failure_reason"
 RESUME_TAG = "dagster/is_resume_retry"
+
+# The asset whose scan partitions carry the marks.
+DEALS_ASSET_PATH = ["hubspot", "deals"]
+MARK_KINDS = ("paused", "crashed", "cancelled")
+_MARK = re.compile(r"^hubspot_deals/(paused|crashed|cancelled) run=([^\s:]+)")
 
 # The spec's only scan `type`; the hubspot_deals/scan_type tag holds full/incremental instead.
 API_SCAN_TYPE = "user"
@@ -66,17 +78,43 @@ def _int_tag(run: DagsterRun, key: str) -> int | None:
         return None
 
 
-def needs_failure_detail(run: DagsterRun) -> bool:
-    return run.status == "FAILURE"
+def mark_description(kind: str, run_id: str, detail: str) -> str:
+    """A mark's observation text: machine-readable head, readable tail."""
+    assert kind in MARK_KINDS
+    return f"hubspot_deals/{kind} run={run_id}: {detail}"
+
+
+def run_marks(descriptions: Sequence[str]) -> dict[str, str]:
+    """Run id -> the newest mark naming it, from observation descriptions newest first."""
+    marks: dict[str, str] = {}
+    for text in descriptions:
+        match = _MARK.match(text)
+        if match is not None:
+            marks.setdefault(match.group(2), match.group(1))
+    return marks
+
+
+def needs_mark(run: DagsterRun) -> bool:
+    """Whether the run's status depends on a mark (it was stopped from outside)."""
+    return run.status in ("CANCELING", "CANCELED")
 
 
 def run_status(
-    run: DagsterRun, failure: RunFailure | None, now: float, crash_timeout: float
+    run: DagsterRun,
+    failure: RunFailure | None,
+    now: float,
+    crash_timeout: float,
+    mark: str | None = None,
 ) -> str:
     """The scan status one Dagster run stands for."""
     status = run.status
+    resume_run = (
+        run.parent_run_id is not None
+        or run.tags.get(RESUME_TAG) == "true"
+        or tags.RESUMED_FROM in run.tags
+    )
     if status in ("QUEUED", "NOT_STARTED"):
-        return "pending"
+        return "resuming" if resume_run else "pending"
     if status in ("STARTING", "STARTED", "MANAGED"):
         heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
         started = run.start_time or run.creation_time
@@ -86,8 +124,7 @@ def run_status(
         resuming = run.tags.get(tags.RESUMING)
         if resuming is not None:  # the scan says whether it is still catching up to a checkpoint
             return "resuming" if resuming == "true" else "running"
-        is_resume = run.parent_run_id is not None or run.tags.get(RESUME_TAG) == "true"
-        if is_resume and (heartbeat is None or heartbeat < started):
+        if resume_run and (heartbeat is None or heartbeat < started):
             return "resuming"
         return "running"
     if status == "SUCCESS":
@@ -96,8 +133,7 @@ def run_status(
         crashed = run.tags.get(FAILURE_REASON_TAG) in CRASH_REASONS
         return "crashed" if crashed or (failure is not None and failure.crashed) else "failed"
     if status in ("CANCELING", "CANCELED"):
-        paused = run.tags.get(tags.PAUSED, "").lower() not in ("", "false", "0")
-        return "paused" if paused else "cancelled"
+        return mark if mark in ("paused", "crashed") else "cancelled"
     if status == "SUSPENDED":
         return "paused"
     return "failed"
@@ -201,8 +237,14 @@ class ScanRuns:
         )
         return checkpoint
 
-    def status(self, failure: RunFailure | None, now: float, crash_timeout: float) -> str:
-        return run_status(self.latest, failure, now, crash_timeout)
+    def status(
+        self,
+        failure: RunFailure | None,
+        now: float,
+        crash_timeout: float,
+        mark: str | None = None,
+    ) -> str:
+        return run_status(self.latest, failure, now, crash_timeout, mark)
 
     def progress(self, status: str) -> float:
         if status == "completed":

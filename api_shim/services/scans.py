@@ -23,10 +23,21 @@ from api_shim.errors import (
     ScanAlreadyExists,
     ScanNotFound,
     ScanStateConflict,
+    TenantForbidden,
 )
 from api_shim.models.scans import FINISHED_STATUSES, SCAN_STATUSES, ScanConfigRequest
-from api_shim.services.scan_runs import TENANT_URL_TAG, ScanRuns, group_scans
+from api_shim.services.scan_runs import (
+    DEALS_ASSET_PATH,
+    TENANT_URL_TAG,
+    ScanRuns,
+    group_scans,
+    mark_description,
+    needs_mark,
+    parse_iso,
+    run_marks,
+)
 from api_shim.settings import ApiSettings
+from api_shim.tenancy import tenant_visible, visible_tenants
 from hubspot_deals import tags
 from hubspot_deals.crypto import TokenCipher
 from hubspot_deals.settings import Settings
@@ -37,6 +48,9 @@ log = logging.getLogger(__name__)
 SCAN_KIND = "full"
 MAX_PATH_ID = 255
 CANCELLABLE_RUN_STATUSES = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED"}
+PAUSABLE_STATUSES = ("pending", "running", "resuming")
+RESUMABLE_STATUSES = ("paused", "failed", "crashed")
+LIVE_RUN_STATUSES = ("STARTING", "STARTED")
 CANCELING_WAIT_SECONDS = 15.0
 
 
@@ -88,20 +102,25 @@ class ScanService:
         self.clock = clock
         self._cipher: TokenCipher | None = None
         self._failures: OrderedDict[str, RunFailure] = OrderedDict()
+        self._marks: OrderedDict[str, str | None] = OrderedDict()  # stopped run id -> mark
         self._lock = threading.Lock()
         self._start_locks: dict[str, list] = {}  # scan id -> [lock, holders and waiters]
 
     # -- reading scans from Dagster -----------------------------------------------------------
 
-    def find(self, scan_id: str, fresh: bool = False) -> ScanRuns | None:
-        """The scan's runs, or None when Dagster has no run for it."""
+    def find(self, scan_id: str, fresh: bool = False, any_tenant: bool = False) -> ScanRuns | None:
+        """The scan's runs, or None when Dagster has no run for it or it belongs to a tenant
+        the request may not see (`api_shim.tenancy`), unless `any_tenant`."""
         if not scan_id or len(scan_id) > MAX_PATH_ID or not scan_id.isprintable():
             return None  # cannot be a scan id; never sent on to Dagster or the database
         runs = self.dagster.runs({tags.PARTITION: scan_id}, limit=1000, fresh=fresh)
         scans = group_scans(
             runs, self.settings.location_name, self.destination.default_organization_id
         )
-        return scans.get(scan_id)
+        scan = scans.get(scan_id)
+        if scan is not None and not any_tenant and not tenant_visible(scan.organization_id):
+            return None
+        return scan
 
     def state(self, scan_id: str, fresh: bool = False) -> ScanState:
         scan = self.find(scan_id, fresh)
@@ -112,8 +131,35 @@ class ScanService:
     def _state_of(self, scan: ScanRuns, now: float | None = None) -> ScanState:
         now = self.clock() if now is None else now
         failure = self.failure(scan.latest) if scan.latest.status == "FAILURE" else None
-        status = scan.status(failure, now, self.settings.crash_heartbeat_timeout_seconds)
+        mark = self.mark(scan) if needs_mark(scan.latest) else None
+        status = scan.status(failure, now, self.settings.crash_heartbeat_timeout_seconds, mark)
         return ScanState(scan, status, failure, now)
+
+    def mark(self, scan: ScanRuns) -> str | None:
+        """The pause/crash/cancel mark of the scan's stopped newest run (cached: marks are
+        written before a run is stopped, so a stopped run's mark is settled)."""
+        run_id = scan.latest.run_id
+        with self._lock:
+            if run_id in self._marks:
+                self._marks.move_to_end(run_id)
+                return self._marks[run_id]
+        mark = run_marks(self.dagster.observations(DEALS_ASSET_PATH, scan.scan_id)).get(run_id)
+        self._remember_mark(run_id, mark)
+        return mark
+
+    def _remember_mark(self, run_id: str, mark: str | None) -> None:
+        with self._lock:
+            self._marks[run_id] = mark
+            self._marks.move_to_end(run_id)
+            while len(self._marks) > 4096:
+                self._marks.popitem(last=False)
+
+    def _write_mark(self, scan: ScanRuns, kind: str, detail: str) -> None:
+        run_id = scan.latest.run_id
+        self.dagster.report_observation(
+            DEALS_ASSET_PATH, scan.scan_id, mark_description(kind, run_id, detail)
+        )
+        self._remember_mark(run_id, kind)
 
     def failure(self, run: DagsterRun) -> RunFailure:
         """Why a failed run failed (cached: a finished run's events do not change)."""
@@ -138,6 +184,9 @@ class ScanService:
         ).values()
         if organization_id is not None:
             scans = [s for s in scans if s.organization_id == organization_id]
+        tenants = visible_tenants()
+        if tenants is not None:
+            scans = [s for s in scans if s.organization_id in tenants]
         return sorted(scans, key=lambda s: s.created_at, reverse=True)
 
     # -- start ----------------------------------------------------------------------------------
@@ -162,10 +211,11 @@ class ScanService:
             self._cipher = TokenCipher.from_settings(self.destination)
         return self._cipher
 
-    def run_config(self, config: ScanConfigRequest) -> dict[str, Any]:
+    def run_config(self, config: ScanConfigRequest, scan_type: str = SCAN_KIND) -> dict[str, Any]:
         """The scan's run config; the token only as ciphertext."""
         filters = config.filters
         op_config: dict[str, Any] = {
+            "scan_type": scan_type,
             "organization_id": config.organization_id,
             "include_archived": bool(filters and filters.include_archived),
             "access_token_ciphertext": self.cipher().encrypt(config.auth.access_token),
@@ -179,28 +229,37 @@ class ScanService:
                 op_config["end_date"] = filters.date_range.end_date
         return {"ops": {self.settings.scan_op_name: {"config": op_config}}}
 
-    def start(self, config: ScanConfigRequest) -> str:
+    def start(
+        self,
+        config: ScanConfigRequest,
+        scan_type: str = SCAN_KIND,
+        extra_tags: dict[str, str] | None = None,
+    ) -> str:
         """Adds the scan's partition and launches its run; returns the Dagster run id.
 
         409 when the scan id has runs. A partition without runs (left by a Dagster UI user, or
         by a start whose clean-up could not reach Dagster) is taken over rather than refused.
         If the launch fails, a partition added here is deleted again, so that nothing is left
-        behind to block a retry with the same id.
+        behind to block a retry with the same id. `scan_type` is `full` or `incremental`.
         """
         scan_id = config.scan_id
-        run_config = self.run_config(config)
+        if not tenant_visible(config.organization_id):
+            raise TenantForbidden(config.organization_id)
+        run_config = self.run_config(config, scan_type)
         run_tags = {
+            **(extra_tags or {}),
             tags.PARTITION: scan_id,
             tags.ORGANIZATION: config.organization_id,
-            tags.SCAN_TYPE: SCAN_KIND,
+            tags.SCAN_TYPE: scan_type,
         }
         if config.auth.tennant_url:
             run_tags[TENANT_URL_TAG] = config.auth.tennant_url
         with self._start_lock(scan_id):
-            if self.find(scan_id, fresh=True) is not None:
+            # Every tenant's scans: a partition holds one scan, whoever it belongs to.
+            if self.find(scan_id, fresh=True, any_tenant=True) is not None:
                 raise ScanAlreadyExists(scan_id)
             added = self.dagster.add_partition(scan_id)
-            if not added and self.find(scan_id, fresh=True) is not None:
+            if not added and self.find(scan_id, fresh=True, any_tenant=True) is not None:
                 raise ScanAlreadyExists(scan_id)
             try:
                 run_id = self.dagster.launch_run(run_config, run_tags)
@@ -234,6 +293,11 @@ class ScanService:
 
     def cancel(self, scan_id: str) -> ScanState:
         state = self.state(scan_id, fresh=True)
+        if state.status == "paused" and not state.runs.is_active:
+            # A paused scan's run is stopped already: cancelling makes the stop final.
+            self._write_mark(state.runs, "cancelled", "cancelled through the REST API")
+            log.info("paused scan cancelled scan_id=%s", scan_id)
+            return ScanState(state.runs, "cancelled", None, self.clock())
         runs = [r for r in state.runs.runs if r.status in CANCELLABLE_RUN_STATUSES]
         if not runs:
             raise ScanStateConflict(f"Cannot cancel scan '{scan_id}': it is already {state.status}")
@@ -245,6 +309,95 @@ class ScanService:
             raise ScanStateConflict(f"Cannot cancel scan '{scan_id}': it is already {state.status}")
         log.info("scan cancelled scan_id=%s runs=%s", scan_id, terminated)
         return ScanState(state.runs, "cancelled", None, self.clock())
+
+    # -- pause, resume, crash detection --------------------------------------------------------
+
+    def pause(self, scan_id: str) -> ScanState:
+        """Stops a pending or running scan; its committed checkpoint stays for `resume`.
+
+        The pause mark is written first, then the run is asked to stop: every chunk commits its
+        rows and checkpoint together, so wherever the interrupt lands the scan stays resumable.
+        """
+        with self._start_lock(scan_id):
+            state = self.state(scan_id, fresh=True)
+            if state.status not in PAUSABLE_STATUSES:
+                raise ScanStateConflict(
+                    f"Cannot pause scan '{scan_id}': it is {state.status}; only a pending, "
+                    "running or resuming scan can be paused"
+                )
+            scan = state.runs
+            self._write_mark(
+                scan,
+                "paused",
+                f"paused through the REST API; POST /api/v1/scan/{scan_id}/resume continues it "
+                "from its last checkpoint",
+            )
+            if not self.dagster.terminate_run(scan.latest.run_id):
+                state = self.state(scan_id, fresh=True)
+                raise ScanStateConflict(
+                    f"Cannot pause scan '{scan_id}': its run has just ended ({state.status})"
+                )
+        log.info("scan paused scan_id=%s run_id=%s", scan_id, scan.latest.run_id)
+        return ScanState(scan, "paused", None, self.clock())
+
+    def resume(self, scan_id: str) -> tuple[ScanState, str]:
+        """Launches a run that continues a paused, failed or crashed scan from its checkpoint,
+        with the scan's own run config; returns the state and the new run's id."""
+        with self._start_lock(scan_id):
+            state = self.state(scan_id, fresh=True)
+            if state.status not in RESUMABLE_STATUSES:
+                raise ScanStateConflict(
+                    f"Cannot resume scan '{scan_id}': it is {state.status}; only a paused, "
+                    "failed or crashed scan can be resumed"
+                )
+            scan = state.runs
+            latest = scan.latest
+            if latest.status in LIVE_RUN_STATUSES:
+                # Crashed by its heartbeat but still STARTED in Dagster: settle it first, so that
+                # the dead run can never come back as a second writer.
+                self._mark_crashed(scan, state.now)
+            run_tags = {
+                tags.PARTITION: scan_id,
+                tags.ORGANIZATION: scan.organization_id,
+                tags.SCAN_TYPE: scan.scan_kind,
+                tags.TRIGGER: "api_resume",
+                tags.RESUMED_FROM: latest.run_id,
+            }
+            if latest.tags.get(TENANT_URL_TAG):
+                run_tags[TENANT_URL_TAG] = latest.tags[TENANT_URL_TAG]
+            run_id = self.dagster.launch_run(latest.run_config, run_tags)
+        log.info("scan resumed scan_id=%s run_id=%s from=%s", scan_id, run_id, latest.run_id)
+        return ScanState(scan, "resuming", None, self.clock()), run_id
+
+    def _mark_crashed(self, scan: ScanRuns, now: float) -> None:
+        latest = scan.latest
+        last_sign = max(scan.heartbeat or 0.0, latest.start_time or latest.creation_time)
+        self._write_mark(
+            scan,
+            "crashed",
+            f"no heartbeat for {int(now - last_sign)} s: its run worker has died; "
+            f"POST /api/v1/scan/{scan.scan_id}/resume continues it from its last checkpoint",
+        )
+        self.dagster.terminate_run(latest.run_id, force=True)
+
+    def detect_crashed(self, timeout_minutes: int) -> list[str]:
+        """Marks running scans whose heartbeat is older than the timeout as crashed."""
+        now = self.clock()
+        timeout = timeout_minutes * 60
+        crashed = []
+        for scan in self.all_scans(fresh=True):
+            latest = scan.latest
+            if latest.status not in LIVE_RUN_STATUSES:
+                continue
+            beat = parse_iso(latest.tags.get(tags.HEARTBEAT))
+            last_sign = max(beat or 0.0, latest.start_time or latest.creation_time)
+            if now - last_sign <= timeout:
+                continue
+            with self._start_lock(scan.scan_id):
+                self._mark_crashed(scan, now)
+            crashed.append(scan.scan_id)
+        log.info("detect-crashed timeout_minutes=%d crashed=%s", timeout_minutes, crashed)
+        return crashed
 
     # -- remove and cleanup ---------------------------------------------------------------------
 
@@ -287,6 +440,7 @@ class ScanService:
         with self._lock:
             for run in scan.runs:
                 self._failures.pop(run.run_id, None)
+                self._marks.pop(run.run_id, None)
         log.info("scan removed scan_id=%s rows=%d runs=%d", scan_id, deleted, len(scan.runs))
         return deleted
 

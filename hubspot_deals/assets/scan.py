@@ -1,7 +1,6 @@
 """The scan's assets: one dlt-loaded asset per HubSpot table, partitioned by scan id."""
 
 # No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ from pydantic import Field
 
 from hubspot_deals import tags
 from hubspot_deals.assets import DEALS_KEY
+from hubspot_deals.assets.progress import ScanProgress
 from hubspot_deals.destination import (
     clear_scan_rows,
     delete_uncommitted_chunks,
@@ -32,7 +32,7 @@ from hubspot_deals.destination import (
     make_pipeline,
     read_checkpoint,
 )
-from hubspot_deals.hubspot.checkpoint import Checkpoint, DealStream, scan_fingerprint
+from hubspot_deals.hubspot.checkpoint import DealStream, scan_fingerprint
 from hubspot_deals.hubspot.columns import DealTableBuilder
 from hubspot_deals.hubspot.deals import DealFilter
 from hubspot_deals.hubspot.errors import HubSpotError
@@ -131,50 +131,6 @@ class ScanTranslator(DagsterDltTranslator):
         ).merge_attributes(tags={"source": "hubspot"})
 
 
-class ScanProgress:
-    """Publishes progress, heartbeat and checkpoints as run tags (the REST API reads them)."""
-
-    def __init__(
-        self, context: AssetExecutionContext, resuming: bool = False, every_seconds: float = 2.0
-    ) -> None:
-        self.context = context
-        self.every_seconds = every_seconds
-        self._last = 0.0
-        self._publish({tags.RESUMING: "true" if resuming else "false"})
-
-    def _publish(self, new_tags: dict[str, str]) -> None:
-        new_tags[tags.HEARTBEAT] = datetime.now(UTC).isoformat(timespec="seconds")
-        self.context.instance.add_run_tags(self.context.run.run_id, new_tags)
-
-    def __call__(self, extracted: int, expected: int | None) -> None:
-        now = time.monotonic()
-        if extracted and now - self._last < self.every_seconds:
-            return
-        self._last = now
-        new_tags = {tags.RECORDS_EXTRACTED: str(extracted)}
-        if expected is not None:
-            new_tags[tags.EXPECTED_RECORDS] = str(expected)
-        self._publish(new_tags)
-
-    def checkpointed(self, checkpoint: Checkpoint) -> None:
-        """A chunk and its checkpoint are committed in the destination."""
-        new_tags = {
-            tags.RECORDS_EXTRACTED: str(checkpoint.deals_extracted),
-            tags.CHECKPOINT: json.dumps(
-                {
-                    "cursor": checkpoint.cursor,
-                    "dealsExtracted": checkpoint.deals_extracted,
-                    "chunks": checkpoint.chunks,
-                }  # fmt: skip
-            ),
-            tags.CHECKPOINT_AT: checkpoint.committed_at,
-            tags.RESUMING: "false",
-        }
-        if checkpoint.expected_live_deals is not None:
-            new_tags[tags.EXPECTED_RECORDS] = str(checkpoint.expected_live_deals)
-        self._publish(new_tags)
-
-
 def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
     return (
         config.organization_id
@@ -255,7 +211,9 @@ def hubspot_scan(
     client = hubspot.client(
         hubspot.resolve_access_token(config.access_token_ciphertext, config.access_token_env)
     )
-    progress = ScanProgress(context, resuming=resume is not None)
+    progress = ScanProgress(
+        context, resuming=resume is not None, heartbeat_seconds=settings.heartbeat_seconds
+    )
     facts: dict[str, Any] = {}
 
     def open_stream(definitions: list[dict[str, Any]]) -> DealStream:
@@ -292,23 +250,24 @@ def hubspot_scan(
     selected = [name for name, key in key_of.items() if key in context.selected_asset_keys]
     started = time.monotonic()
     try:
-        while True:
-            names = selected if first_load is None else ["deals"]
+        with progress:
+            while True:
+                names = selected if first_load is None else ["deals"]
 
-            def chunk_source(names: list[str] = names) -> DltSource:
-                return hubspot_deals_source(
-                    client=client, scan_id=scan_id, organization_id=organization_id,
-                    deal_stream=open_stream, cache=cache,
-                ).with_resources(*names)  # fmt: skip
+                def chunk_source(names: list[str] = names) -> DltSource:
+                    return hubspot_deals_source(
+                        client=client, scan_id=scan_id, organization_id=organization_id,
+                        deal_stream=open_stream, cache=cache,
+                    ).with_resources(*names)  # fmt: skip
 
-            last_load = run_chunk(pipeline, chunk_source, context)
-            first_load = first_load or last_load
-            for table, count in pipeline.last_trace.last_normalize_info.row_counts.items():
-                rows_loaded[table] = rows_loaded.get(table, 0) + count
-            stream: DealStream | None = facts.get("stream")
-            if stream is None or stream.exhausted or "deals" not in selected:
-                break
-            progress.checkpointed(stream.checkpoint())
+                last_load = run_chunk(pipeline, chunk_source, context)
+                first_load = first_load or last_load
+                for table, count in pipeline.last_trace.last_normalize_info.row_counts.items():
+                    rows_loaded[table] = rows_loaded.get(table, 0) + count
+                stream: DealStream | None = facts.get("stream")
+                if stream is None or stream.exhausted or "deals" not in selected:
+                    break
+                progress.checkpointed(stream.checkpoint())
     except Exception as exc:
         cause = _hubspot_cause(exc)
         if cause is None:

@@ -36,6 +36,7 @@ class AdminRoutes:
             ("POST", "/__sandbox/deals/archive"): self.archive,
             ("POST", "/__sandbox/deals/bulk-edit"): self.bulk_edit,
             ("POST", "/__sandbox/deals/create"): self.create,
+            ("POST", "/__sandbox/conditions"): self.conditions,
         }
 
     def handle(self, request: Request) -> Reply:
@@ -89,6 +90,34 @@ class AdminRoutes:
         if request.flag("limits"):
             self.app.limiter.reset()
         return Reply(200, {"reset": True})
+
+    # Serving conditions a test may change while the sandbox runs: body key -> config field.
+    _CONDITIONS = {
+        "faultRate": ("fault_rate", float),
+        "faultSeed": ("fault_seed", int),
+        "latencyMs": ("latency_ms", float),
+        "rateLimit": ("rate_limit", int),
+        "rateLimitWindowMs": ("rate_limit_window_ms", int),
+    }
+
+    def conditions(self, request: Request) -> Reply:
+        body = self._body(request)
+        unknown = sorted(set(body) - set(self._CONDITIONS))
+        if unknown:
+            raise ValueError(f"unknown conditions {unknown}; known: {sorted(self._CONDITIONS)}")
+        changes = {}
+        for key, value in body.items():
+            field, kind = self._CONDITIONS[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"'{key}' must be a non-negative number")
+            changes[field] = kind(value)
+        if not 0 <= changes.get("fault_rate", 0) <= 1:
+            raise ValueError("'faultRate' must be between 0 and 1")
+        self.app.set_conditions(**changes)
+        config = self.app.config
+        return Reply(
+            200, {key: getattr(config, field) for key, (field, _) in self._CONDITIONS.items()}
+        )
 
     def account(self, request: Request) -> Reply:
         return Reply(200, self.app.account.summary())

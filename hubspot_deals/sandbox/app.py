@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import logging
 import random
 import re
@@ -97,6 +98,21 @@ def _unb64(text: str) -> str | None:
         return None
 
 
+def _limiter(config: SandboxConfig) -> RateLimiter:
+    return RateLimiter(
+        RateLimitPolicy(
+            ten_secondly_max=config.rate_limit,
+            window_ms=config.rate_limit_window_ms,
+            search_per_second=config.search_rate_limit,
+            search_window_ms=config.search_window_ms,
+            daily_max=config.daily_limit,
+            search_headers=config.search_rate_limit_headers,
+            retry_after=config.retry_after,
+            advertised_max_when_off=config.advertised_rate_limit,
+        )
+    )
+
+
 class SandboxApp:
     """The ASGI application. `account` defaults to the one the config describes."""
 
@@ -110,18 +126,7 @@ class SandboxApp:
             owners=config.owners,
         )
         self.tokens = TokenStore(list(config.tokens))
-        self.limiter = RateLimiter(
-            RateLimitPolicy(
-                ten_secondly_max=config.rate_limit,
-                window_ms=config.rate_limit_window_ms,
-                search_per_second=config.search_rate_limit,
-                search_window_ms=config.search_window_ms,
-                daily_max=config.daily_limit,
-                search_headers=config.search_rate_limit_headers,
-                retry_after=config.retry_after,
-                advertised_max_when_off=config.advertised_rate_limit,
-            )
-        )
+        self.limiter = _limiter(config)
         self.faults = FaultInjector(config.fault_rate, config.fault_codes, config.fault_seed)
         self.search = DealSearch(self.account)
         self.search_limits = SearchLimits(
@@ -162,6 +167,15 @@ class SandboxApp:
         ]  # fmt: skip
 
     # ------------------------------------------------------------------ ASGI plumbing
+
+    def set_conditions(self, **changes: Any) -> None:
+        """Changes the serving conditions (faults, latency, rate limits) of a running sandbox;
+        rate-limit windows start afresh."""
+        self.config = dataclasses.replace(self.config, **changes)
+        self.limiter = _limiter(self.config)
+        self.faults = FaultInjector(
+            self.config.fault_rate, self.config.fault_codes, self.config.fault_seed
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -14,7 +14,14 @@ from api_shim.destination import order_columns, primary_keys_from_dlt_schemas, v
 from api_shim.destination.values import iso_timestamp, json_value, parse_json_text
 from api_shim.errors import redact, translate_validation_errors
 from api_shim.middleware import endpoint_group
-from api_shim.services.scan_runs import ScanRuns, group_scans, iso, run_status
+from api_shim.services.scan_runs import (
+    ScanRuns,
+    group_scans,
+    iso,
+    mark_description,
+    run_marks,
+    run_status,
+)
 from api_shim.services.scans import pipeline_name_for
 from api_shim.settings import ApiSettings, RateLimit
 from hubspot_deals import destination
@@ -51,6 +58,8 @@ def heartbeat(seconds_ago: float) -> dict[str, str]:
     [
         (run("QUEUED"), None, "pending"),
         (run("NOT_STARTED"), None, "pending"),
+        (run("QUEUED", tags={"hubspot_deals/resumed_from": "r0"}), None, "resuming"),
+        (run("STARTED", tags={"hubspot_deals/resumed_from": "r0"}), None, "resuming"),
         (run("STARTING"), None, "running"),
         (run("STARTED", tags=heartbeat(3)), None, "running"),
         (run("STARTED", tags=heartbeat(CRASH + 1), start_time=NOW - 2000), None, "crashed"),
@@ -77,7 +86,6 @@ def heartbeat(seconds_ago: float) -> dict[str, str]:
         (run("FAILURE", tags={"dagster/failure_reason": "STEP_FAILURE"}), None, "failed"),
         (run("CANCELING"), None, "cancelled"),
         (run("CANCELED"), None, "cancelled"),
-        (run("CANCELED", tags={"hubspot_deals/paused": "true"}), None, "paused"),
         (run("SUSPENDED"), None, "paused"),
     ],
 )
@@ -85,6 +93,32 @@ def test_dagster_run_status_maps_to_scan_status(
     dagster_run: DagsterRun, failure: RunFailure | None, expected: str
 ) -> None:
     assert run_status(dagster_run, failure, NOW, CRASH) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "mark", "expected"),
+    [
+        ("CANCELING", "paused", "paused"),
+        ("CANCELED", "paused", "paused"),
+        ("CANCELED", "crashed", "crashed"),
+        ("CANCELED", "cancelled", "cancelled"),
+        ("CANCELED", None, "cancelled"),
+    ],
+)
+def test_a_stopped_runs_mark_decides_its_status(status: str, mark: str, expected: str) -> None:
+    assert run_status(run(status), None, NOW, CRASH, mark) == expected
+
+
+def test_the_newest_mark_of_each_run_counts() -> None:
+    newest_first = [
+        mark_description("cancelled", "r1", "cancelled through the REST API"),
+        "an observation someone else recorded",
+        mark_description("crashed", "r2", "no heartbeat for 700 s: its run worker has died"),
+        mark_description("paused", "r1", "paused through the REST API"),
+        "hubspot_deals/paused run=",
+    ]
+    assert run_marks(newest_first) == {"r1": "cancelled", "r2": "crashed"}
+    assert mark_description("paused", "r9", "why").startswith("hubspot_deals/paused run=r9: ")
 
 
 def test_scan_fields_come_from_its_runs() -> None:

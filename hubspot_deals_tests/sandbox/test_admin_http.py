@@ -145,3 +145,21 @@ def test_admin_rejects_bad_changes() -> None:
             with pytest.raises(urllib.error.HTTPError) as error:
                 server.admin("POST", path, body)
             assert error.value.code == status, path
+
+
+def test_conditions_change_faults_and_limits_of_a_running_sandbox() -> None:
+    token = make_token()
+    with SandboxServer(deals=300, seed=5, tokens=[token]) as server:
+        assert get(server, DEALS, token, limit="1").status_code == 200
+        now = server.admin("POST", "conditions", {"faultRate": 1, "faultSeed": 3, "rateLimit": 7})
+        assert now == {"faultRate": 1.0, "faultSeed": 3, "latencyMs": 0.0, "rateLimit": 7,
+                       "rateLimitWindowMs": 10_000}  # fmt: skip
+        assert get(server, DEALS, token, limit="1").status_code in (500, 502, 503, 504)
+        server.admin("POST", "conditions", {"faultRate": 0})
+        answers = [get(server, DEALS, token, limit="1") for _ in range(8)]
+        assert [a.status_code for a in answers] == [200] * 7 + [429]
+        assert answers[0].headers["X-HubSpot-RateLimit-Max"] == "7"
+        for bad in ({"faultRate": 2}, {"latencyMs": -1}, {"rateLimit": "9"}, {"speed": 1}):
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                server.admin("POST", "conditions", bad)
+            assert caught.value.code == 400, bad

@@ -1,0 +1,113 @@
+"""A running scan's voice: progress, checkpoints and a heartbeat, published as run tags.
+
+The REST API and the crash sensor read these tags. The heartbeat beats on its own thread, so a
+long load or a long wait for HubSpot (429 patience, a busy destination) never looks like a dead
+worker: a stale heartbeat means the process is gone. If Dagster has marked the run finished from
+outside (crash detection, a forced cancel) while the worker is in fact alive, the heartbeat stops
+the scan, so that a resumed run is never a second writer of the same scan.
+"""
+
+import _thread
+import json
+import threading
+import time
+from datetime import UTC, datetime
+
+from dagster import AssetExecutionContext, DagsterRunStatus
+
+from hubspot_deals import tags
+from hubspot_deals.hubspot.checkpoint import Checkpoint
+
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class ScanProgress:
+    """Publishes progress, heartbeat and checkpoints as run tags; use it as a context manager
+    to keep the heartbeat beating while the scan works."""
+
+    def __init__(
+        self,
+        context: AssetExecutionContext,
+        resuming: bool = False,
+        every_seconds: float = 2.0,
+        heartbeat_seconds: float = 15.0,
+    ) -> None:
+        self.context = context
+        self.every_seconds = every_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self._last = 0.0
+        self._last_publish = 0.0
+        # add_run_tags rewrites the stored run: one writer at a time, or a tag can be lost.
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # A resumed run reports `resuming` until it ends: it is catching up on an earlier run.
+        self._publish({tags.RESUMING: "true" if resuming else "false"})
+
+    def _publish(self, new_tags: dict[str, str]) -> None:
+        new_tags[tags.HEARTBEAT] = now_iso()
+        with self._lock:
+            self.context.instance.add_run_tags(self.context.run.run_id, new_tags)
+            self._last_publish = time.monotonic()
+
+    def __call__(self, extracted: int, expected: int | None) -> None:
+        now = time.monotonic()
+        if extracted and now - self._last < self.every_seconds:
+            return
+        self._last = now
+        new_tags = {tags.RECORDS_EXTRACTED: str(extracted)}
+        if expected is not None:
+            new_tags[tags.EXPECTED_RECORDS] = str(expected)
+        self._publish(new_tags)
+
+    def checkpointed(self, checkpoint: Checkpoint) -> None:
+        """A chunk and its checkpoint are committed in the destination."""
+        new_tags = {
+            tags.RECORDS_EXTRACTED: str(checkpoint.deals_extracted),
+            tags.CHECKPOINT: json.dumps(
+                {
+                    "cursor": checkpoint.cursor,
+                    "dealsExtracted": checkpoint.deals_extracted,
+                    "chunks": checkpoint.chunks,
+                }  # fmt: skip
+            ),
+            tags.CHECKPOINT_AT: checkpoint.committed_at,
+        }
+        if checkpoint.expected_live_deals is not None:
+            new_tags[tags.EXPECTED_RECORDS] = str(checkpoint.expected_live_deals)
+        self._publish(new_tags)
+
+    # -- heartbeat --------------------------------------------------------------------------------
+
+    def __enter__(self) -> "ScanProgress":
+        self._thread = threading.Thread(target=self._beat, name="scan-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _beat(self) -> None:
+        instance, run_id = self.context.instance, self.context.run.run_id
+        while not self._stop.wait(min(self.heartbeat_seconds, 5.0)):
+            if time.monotonic() - self._last_publish < self.heartbeat_seconds:
+                continue
+            try:
+                run = instance.get_run_by_id(run_id)
+                if run is None or run.status in FINISHED:
+                    state = "deleted" if run is None else run.status.value
+                    self.context.log.error(
+                        f"this run was marked {state} from outside while it still worked "
+                        "(crash detection or a forced cancel): stopping the scan"
+                    )
+                    _thread.interrupt_main()
+                    return
+                self._publish({})
+            except Exception as exc:  # storage briefly unreachable: beat again later
+                self.context.log.warning(f"heartbeat not written: {type(exc).__name__}")
