@@ -7,6 +7,8 @@ validation errors, unknown routes and anything unexpected) into
 
 `validation_errors` is present for 400s that come from input validation, keyed by field path
 like the spec: `{"config": {"auth": {"accessToken": ["Access token is required"]}}}`.
+Paths of the ETL surface (`/api/v1/scans/*`, `/health`) get the ETL document's shape instead
+(`api_shim.etl_errors`).
 """
 
 import logging
@@ -19,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api_shim.etl_errors import etl_error_body, flatten, is_etl_path, validation_details
 from api_shim.models.messages import VALIDATION_MESSAGES
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,26 @@ class ScanAlreadyExists(ApiError):
 
     def __init__(self, scan_id: str) -> None:
         super().__init__(f"A scan with ID '{scan_id}' already exists")
+
+
+class Unauthorized(ApiError):
+    """401: no API key, or an unknown or revoked one."""
+
+    status_code = 401
+
+    def __init__(self, message: str = "Invalid or missing API key") -> None:
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="hubspot-deals"'})
+
+
+class Forbidden(ApiError):
+    """403: a valid API key without the scope, or the tenant, the request needs."""
+
+    status_code = 403
+
+
+class TenantForbidden(Forbidden):
+    def __init__(self, tenant: str) -> None:
+        super().__init__(f"This API key may not act for tenant '{printable(tenant)}'")
 
 
 class ScanStateConflict(BadRequest):
@@ -224,11 +247,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         if exc.status_code >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc)
+        if is_etl_path(request.url.path):
+            body = etl_error_body(
+                exc.status_code,
+                exc.message,
+                details=flatten(exc.validation_errors) if exc.validation_errors else None,
+                extra=getattr(exc, "extra", None),
+            )
+            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        if is_etl_path(request.url.path):
+            details = validation_details(errors)
+            body = etl_error_body(400, "Input validation failed", details=details)
+            return JSONResponse(body, status_code=400)
         tree = translate_validation_errors(errors, json_body=_is_json(request))
         sources = {str((e.get("loc") or ["body"])[0]) for e in errors}
         if sources <= {"query", "path"}:
@@ -250,6 +285,9 @@ def install_error_handlers(app: FastAPI) -> None:
             error = "Method Not Allowed"
         else:
             message = error = str(exc.detail)
+        if is_etl_path(request.url.path):
+            body = etl_error_body(exc.status_code, message)
+            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
         return JSONResponse(
             envelope(message, error), status_code=exc.status_code, headers=exc.headers
         )
@@ -259,4 +297,6 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
         error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        if is_etl_path(request.url.path):
+            return JSONResponse(etl_error_body(500, "An unexpected error occurred"), 500)
         return JSONResponse(envelope(f"An unexpected error occurred: {error}", error), 500)

@@ -9,6 +9,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 
 from api_shim.errors import envelope
+from api_shim.etl_errors import ETL_HEALTH, etl_error_body, is_etl_path
 from api_shim.settings import RateLimit
 
 Scope = MutableMapping[str, Any]
@@ -21,6 +22,7 @@ API_PREFIX = "/api/v1"
 # First path segment after /api/v1 -> endpoint group of the spec's "Default Rate Limits".
 GROUPS = {
     "scan": "scan",
+    "scans": "scan",  # the ETL surface's scans share the scan operations' limit
     "results": "results",
     "maintenance": "maintenance",
     "health": "health",
@@ -30,6 +32,8 @@ GROUPS = {
 
 
 def endpoint_group(path: str) -> str | None:
+    if path == ETL_HEALTH:
+        return "health"
     if not path.startswith(API_PREFIX + "/"):
         return None
     return GROUPS.get(path[len(API_PREFIX) + 1 :].split("/", 1)[0])
@@ -75,11 +79,12 @@ class RateLimitMiddleware:
         }
         if not allowed:
             retry_after = max(1, math.ceil(reset_at - now))
-            body = envelope(
-                f"Rate limit exceeded. Please retry after {retry_after} seconds.",
-                "Rate limit exceeded",
-            )
-            body["retry_after"] = retry_after
+            message = f"Rate limit exceeded. Please retry after {retry_after} seconds."
+            if is_etl_path(scope.get("path", "")):
+                body = etl_error_body(429, message, extra={"retry_after": retry_after})
+            else:
+                body = envelope(message, "Rate limit exceeded")
+                body["retry_after"] = retry_after
             response = JSONResponse(
                 body, status_code=429, headers={**headers, "Retry-After": str(retry_after)}
             )
@@ -104,9 +109,13 @@ class BodySizeLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _too_large(self) -> JSONResponse:
+    def _too_large(self, path: str) -> JSONResponse:
         message = f"Request body too large: at most {self.max_bytes} bytes are accepted"
-        return JSONResponse(envelope(message, message, {"body": [message]}), status_code=400)
+        if is_etl_path(path):
+            body = etl_error_body(400, "Input validation failed", details={"body": message})
+        else:
+            body = envelope(message, message, {"body": [message]})
+        return JSONResponse(body, status_code=400)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -119,7 +128,7 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     declared = self.max_bytes + 1
                 if declared > self.max_bytes:
-                    await self._too_large()(scope, receive, send)
+                    await self._too_large(scope.get("path", ""))(scope, receive, send)
                     return
         chunks: list[bytes] = []
         size = 0
@@ -130,7 +139,7 @@ class BodySizeLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._too_large()(scope, receive, send)
+                await self._too_large(scope.get("path", ""))(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

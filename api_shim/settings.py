@@ -90,6 +90,11 @@ class ApiSettings(BaseSettings):
         gt=0,
         description="DuckDB only: how long to retry while a loading scan holds the file's lock.",
     )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="API keys (hashed), scopes and tenants; default <HUBSPOT_DEALS_HOME>/"
+        "api_keys.json. Without any key the API serves loopback clients only.",
+    )
     postgres_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections.")
     postgres_statement_timeout_seconds: float = Field(default=30.0, gt=0)
     postgres_connect_timeout_seconds: int = Field(default=5, ge=1)

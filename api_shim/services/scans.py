@@ -478,6 +478,11 @@ class ScanService:
 
     # -- list and stats -------------------------------------------------------------------------
 
+    def states(self, organization_id: str | None = None, fresh: bool = False) -> list[ScanState]:
+        """Every scan (of one organization) as of now, newest first."""
+        now = self.clock()
+        return [self._state_of(s, now) for s in self.all_scans(organization_id, fresh)]
+
     def page(
         self, organization_id: str | None, limit: int, offset: int
     ) -> tuple[list[ScanState], int]:

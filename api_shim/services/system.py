@@ -16,6 +16,7 @@ RUN_QUEUE_DAEMON = "QUEUED_RUN_COORDINATOR"
 class Check:
     healthy: bool
     detail: str
+    latency_ms: float | None = None
 
 
 @dataclass
@@ -71,8 +72,10 @@ class SystemService:
             health.checks["dagster_webserver"] = Check(True, f"Dagster {dagster.version}")
             health.checks["code_location"] = Check(dagster.location_loaded, dagster.location_detail)
             health.checks["dagster_daemon"] = self._daemon(dagster)
+        started = time.perf_counter()
         healthy, detail = self.store.check()
-        health.checks["destination"] = Check(healthy, detail)
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        health.checks["destination"] = Check(healthy, detail, latency)
         return health
 
     def _daemon(self, dagster: DagsterHealth) -> Check:

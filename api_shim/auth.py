@@ -1,0 +1,176 @@
+"""`Authorization: Bearer <api key>` on every endpoint but health, with scopes and tenants.
+
+`authorize` is one FastAPI dependency attached to the whole API router and the ETL router, so
+every route (also those added later) is covered. It finds the key, checks the scope the route
+needs (`required_scope`) and restricts the request to the key's tenants (`api_shim.tenancy`).
+
+Without any key configured the shim runs open, which `serving_check` only allows on a loopback
+address; once a key exists (even revoked), every request needs one.
+"""
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from api_shim.api_keys import SCOPES, ApiKeyError, ApiKeyStore
+from api_shim.errors import Forbidden, Unauthorized
+from api_shim.tenancy import restrict_to
+
+log = logging.getLogger(__name__)
+
+# Health answers load balancers and probes; it shows no tenant's data.
+PUBLIC_PATHS = frozenset({"/health", "/api/v1/health"})
+SECURITY_SCHEME = "ApiKey"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's id, scopes and tenants (`tenants` None: every tenant)."""
+
+    key_id: str | None
+    scopes: frozenset[str]
+    tenants: frozenset[str] | None
+
+    def may_act_for(self, tenant: str) -> bool:
+        return self.tenants is None or tenant in self.tenants
+
+
+OPEN = Principal(None, frozenset(SCOPES), None)
+
+
+def required_scope(method: str, route_path: str) -> str:
+    """Deal rows need `deals.read`; other reads `scans.read`; every change `scans.write`."""
+    if "/results" in route_path:
+        return "deals.read"
+    return "scans.read" if method in ("GET", "HEAD") else "scans.write"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class KeyAuthority:
+    """Checks requests' keys against the key file (re-read as soon as it changes)."""
+
+    def __init__(self, store: ApiKeyStore, keys_required: bool) -> None:
+        self.store = store
+        # Served beyond loopback: never open, even if the key file disappears later.
+        self.keys_required = keys_required
+
+    def principal(self, authorization: str | None) -> Principal:
+        try:
+            configured = self.store.has_keys()
+        except ApiKeyError as exc:
+            log.error("%s; refusing every request until it is fixed", exc)
+            raise Unauthorized("API keys cannot be checked right now") from None
+        if not configured:
+            if self.keys_required:
+                raise Unauthorized("No API key is configured on this server")
+            return OPEN
+        scheme, _, key = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Unauthorized()
+        try:
+            stored = self.store.verify(key.strip())
+        except ApiKeyError as exc:
+            log.error("%s; refusing every request until it is fixed", exc)
+            raise Unauthorized("API keys cannot be checked right now") from None
+        if stored is None:
+            raise Unauthorized()
+        return Principal(stored.key_id, frozenset(stored.scopes), frozenset(stored.tenants))
+
+
+def route_path(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or request.url.path
+
+
+async def authorize(request: Request) -> None:
+    """The API's one authentication and authorization check (async: the tenant restriction
+    it sets must reach the route's thread)."""
+    path = route_path(request)
+    if path in PUBLIC_PATHS:
+        return
+    authority: KeyAuthority = request.app.state.authority
+    principal = authority.principal(request.headers.get("authorization"))
+    scope = required_scope(request.method, path)
+    if scope not in principal.scopes:
+        raise Forbidden(
+            f"This API key lacks the scope {scope}, which {request.method} {path} requires"
+        )
+    request.state.principal = principal
+    restrict_to(principal.tenants)
+    if principal.key_id is not None:
+        log.debug("key_id=%s %s %s", principal.key_id, request.method, path)
+
+
+def current_principal(request: Request) -> Principal:
+    return getattr(request.state, "principal", OPEN)
+
+
+def serving_check(host: str, store: ApiKeyStore) -> tuple[bool, str]:
+    """Whether the shim may serve on `host`, and what to say about it at start-up."""
+    try:
+        keys = store.has_keys()
+    except ApiKeyError as exc:
+        return False, f"Refusing to start: {exc}"
+    if keys:
+        return True, f"API keys from {store.path} are required on every endpoint but health"
+    if is_loopback(host):
+        return True, (
+            f"No API key is configured ({store.path}): the API is open to clients on this "
+            f"machine only ({host}). Create one with `hubspot-deals api keys create`."
+        )
+    return False, (
+        f"Refusing to serve on {host} without API keys: anyone who can reach it could start "
+        f"scans and read deals. Create a key first (`hubspot-deals api keys create --tenant "
+        f"<organization id> --scope scans.read --scope scans.write --scope deals.read`), or "
+        f"listen on 127.0.0.1."
+    )
+
+
+def document_security(schema: dict[str, Any], error_bodies: Any) -> None:
+    """The bearer scheme, and on every protected operation its scope and 401/403 answers.
+
+    `error_bodies(path, status, message)` gives the error example in the path's surface shape.
+    """
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `hubspot-deals api keys create`. Keys carry scopes "
+        "(scans.read, scans.write, deals.read) and tenants; another tenant's scan is not found. "
+        "Not needed while no key is configured (the API then serves loopback clients only).",
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if path in PUBLIC_PATHS:
+            continue
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            scope = required_scope(method.upper(), path)
+            operation["security"] = [{SECURITY_SCHEME: [scope]}]
+            operation["description"] = (
+                operation.get("description", "") + f"\n\nRequires an API key with `{scope}`."
+            ).strip()
+            responses = operation["responses"]
+            responses.setdefault(
+                "401",
+                error_bodies(path, 401, "Invalid or missing API key"),
+            )
+            responses.setdefault(
+                "403",
+                error_bodies(
+                    path,
+                    403,
+                    f"This API key lacks the scope {scope}, which {method.upper()} {path} requires",
+                ),
+            )
