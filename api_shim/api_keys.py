@@ -58,6 +58,10 @@ class ApiKey:
         data["tenants"] = list(self.tenants)
         return data
 
+    def public(self) -> dict[str, Any]:
+        """The record without its digest, for listings."""
+        return {k: v for k, v in self.to_json().items() if k != "digest"}
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ApiKey":
         return cls(
@@ -202,3 +206,9 @@ class ApiKeyStore:
                     keys[i] = ApiKey(**{**asdict(stored), "revoked_at": _now()})
                     return keys[i]
             raise ApiKeyError(f"no key with id {key_id!r}")
+
+
+def key_store(api_keys_file: Path | None, home: Path) -> ApiKeyStore:
+    """The key file the shim and the key commands share: HUBSPOT_DEALS_API_API_KEYS_FILE, or
+    `api_keys.json` under HUBSPOT_DEALS_HOME."""
+    return ApiKeyStore(api_keys_file or home / "api_keys.json")

@@ -4,15 +4,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
+from api_shim.api_keys import key_store
+from api_shim.auth import KeyAuthority, authorize, document_security, is_loopback
 from api_shim.dagster import DagsterClient
 from api_shim.destination import make_store
 from api_shim.errors import install_error_handlers
+from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
-from api_shim.routes import api_router
+from api_shim.models.common import error_example
+from api_shim.routes import api_router, etl_scans
+from api_shim.services.etl_scans import EtlScanService
 from api_shim.services.results import ResultsService
 from api_shim.services.scans import ScanService
 from api_shim.services.system import SystemService
@@ -27,8 +32,19 @@ Every scan runs as a Dagster run of the `scan_job` for the scan's partition: thi
 watches, cancels and removes scans through Dagster's GraphQL API, and reads the results from
 the destination.
 
-**Errors** always have the shape `{"success": false, "message": ..., "error": ...}`, plus
-`validation_errors` (messages keyed by field path) for invalid input.
+**Two surfaces, one service.** The scan API (`/api/v1/scan/*`, `/api/v1/results/*`, ...) and
+the ETL API of deals-etl-api.md (`/api/v1/scans/*`, `/health`) start, read, cancel and remove the
+same scans.
+
+**Errors** have the shape `{"success": false, "message": ..., "error": ...}` on the scan API
+(plus `validation_errors`, messages keyed by field path, for invalid input), and
+`{"error": "<code>", "message": ..., "timestamp": ...}` on the ETL API (plus `details`).
+
+**API keys.** Once a key exists (`hubspot-deals api keys create`), every endpoint but health
+needs `Authorization: Bearer <key>`. A key has scopes (`scans.read`, `scans.write`,
+`deals.read`) and tenants (organization ids): it sees only its tenants' scans, and another
+tenant's scan id answers 404 exactly like one that does not exist. Without any key the API
+serves clients on this machine only.
 
 **Rate limits** apply per client address and endpoint group (scan operations, results,
 maintenance, health/stats/pipeline); every limited response carries `X-RateLimit-Limit`,
@@ -41,7 +57,36 @@ TAGS = [
     {"name": "Pipeline", "description": "The extraction pipeline's configuration."},
     {"name": "Maintenance", "description": "Housekeeping of old scans."},
     {"name": "Health & Stats", "description": "Service health and statistics."},
+    {
+        "name": "ETL Scans",
+        "description": "The ETL API (deals-etl-api.md): start, status, results with filters, "
+        "sorting and summary, cancel and remove, in its snake_case shapes.",
+    },
+    {"name": "ETL Health", "description": "The ETL API's health check (no API key needed)."},
 ]
+
+
+def _error_entry(path: str, status: int, message: str) -> dict[str, Any]:
+    """An error response of `path`'s surface, for the security answers added to the document."""
+    if is_etl_path(path):
+        code = "unauthorized" if status == 401 else "forbidden"
+        example: dict[str, Any] = {
+            "error": code,
+            "message": message,
+            "timestamp": "2025-01-27T10:30:00Z",
+        }
+        ref = "#/components/schemas/EtlErrorResponse"
+    else:
+        example, ref = error_example(message), "#/components/schemas/ErrorResponse"
+    description = (
+        "Missing, unknown or revoked API key"
+        if status == 401
+        else ("The API key lacks the scope this endpoint requires")
+    )
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": ref}, "example": example}},
+    }
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -62,6 +107,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.get("components", {}).get("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
+    document_security(schema, _error_entry)
     app.openapi_schema = schema
     return schema
 
@@ -92,6 +138,9 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.state.scans = scans
     app.state.results = ResultsService(scans, dagster, store)
     app.state.system = SystemService(settings, destination, dagster, store)
+    app.state.etl = EtlScanService(scans, app.state.results, app.state.system)
+    keys = key_store(settings.api_keys_file, destination.home)
+    app.state.authority = KeyAuthority(keys, keys_required=not is_loopback(settings.host))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -99,7 +148,11 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
         limits=settings.rate_limits(),
         enabled=settings.rate_limit_enabled,
     )
-    app.include_router(api_router, prefix=API_PREFIX)
+    # One check for every route, also those added later: API key, scope, tenants.
+    secured = [Depends(authorize)]
+    app.include_router(api_router, prefix=API_PREFIX, dependencies=secured)
+    app.include_router(etl_scans.router, prefix=API_PREFIX, dependencies=secured)
+    app.include_router(etl_scans.health_router, dependencies=secured)
 
     @app.get("/docs", include_in_schema=False)
     def docs_redirect() -> RedirectResponse:

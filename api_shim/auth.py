@@ -16,13 +16,14 @@ from typing import Any
 from fastapi import Request
 
 from api_shim.api_keys import SCOPES, ApiKeyError, ApiKeyStore
-from api_shim.errors import Forbidden, Unauthorized
+from api_shim.errors import Forbidden, Unauthorized, printable
 from api_shim.tenancy import restrict_to
 
 log = logging.getLogger(__name__)
 
 # Health answers load balancers and probes; it shows no tenant's data.
 PUBLIC_PATHS = frozenset({"/health", "/api/v1/health"})
+API_PREFIX = "/api/v1"
 SECURITY_SCHEME = "ApiKey"
 
 
@@ -41,9 +42,14 @@ class Principal:
 OPEN = Principal(None, frozenset(SCOPES), None)
 
 
-def required_scope(method: str, route_path: str) -> str:
-    """Deal rows need `deals.read`; other reads `scans.read`; every change `scans.write`."""
-    if "/results" in route_path:
+def required_scope(method: str, path: str) -> str:
+    """Deal rows (`/api/v1/results/...`, `/api/v1/scans/{id}/results`) need `deals.read`;
+    other reads `scans.read`; every change `scans.write`. `path` is the request's path or the
+    route's template (both have the same segments)."""
+    segments = path.removeprefix(API_PREFIX + "/").split("/")
+    if segments[0] == "results" or (
+        segments[0] == "scans" and len(segments) == 3 and segments[2] == "results"
+    ):
         return "deals.read"
     return "scans.read" if method in ("GET", "HEAD") else "scans.write"
 
@@ -88,15 +94,10 @@ class KeyAuthority:
         return Principal(stored.key_id, frozenset(stored.scopes), frozenset(stored.tenants))
 
 
-def route_path(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or request.url.path
-
-
 async def authorize(request: Request) -> None:
     """The API's one authentication and authorization check (async: the tenant restriction
     it sets must reach the route's thread)."""
-    path = route_path(request)
+    path = request.url.path
     if path in PUBLIC_PATHS:
         return
     authority: KeyAuthority = request.app.state.authority
@@ -104,7 +105,8 @@ async def authorize(request: Request) -> None:
     scope = required_scope(request.method, path)
     if scope not in principal.scopes:
         raise Forbidden(
-            f"This API key lacks the scope {scope}, which {request.method} {path} requires"
+            f"This API key lacks the scope {scope}, which {request.method} {printable(path)} "
+            "requires"
         )
     request.state.principal = principal
     restrict_to(principal.tenants)
@@ -116,24 +118,40 @@ def current_principal(request: Request) -> Principal:
     return getattr(request.state, "principal", OPEN)
 
 
-def serving_check(host: str, store: ApiKeyStore) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class ServingCheck:
+    allowed: bool
+    open: bool  # serving without API keys
+    message: str
+
+
+def serving_check(host: str, store: ApiKeyStore) -> ServingCheck:
     """Whether the shim may serve on `host`, and what to say about it at start-up."""
     try:
         keys = store.has_keys()
     except ApiKeyError as exc:
-        return False, f"Refusing to start: {exc}"
+        return ServingCheck(False, False, f"Refusing to start: {exc}")
     if keys:
-        return True, f"API keys from {store.path} are required on every endpoint but health"
+        message = f"API keys from {store.path} are required on every endpoint but health"
+        return ServingCheck(True, False, message)
     if is_loopback(host):
-        return True, (
-            f"No API key is configured ({store.path}): the API is open to clients on this "
-            f"machine only ({host}). Create one with `hubspot-deals api keys create`."
+        return ServingCheck(
+            True,
+            True,
+            (
+                f"No API key is configured ({store.path}): the API is open to clients on this "
+                f"machine only ({host}). Create one with `hubspot-deals api keys create`."
+            ),
         )
-    return False, (
-        f"Refusing to serve on {host} without API keys: anyone who can reach it could start "
-        f"scans and read deals. Create a key first (`hubspot-deals api keys create --tenant "
-        f"<organization id> --scope scans.read --scope scans.write --scope deals.read`), or "
-        f"listen on 127.0.0.1."
+    return ServingCheck(
+        False,
+        True,
+        (
+            f"Refusing to serve on {host} without API keys: anyone who can reach it could start "
+            f"scans and read deals. Create a key first (`hubspot-deals api keys create --tenant "
+            f"<organization id> --scope scans.read --scope scans.write --scope deals.read`), or "
+            f"listen on 127.0.0.1."
+        ),
     )
 
 

@@ -2,10 +2,13 @@
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api_shim.settings import ApiSettings
 from hubspot_deals.settings import Settings
+
+if TYPE_CHECKING:
+    from api_shim.destination.deal_queries import DealQuery, DealRows
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,13 @@ class ResultsStore(ABC):
         offset: int,
     ) -> Page:
         """Rows `offset .. offset+limit` of the scan in `table`, in primary-key order."""
+
+    @abstractmethod
+    def deals(
+        self, scan_id: str, version: str, declared: list[TableSpec], query: "DealQuery"
+    ) -> "DealRows":
+        """A page of the scan's deals filtered and sorted as `query` says, with the count and
+        amount figures of every deal matching its filters."""
 
     @abstractmethod
     def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:

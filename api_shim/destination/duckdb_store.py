@@ -38,6 +38,7 @@ from api_shim.destination import (
     quote,
     visible_columns,
 )
+from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
 from api_shim.destination.values import json_value, parse_json_text
 from api_shim.errors import DestinationUnavailable, TableNotAvailable
 from api_shim.settings import ApiSettings
@@ -273,6 +274,27 @@ class DuckDBResults(ResultsStore):
             for row in rows
         ]
         return Page(records, info.row_count, info.columns)
+
+    def deals(
+        self, scan_id: str, version: str, declared: list[TableSpec], query: DealQuery
+    ) -> DealRows:
+        copy = self._copy(scan_id, version, declared)
+        info = copy.tables.get("deals")
+        if info is None:
+            raise TableNotAvailable("deals", list(copy.tables))
+        sql = DealSql.build(query, info.columns, quote("deals"), ("", []), ROW_COLUMN, "?")
+        with self._cursor(copy) as cursor:
+            figures = cursor.execute(sql.figures, sql.figures_params).fetchone()
+            cursor.execute(sql.page, sql.page_params)
+            converters = [
+                parse_json_text if str(d[1]) == "JSON" else json_value for d in cursor.description
+            ]
+            rows = cursor.fetchall()
+        records = [
+            {c: convert(v) for c, convert, v in zip(info.columns, converters, row, strict=True)}
+            for row in rows
+        ]
+        return sql.rows(records, figures)
 
     def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:
         self.drop_copies(scan_id)

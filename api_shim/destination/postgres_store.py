@@ -29,6 +29,7 @@ from api_shim.destination import (
     quote,
     visible_columns,
 )
+from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
 from api_shim.destination.values import json_value
 from api_shim.errors import DestinationUnavailable, TableNotAvailable, redact
 from api_shim.settings import ApiSettings
@@ -258,6 +259,31 @@ class PostgresResults(ResultsStore):
             rows = cur.fetchall()
         records = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         return Page(records, total, columns)
+
+    def deals(
+        self, scan_id: str, version: str, declared: list[TableSpec], query: DealQuery
+    ) -> DealRows:
+        existing = self._table_columns(declared)
+        spec = next((s for s in declared if s.name == "deals"), None)
+        if spec is None or "deals" not in existing:
+            raise TableNotAvailable("deals", list(existing))
+        order = self._order("deals", existing["deals"])
+        columns = visible_columns(spec.columns, existing["deals"], order)
+        sql = DealSql.build(
+            query,
+            columns,
+            f"{DATASET_NAME}.{quote('deals')}",
+            ("_scan_id = %s", [scan_id]),
+            ", ".join(quote(c) for c in order),
+            "%s",
+        )
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(sql.figures, sql.figures_params)
+            figures = cur.fetchone()
+            cur.execute(sql.page, sql.page_params)
+            rows = cur.fetchall()
+        records = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        return sql.rows(records, figures)
 
     def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:
         self._catalog_at = 0.0

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from api_shim.dagster import DagsterClient, DagsterRun
 from api_shim.destination import SCAN_TABLES, Page, ResultsStore, TableRows, TableSpec
+from api_shim.destination.deal_queries import DealQuery, DealRows
 from api_shim.errors import ScanStateConflict
-from api_shim.services.scans import ScanService
+from api_shim.services.scans import ScanService, ScanState
 
 
 @dataclass
@@ -33,14 +34,18 @@ class ResultsService:
         self._declared: OrderedDict[str, list[TableSpec]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _completed_run(self, scan_id: str) -> DagsterRun:
+    def completed(self, scan_id: str) -> ScanState:
+        """The scan, which must be completed (ScanStateConflict otherwise)."""
         state = self.scans.state(scan_id)
         if state.status != "completed":
             raise ScanStateConflict(
                 f"Scan '{scan_id}' is not completed (status: {state.status}); its results "
                 "are available once it completes"
             )
-        return state.runs.latest
+        return state
+
+    def _completed_run(self, scan_id: str) -> DagsterRun:
+        return self.completed(scan_id).runs.latest
 
     def _declared_tables(self, run: DagsterRun) -> list[TableSpec]:
         """The tables (and each one's columns) the scan's run materialized, from Dagster."""
@@ -59,6 +64,22 @@ class ResultsService:
             while len(self._declared) > 1024:
                 self._declared.popitem(last=False)
         return specs
+
+    def deals(self, state: ScanState, query: DealQuery) -> DealRows:
+        """Deals of a completed scan, filtered, sorted and paged, with their amount figures."""
+        run = state.runs.latest
+        return self.store.deals(state.scan_id, run.run_id, self._declared_tables(run), query)
+
+    def deal_summary(self, state: ScanState) -> dict[str, object] | None:
+        """The figures the code location's `deal_summary` asset computed for a completed scan
+        (its one row), or None when the scan has none."""
+        run = state.runs.latest
+        declared = self._declared_tables(run)
+        tables = self.store.tables(state.scan_id, run.run_id, declared)
+        if "deal_summary" not in {t.name for t in tables}:
+            return None
+        page = self.store.page(state.scan_id, run.run_id, declared, "deal_summary", 1, 0)
+        return page.records[0] if page.records else None
 
     def tables(self, scan_id: str) -> ScanTables:
         run = self._completed_run(scan_id)
