@@ -17,6 +17,7 @@ from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
 from api_shim.models.common import error_example
 from api_shim.routes import api_router, etl_scans
+from api_shim.services.downloads import DownloadService
 from api_shim.services.etl_scans import EtlScanService
 from api_shim.services.results import ResultsService
 from api_shim.services.scans import ScanService
@@ -137,6 +138,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.state.settings = settings
     app.state.scans = scans
     app.state.results = ResultsService(scans, dagster, store)
+    app.state.downloads = DownloadService(app.state.results)
     app.state.system = SystemService(settings, destination, dagster, store)
     app.state.etl = EtlScanService(scans, app.state.results, app.state.system)
     keys = key_store(settings.api_keys_file, destination.home)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api_shim.services.downloads import DownloadService
 from api_shim.services.results import ResultsService
 from api_shim.services.scans import ScanService
 from api_shim.services.system import SystemService
@@ -21,6 +22,11 @@ def get_system_service(request: Request) -> SystemService:
     return request.app.state.system
 
 
+def get_download_service(request: Request) -> DownloadService:
+    return request.app.state.downloads
+
+
 ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
 ResultsServiceDep = Annotated[ResultsService, Depends(get_results_service)]
 SystemServiceDep = Annotated[SystemService, Depends(get_system_service)]
+DownloadServiceDep = Annotated[DownloadService, Depends(get_download_service)]

@@ -90,6 +90,11 @@ class ApiSettings(BaseSettings):
         gt=0,
         description="DuckDB only: how long to retry while a loading scan holds the file's lock.",
     )
+    duckdb_read_memory_limit: str = Field(
+        default="64MB",
+        description="DuckDB only: memory the read copies' blocks may take (older ones are "
+        "dropped), so that reading a large table does not grow the API's memory.",
+    )
     api_keys_file: Path | None = Field(
         default=None,
         description="API keys (hashed), scopes and tenants; default <HUBSPOT_DEALS_HOME>/"

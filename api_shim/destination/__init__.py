@@ -1,6 +1,7 @@
 """Reads (and the scan-removal deletes) of the destination the scans load into."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,28 @@ class Page:
     records: list[dict[str, Any]]
     total: int
     columns: list[str] = field(default_factory=list)
+
+
+class TableExport(ABC):
+    """All of a scan's rows in one table, read batch by batch (never all at once), as JSON
+    values in `columns` order. `close()` releases the read (a client may stop half-way)."""
+
+    def __init__(self, name: str, columns: list[str], row_count: int) -> None:
+        self.name = name
+        self.columns = columns
+        self.row_count = row_count
+
+    @abstractmethod
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows in primary-key order, a bounded batch at a time."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Ends the read; safe to call twice and from another thread."""
+
+
+# Rows read from the destination per batch of a download.
+EXPORT_BATCH_ROWS = 2000
 
 
 # Tables every scan loads, also for runs that recorded no materializations (failed early).
@@ -111,6 +134,12 @@ class ResultsStore(ABC):
         offset: int,
     ) -> Page:
         """Rows `offset .. offset+limit` of the scan in `table`, in primary-key order."""
+
+    @abstractmethod
+    def export(
+        self, scan_id: str, version: str, declared: list[TableSpec], table: str
+    ) -> TableExport:
+        """The scan's rows of `table` for a download, streamed in primary-key order."""
 
     @abstractmethod
     def deals(

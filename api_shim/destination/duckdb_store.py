@@ -29,8 +29,10 @@ import duckdb
 import orjson
 
 from api_shim.destination import (
+    EXPORT_BATCH_ROWS,
     Page,
     ResultsStore,
+    TableExport,
     TableRows,
     TableSpec,
     order_columns,
@@ -62,6 +64,43 @@ class _Copy:
     tables: dict[str, TableRows]
 
 
+class _CopyExport(TableExport):
+    """A table of a scan's read copy, in ranges of its row number: each batch is one small
+    indexed query, so nothing but the current batch is ever in memory."""
+
+    def __init__(self, copy: _Copy, info: TableRows) -> None:
+        super().__init__(info.name, info.columns, info.row_count)
+        self._cursor: duckdb.DuckDBPyConnection | None = copy.connection.cursor()
+        self._lock = threading.Lock()
+
+    def batches(self) -> Iterator[list[tuple]]:
+        select = ", ".join(quote(c) for c in self.columns)
+        sql = (
+            f"SELECT {select} FROM {quote(self.name)} WHERE {ROW_COLUMN} > ? AND "
+            f"{ROW_COLUMN} <= ? ORDER BY {ROW_COLUMN}"
+        )
+        for start in range(0, self.row_count, EXPORT_BATCH_ROWS):
+            with self._lock:
+                if self._cursor is None:
+                    return
+                self._cursor.execute(sql, [start, start + EXPORT_BATCH_ROWS])
+                converters = [
+                    parse_json_text if str(d[1]) == "JSON" else json_value
+                    for d in self._cursor.description
+                ]
+                rows = self._cursor.fetchall()
+            yield [
+                tuple(convert(v) for convert, v in zip(converters, row, strict=True))
+                for row in rows
+            ]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cursor is not None:
+                self._cursor.close()
+                self._cursor = None
+
+
 class DuckDBResults(ResultsStore):
     kind = "duckdb"
 
@@ -70,6 +109,7 @@ class DuckDBResults(ResultsStore):
         self.cache_dir = settings.results_cache_dir or (destination.home / "api_results")
         self.max_copies = settings.results_cache_max_scans
         self.lock_timeout = settings.duckdb_lock_timeout_seconds
+        self.read_memory_limit = settings.duckdb_read_memory_limit
         self._copies: OrderedDict[Path, _Copy] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[Path, threading.Lock] = {}
@@ -119,7 +159,9 @@ class DuckDBResults(ResultsStore):
                     return copy
             if not path.exists():
                 self._build(path, scan_id, declared)
-            connection = duckdb.connect(str(path), read_only=True)
+            connection = duckdb.connect(
+                str(path), read_only=True, config={"memory_limit": self.read_memory_limit}
+            )
             tables = _read_meta(connection)
             copy = _Copy(connection, tables)
             os.utime(path)
@@ -274,6 +316,15 @@ class DuckDBResults(ResultsStore):
             for row in rows
         ]
         return Page(records, info.row_count, info.columns)
+
+    def export(
+        self, scan_id: str, version: str, declared: list[TableSpec], table: str
+    ) -> TableExport:
+        copy = self._copy(scan_id, version, declared)
+        info = copy.tables.get(table)
+        if info is None:
+            raise TableNotAvailable(table, list(copy.tables))
+        return _CopyExport(copy, info)
 
     def deals(
         self, scan_id: str, version: str, declared: list[TableSpec], query: DealQuery

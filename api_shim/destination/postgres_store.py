@@ -20,8 +20,10 @@ import psycopg2.extensions
 import psycopg2.pool
 
 from api_shim.destination import (
+    EXPORT_BATCH_ROWS,
     Page,
     ResultsStore,
+    TableExport,
     TableRows,
     TableSpec,
     order_columns,
@@ -40,6 +42,46 @@ log = logging.getLogger(__name__)
 CATALOG_TTL_SECONDS = 60.0
 CATALOG_MIN_REFRESH_SECONDS = 2.0
 INDEX_RETRY_SECONDS = 300.0
+
+
+class _CursorExport(TableExport):
+    """A table read through a server-side cursor on a connection of its own (not the pool's:
+    a long download must not hold a slot the pages need): PostgreSQL keeps the result and
+    sends `EXPORT_BATCH_ROWS` rows per fetch. The transaction's snapshot makes the download
+    consistent even while the scan's rows change."""
+
+    def __init__(self, conn: psycopg2.extensions.connection, sql: str, args: tuple,
+                 name: str, columns: list[str], row_count: int) -> None:  # fmt: skip
+        super().__init__(name, columns, row_count)
+        self._conn: psycopg2.extensions.connection | None = conn
+        self._sql = sql
+        self._args = args
+        self._lock = threading.Lock()
+
+    def batches(self) -> Iterator[list[tuple]]:
+        with self._lock:
+            if self._conn is None:
+                return
+            cursor = self._conn.cursor(name="hubspot_deals_download")
+            cursor.itersize = EXPORT_BATCH_ROWS
+            cursor.execute(self._sql, self._args)
+        while True:
+            with self._lock:
+                if self._conn is None:
+                    return
+                try:
+                    rows = cursor.fetchmany(EXPORT_BATCH_ROWS)
+                except psycopg2.Error as exc:
+                    raise DestinationUnavailable(_connection_failed(exc)) from None
+            if not rows:
+                return
+            yield [tuple(json_value(v) for v in row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()  # ends the transaction and its cursor
+                self._conn = None
 
 
 class PostgresResults(ResultsStore):
@@ -259,6 +301,33 @@ class PostgresResults(ResultsStore):
             rows = cur.fetchall()
         records = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         return Page(records, total, columns)
+
+    def export(
+        self, scan_id: str, version: str, declared: list[TableSpec], table: str
+    ) -> TableExport:
+        existing = self._table_columns(declared)
+        if table not in existing:
+            raise TableNotAvailable(table, list(existing))
+        spec = next(s for s in declared if s.name == table)
+        order = self._order(table, existing[table])
+        columns = visible_columns(spec.columns, existing[table], order)
+        self._ensure_index(table, order)
+        total = self._count(scan_id, version, table)
+        sql = (
+            f"SELECT {', '.join(quote(c) for c in columns)} FROM {DATASET_NAME}.{quote(table)} "
+            f"WHERE _scan_id = %s ORDER BY {', '.join(quote(c) for c in order)}"
+        )
+        try:
+            conn = psycopg2.connect(
+                self.dsn,
+                connect_timeout=self.connect_timeout,
+                application_name="hubspot_deals_api_download",
+                options=f"-c statement_timeout={self.statement_timeout_ms}",
+            )
+        except psycopg2.Error as exc:
+            raise DestinationUnavailable(_connection_failed(exc)) from None
+        conn.set_session(readonly=True, isolation_level="REPEATABLE READ")
+        return _CursorExport(conn, sql, (scan_id,), table, columns, total)
 
     def deals(
         self, scan_id: str, version: str, declared: list[TableSpec], query: DealQuery

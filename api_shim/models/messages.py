@@ -62,4 +62,5 @@ VALIDATION_MESSAGES: dict[tuple[str, ...], dict[str, str]] = {
     },
     ("organizationId",): {"invalid": "organizationId must be 1-255 characters"},
     ("tableName",): {"invalid": "tableName must be 1-255 characters"},
+    ("format",): {"invalid": "format must be one of: json, csv, excel"},
 }

@@ -5,7 +5,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from api_shim.dagster import DagsterClient, DagsterRun
-from api_shim.destination import SCAN_TABLES, Page, ResultsStore, TableRows, TableSpec
+from api_shim.destination import (
+    SCAN_TABLES,
+    Page,
+    ResultsStore,
+    TableExport,
+    TableRows,
+    TableSpec,
+)
 from api_shim.destination.deal_queries import DealQuery, DealRows
 from api_shim.errors import ScanStateConflict
 from api_shim.services.scans import ScanService, ScanState
@@ -94,3 +101,8 @@ class ResultsService:
         available = [t.name for t in self.store.tables(scan_id, run.run_id, declared)]
         page = self.store.page(scan_id, run.run_id, declared, table, limit, offset)
         return page, available
+
+    def export(self, scan_id: str, table: str) -> TableExport:
+        """All of `table`'s rows of the completed scan, for a download."""
+        run = self._completed_run(scan_id)
+        return self.store.export(scan_id, run.run_id, self._declared_tables(run), table)
