@@ -40,6 +40,7 @@ from hubspot_deals.sandbox.auth import (
 from hubspot_deals.sandbox.config import SandboxConfig
 from hubspot_deals.sandbox.exchange import ApiError, Headers, Reply, Request
 from hubspot_deals.sandbox.faults import FaultInjector, fault_response
+from hubspot_deals.sandbox.oauth import OAuthServer, expired_authentication
 from hubspot_deals.sandbox.ratelimit import RateLimiter, RateLimitPolicy
 from hubspot_deals.sandbox.search import (
     DealSearch,
@@ -126,6 +127,12 @@ class SandboxApp:
             owners=config.owners,
         )
         self.tokens = TokenStore(list(config.tokens))
+        self.oauth = OAuthServer(
+            config.oauth_clients,
+            self.tokens,
+            20_000_000 + config.seed,
+            config.oauth_token_lifetime,
+        )
         self.limiter = _limiter(config)
         self.faults = FaultInjector(config.fault_rate, config.fault_codes, config.fault_seed)
         self.search = DealSearch(self.account)
@@ -193,6 +200,12 @@ class SandboxApp:
         if path.startswith("/__sandbox"):
             request = await self._request(scope, receive, correlation_id)
             reply = self.admin.handle(request)
+            await self._send_json(send, reply.status, reply.body, correlation_id, reply.headers)
+            return
+        if self.oauth.handles(path):
+            request = await self._request(scope, receive, correlation_id)
+            reply = self.oauth.handle(request)
+            self.stats.count(self.oauth.route_name(scope["method"], path), reply.status)
             await self._send_json(send, reply.status, reply.body, correlation_id, reply.headers)
             return
 
@@ -270,9 +283,12 @@ class SandboxApp:
                                            cid, "VALIDATION_ERROR"))  # fmt: skip
         token = self.tokens.authenticate(request.headers.get("authorization"))
         if token is None:
+            expired_at = self.tokens.expired_at(request.headers.get("authorization"))
             return Reply(
                 401,
-                errors.invalid_authentication(cid),
+                errors.invalid_authentication(cid)
+                if expired_at is None
+                else expired_authentication(cid, expired_at, self.tokens.clock()),
                 [(b"x-hubspot-auth-failure", b"401 Unauthorized")],
             )
         verdict = self.limiter.check(token, route.search)

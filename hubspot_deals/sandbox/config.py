@@ -41,6 +41,16 @@ class SandboxConfig:
         action="append",
         metavar="TOKEN[:SCOPES]",
     )
+    oauth_clients: tuple[str, ...] = _knob(
+        (),
+        "OAuth app the sandbox's /oauth endpoints accept, CLIENT_ID:CLIENT_SECRET; repeatable",
+        flag="--oauth-client",
+        action="append",
+        metavar="CLIENT_ID:SECRET",
+    )
+    oauth_token_lifetime: int = _knob(
+        1800, "seconds an OAuth access token works before 401 EXPIRED_AUTHENTICATION"
+    )
     rate_limit: int = _knob(
         0, "ten-secondly requests per token (HubSpot: 100 or 190); 0 turns all rate limits off"
     )
@@ -103,6 +113,7 @@ class SandboxConfig:
     def from_namespace(cls, namespace: argparse.Namespace) -> SandboxConfig:
         values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)}
         values["tokens"] = tuple(values["tokens"] or ())
+        values["oauth_clients"] = tuple(values["oauth_clients"] or ())
         return cls(**values)
 
     def to_argv(self) -> list[str]:
@@ -113,7 +124,7 @@ class SandboxConfig:
             if value == f.default:
                 continue
             flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
-            if f.name == "tokens":
+            if f.name in ("tokens", "oauth_clients"):
                 for token in value:
                     argv += [flag, token]
             elif isinstance(value, bool):
