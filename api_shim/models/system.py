@@ -208,8 +208,26 @@ class StatsData(BaseModel):
 
 
 class StatsResponse(BaseModel):
+    """The scan API's statistics (`success`, `data`) and, at the top level, the ETL API's
+    (deals-etl-api.md shares this path): both from the same scans, of the key's tenants."""
+
     success: bool = True
     data: StatsData
+    total_scans: int
+    active_scans: int = Field(description="Pending, running or resuming scans.")
+    completed_scans: int
+    failed_scans: int = Field(description="Failed or crashed scans.")
+    total_deals_extracted: int
+    average_scan_duration_seconds: int | None = Field(
+        description="Mean duration of the completed scans."
+    )
+    success_rate: float | None = Field(
+        description="Completed scans in percent of the completed and failed ones."
+    )
+    uptime: str = Field(description="Since this API process started.", examples=["2 days, 7:24:15"])
+    memory_usage: str | None = Field(description="This API process's resident memory.")
+    cpu_usage: str = Field(description="This API process's CPU share since it started.")
+    last_scan: str | None = Field(description="When the newest scan was created.")
 
     model_config = {
         "json_schema_extra": {
@@ -233,6 +251,17 @@ class StatsResponse(BaseModel):
                         "organization_filter": None,
                         "generated_at": "2024-01-15T10:30:00Z",
                     },
+                    "total_scans": 150,
+                    "active_scans": 5,
+                    "completed_scans": 120,
+                    "failed_scans": 15,
+                    "total_deals_extracted": 250000,
+                    "average_scan_duration_seconds": 180,
+                    "success_rate": 88.9,
+                    "uptime": "15 days, 7:24:15",
+                    "memory_usage": "212MB",
+                    "cpu_usage": "2.5%",
+                    "last_scan": "2024-01-15T10:25:00Z",
                 }
             ]
         }

@@ -82,6 +82,8 @@ class ScanStats:
     by_status: dict[str, int]
     recent_7_days: int
     records_extracted: int
+    average_duration_seconds: float | None = None  # of completed scans
+    last_scan_at: float | None = None  # when the newest scan was created
 
 
 class ScanService:
@@ -496,8 +498,14 @@ class ScanService:
         now = self.clock()
         by_status = dict.fromkeys(SCAN_STATUSES, 0)
         records = 0
+        durations = []
         for scan in scans:
-            by_status[self._state_of(scan, now).status] += 1
+            status = self._state_of(scan, now).status
+            by_status[status] += 1
             records += scan.records_extracted
+            if status == "completed" and (duration := scan.duration(now)) is not None:
+                durations.append(duration)
         recent = sum(1 for s in scans if s.created_at >= now - 7 * 86400)
-        return ScanStats(len(scans), by_status, recent, records)
+        average = sum(durations) / len(durations) if durations else None
+        last = scans[0].created_at if scans else None
+        return ScanStats(len(scans), by_status, recent, records, average, last)

@@ -1,7 +1,9 @@
 """Health of everything a scan needs, and the pipeline's description."""
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from api_shim.dagster import DagsterClient, DagsterHealth
 from api_shim.destination import ResultsStore
@@ -46,6 +48,15 @@ class Health:
         )
 
 
+@dataclass
+class ProcessFigures:
+    """This API process: how long it has run, its memory and its CPU share since it started."""
+
+    uptime_seconds: float
+    rss_bytes: int | None
+    cpu_percent: float
+
+
 class SystemService:
     def __init__(
         self,
@@ -58,6 +69,18 @@ class SystemService:
         self.destination = destination
         self.dagster = dagster
         self.store = store
+        self.started = time.monotonic()
+        self._cpu_at_start = time.process_time()
+
+    def process_figures(self) -> ProcessFigures:
+        uptime = max(time.monotonic() - self.started, 1e-6)
+        cpu = 100.0 * (time.process_time() - self._cpu_at_start) / uptime
+        try:
+            pages = int(Path("/proc/self/statm").read_text().split()[1])
+            rss: int | None = pages * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            rss = None
+        return ProcessFigures(uptime, rss, round(cpu, 1))
 
     def health(self) -> Health:
         health = Health()
