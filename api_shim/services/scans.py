@@ -117,7 +117,9 @@ class ScanService:
             return None  # cannot be a scan id; never sent on to Dagster or the database
         runs = self.dagster.runs({tags.PARTITION: scan_id}, limit=1000, fresh=fresh)
         scans = group_scans(
-            runs, self.settings.location_name, self.destination.default_organization_id
+            self._scan_job_runs(runs),
+            self.settings.location_name,
+            self.destination.default_organization_id,
         )
         scan = scans.get(scan_id)
         if scan is not None and not any_tenant and not tenant_visible(scan.organization_id):
@@ -177,10 +179,15 @@ class ScanService:
                 self._failures.popitem(last=False)
         return failure
 
+    def _scan_job_runs(self, runs: list[DagsterRun]) -> list[DagsterRun]:
+        """Runs of the scan job: other partitioned jobs (an organization's `deals_current`,
+        keyed by organization id) are not scans."""
+        return [r for r in runs if r.job_name == self.settings.job_name]
+
     def all_scans(self, organization_id: str | None = None, fresh: bool = False) -> list[ScanRuns]:
         """Every scan, newest first (by when its first run was created)."""
         scans = group_scans(
-            self.dagster.all_runs(fresh=fresh),
+            self._scan_job_runs(self.dagster.all_runs(fresh=fresh)),
             self.settings.location_name,
             self.destination.default_organization_id,
         ).values()
