@@ -16,9 +16,10 @@ from api_shim.errors import install_error_handlers
 from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
 from api_shim.models.common import error_example
-from api_shim.routes import api_router, etl_scans
+from api_shim.routes import api_router, etl_scans, hubspot_auth
 from api_shim.services.downloads import DownloadService
 from api_shim.services.etl_scans import EtlScanService
+from api_shim.services.hubspot_oauth import HubSpotOAuthService
 from api_shim.services.results import ResultsService
 from api_shim.services.scans import ScanService
 from api_shim.services.system import SystemService
@@ -64,6 +65,12 @@ TAGS = [
         "sorting and summary, cancel and remove, in its snake_case shapes.",
     },
     {"name": "ETL Health", "description": "The ETL API's health check (no API key needed)."},
+    {
+        "name": "HubSpot OAuth",
+        "description": "A tenant authorizes the HubSpot app once (hubspot-integration-api.md); "
+        "scans started with `auth.oauth: true` then use its grant and refresh the access "
+        "token themselves.",
+    },
 ]
 
 
@@ -139,6 +146,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.state.scans = scans
     app.state.results = ResultsService(scans, dagster, store)
     app.state.downloads = DownloadService(app.state.results)
+    app.state.hubspot_oauth = HubSpotOAuthService(destination)
     app.state.system = SystemService(settings, destination, dagster, store)
     app.state.etl = EtlScanService(scans, app.state.results, app.state.system)
     keys = key_store(settings.api_keys_file, destination.home)
@@ -155,6 +163,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.include_router(api_router, prefix=API_PREFIX, dependencies=secured)
     app.include_router(etl_scans.router, prefix=API_PREFIX, dependencies=secured)
     app.include_router(etl_scans.health_router, dependencies=secured)
+    app.include_router(hubspot_auth.router)  # its own checks: the callback carries no key
 
     @app.get("/docs", include_in_schema=False)
     def docs_redirect() -> RedirectResponse:

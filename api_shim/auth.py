@@ -21,8 +21,9 @@ from api_shim.tenancy import restrict_to
 
 log = logging.getLogger(__name__)
 
-# Health answers load balancers and probes; it shows no tenant's data.
-PUBLIC_PATHS = frozenset({"/health", "/api/v1/health"})
+# Health answers load balancers and probes; it shows no tenant's data. HubSpot sends the user's
+# browser to the OAuth callback, which carries no key (its `state` names the tenant).
+PUBLIC_PATHS = frozenset({"/health", "/api/v1/health", "/api/hs/auth/callback"})
 API_PREFIX = "/api/v1"
 SECURITY_SCHEME = "ApiKey"
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from hubspot_deals.crypto import TokenCipher, TokenDecryptionError
 from hubspot_deals.destination import make_pipeline, pipeline_name_for
 from hubspot_deals.hubspot.client import HubSpotClient
+from hubspot_deals.hubspot.oauth import HubSpotOAuthApp, RefreshingAccessToken
 from hubspot_deals.settings import get_settings
 
 CONFIGURATION_ERROR = {"error_category": "configuration_error", "transient": False}
@@ -61,11 +62,36 @@ class HubSpotResource(ConfigurableResource):
             )
         return token.get_secret_value()
 
-    def client(self, access_token: str) -> HubSpotClient:
+    def client(
+        self, access_token: str, oauth_refresh_token_ciphertext: str | None = None
+    ) -> HubSpotClient:
+        """The scan's client; with a refresh token (a scan authorized by OAuth), one that
+        refreshes its access token when HubSpot answers that it expired."""
         settings = get_settings()
+        base_url = self.api_base_url or settings.api_base_url
+        credential: str | RefreshingAccessToken = access_token
+        if oauth_refresh_token_ciphertext:
+            if not settings.oauth_configured:
+                raise Failure(
+                    description="the scan was authorized by HubSpot OAuth, but "
+                    "HUBSPOT_DEALS_OAUTH_CLIENT_ID and HUBSPOT_DEALS_OAUTH_CLIENT_SECRET are not "
+                    "set in the code location",
+                    metadata=CONFIGURATION_ERROR,
+                )
+            try:
+                refresh_token = TokenCipher.from_settings().decrypt(oauth_refresh_token_ciphertext)
+            except TokenDecryptionError as exc:
+                raise Failure(description=str(exc), metadata=CONFIGURATION_ERROR) from None
+            app = HubSpotOAuthApp(
+                settings.oauth_client_id or "",
+                settings.oauth_client_secret.get_secret_value(),  # type: ignore[union-attr]
+                base_url,
+                settings.http_timeout_seconds,
+            )
+            credential = RefreshingAccessToken(app, refresh_token, access_token)
         return HubSpotClient(
-            access_token,
-            self.api_base_url or settings.api_base_url,
+            credential,
+            base_url,
             max_attempts=self.max_attempts or settings.max_attempts,
             timeout=self.timeout_seconds or settings.http_timeout_seconds,
         )

@@ -77,6 +77,36 @@ class Settings(BaseSettings):
         "detect_crashed_scans sensor marks its run failed (and resume_failed_scans resumes it).",
     )
 
+    oauth_client_id: str | None = Field(
+        default=None,
+        description="HubSpot OAuth app's client id: organizations can then authorize scans "
+        "with OAuth instead of a private-app token.",
+    )
+    oauth_client_secret: SecretStr | None = Field(
+        default=None,
+        description="The OAuth app's client secret (the API exchanges codes with it, scans "
+        "refresh access tokens with it); never logged, never in run config.",
+    )
+    oauth_redirect_uri: str = Field(
+        default="http://127.0.0.1:5000/api/hs/auth/callback",
+        description="The API's callback URL, as registered in the HubSpot app.",
+    )
+    oauth_authorize_url: str = Field(
+        default="https://app.hubspot.com/oauth/authorize",
+        description="Where users approve the app (the sandbox serves /oauth/authorize).",
+    )
+    oauth_scopes: str = Field(
+        default="crm.objects.deals.read crm.objects.owners.read crm.schemas.deals.read oauth",
+        description="Scopes the app asks for, space-separated.",
+    )
+    oauth_state_ttl_seconds: float = Field(
+        default=600.0, gt=0, description="How long a login's `state` stays valid (single use)."
+    )
+
+    @property
+    def oauth_configured(self) -> bool:
+        return bool(self.oauth_client_id and self.oauth_client_secret)
+
     @property
     def organizations_file(self) -> Path:
         return self.organizations_path or (self.home / "organizations.yaml")

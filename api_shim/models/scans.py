@@ -4,7 +4,15 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from api_shim.models.common import Pagination, RequestModel, ResponseModel
 
@@ -48,11 +56,17 @@ TenantUrl = Annotated[
 
 
 class ScanAuth(RequestModel):
-    access_token: str = Field(
+    oauth: StrictBool = Field(
+        default=False,
+        description="Scan with the organization's HubSpot OAuth grant (authorized through "
+        "`GET /api/hs/auth/login`) instead of an access token; the scan refreshes the grant's "
+        "access token itself when it expires.",
+    )
+    access_token: str | None = Field(
         min_length=10,
         max_length=4096,
-        description="HubSpot Private App access token. Encrypted before it reaches Dagster; "
-        "never returned or logged.",
+        description="HubSpot Private App access token (required unless `oauth` is true). "
+        "Encrypted before it reaches Dagster; never returned or logged.",
         examples=["pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"],
     )
     tennant_url: TenantUrl | None = Field(
@@ -60,6 +74,23 @@ class ScanAuth(RequestModel):
         description="HubSpot tenant URL (optional; a valid http(s) URL).",
         examples=["https://app.hubspot.com"],
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _oauth_needs_no_token(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("oauth") is True and "accessToken" not in data:
+            return {**data, "accessToken": None}
+        return data
+
+    @field_validator("access_token")
+    @classmethod
+    def _token_or_oauth(cls, value: str | None, info: ValidationInfo) -> str | None:
+        oauth = info.data.get("oauth") is True
+        if value is None and not oauth:
+            raise PydanticCustomError("missing", "Access token is required")
+        if value is not None and oauth:
+            raise ValueError("Send either an access token or oauth: true, not both")
+        return value
 
 
 class DateRange(RequestModel):

@@ -19,6 +19,7 @@ from api_shim.dagster import DagsterClient, DagsterRun, RunFailure
 from api_shim.destination import SCAN_TABLES, ResultsStore
 from api_shim.errors import (
     ApiError,
+    BadRequest,
     DagsterUnavailable,
     ScanAlreadyExists,
     ScanNotFound,
@@ -26,6 +27,7 @@ from api_shim.errors import (
     TenantForbidden,
 )
 from api_shim.models.scans import FINISHED_STATUSES, SCAN_STATUSES, ScanConfigRequest
+from api_shim.oauth_grants import OAuthGrantStore
 from api_shim.services.scan_runs import (
     DEALS_ASSET_PATH,
     TENANT_URL_TAG,
@@ -220,6 +222,23 @@ class ScanService:
             self._cipher = TokenCipher.from_settings(self.destination)
         return self._cipher
 
+    def hubspot_credentials(self, config: ScanConfigRequest) -> dict[str, str]:
+        """How the scan authenticates to HubSpot, as run config: ciphertext only."""
+        if not config.auth.oauth:
+            token = config.auth.access_token or ""
+            return {"access_token_ciphertext": self.cipher().encrypt(token)}
+        grant = OAuthGrantStore(self.destination.home, self.cipher()).get(config.organization_id)
+        if grant is None:
+            message = (
+                f"Organization '{config.organization_id}' has not authorized HubSpot OAuth: "
+                "GET /api/hs/auth/login first, or send auth.accessToken"
+            )
+            raise BadRequest(message, validation_errors={"config": {"auth": {"oauth": [message]}}})
+        return {
+            "access_token_ciphertext": grant.access_token_ciphertext,
+            "oauth_refresh_token_ciphertext": grant.refresh_token_ciphertext,
+        }
+
     def run_config(self, config: ScanConfigRequest, scan_type: str = SCAN_KIND) -> dict[str, Any]:
         """The scan's run config; the token only as ciphertext."""
         filters = config.filters
@@ -227,7 +246,7 @@ class ScanService:
             "scan_type": scan_type,
             "organization_id": config.organization_id,
             "include_archived": bool(filters and filters.include_archived),
-            "access_token_ciphertext": self.cipher().encrypt(config.auth.access_token),
+            **self.hubspot_credentials(config),
         }
         if filters and filters.properties:
             op_config["properties"] = list(filters.properties)

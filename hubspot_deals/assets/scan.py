@@ -89,6 +89,12 @@ class ScanConfig(Config):
         description="The HubSpot token encrypted with the deployment key; without it the code "
         "location's HUBSPOT_ACCESS_TOKEN is used.",
     )
+    oauth_refresh_token_ciphertext: str | None = Field(
+        default=None,
+        description="For a scan authorized by HubSpot OAuth: the grant's refresh token, "
+        "encrypted. The scan refreshes its access token with it (and the code location's "
+        "HUBSPOT_DEALS_OAUTH_CLIENT_ID/SECRET) whenever HubSpot answers that it expired.",
+    )
 
     def deal_filter(self, modified_since_ms: int | None = None) -> DealFilter:
         if self.scan_type not in ("full", "incremental"):
@@ -209,7 +215,8 @@ def hubspot_scan(
             f"(checkpoint of {resume.committed_at}; {orphans} uncommitted rows dropped)"
         )
     client = hubspot.client(
-        hubspot.resolve_access_token(config.access_token_ciphertext, config.access_token_env)
+        hubspot.resolve_access_token(config.access_token_ciphertext, config.access_token_env),
+        config.oauth_refresh_token_ciphertext,
     )
     progress = ScanProgress(
         context, resuming=resume is not None, heartbeat_seconds=settings.heartbeat_seconds

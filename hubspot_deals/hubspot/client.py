@@ -18,6 +18,7 @@ from hubspot_deals.hubspot.errors import (
     HubSpotRequestError,
     HubSpotScopeError,
 )
+from hubspot_deals.hubspot.oauth import AccessTokenProvider, RefreshingAccessToken
 from hubspot_deals.hubspot.pacing import RollingWindowPacer
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,15 @@ SEARCH_REQUESTS_PER_SECOND = 5
 
 
 class HubSpotClient:
-    """Talks to one HubSpot account with one token; safe to share between threads."""
+    """Talks to one HubSpot account with one token; safe to share between threads.
+
+    `access_token` is a private-app token, or an `AccessTokenProvider` (an OAuth grant): then a
+    request answered 401 `EXPIRED_AUTHENTICATION` gets a fresh token from it and is sent again.
+    """
 
     def __init__(
         self,
-        access_token: str,
+        access_token: str | AccessTokenProvider | dict[str, Any],
         base_url: str = "https://api.hubapi.com",
         *,
         max_attempts: int = 8,
@@ -43,7 +48,10 @@ class HubSpotClient:
         pool_size: int = 16,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._auth_header = f"Bearer {access_token}"
+        if isinstance(access_token, dict):  # an OAuth grant handed over by worker_settings
+            access_token = RefreshingAccessToken.from_worker_spec(access_token)
+        self._token_provider = None if isinstance(access_token, str) else access_token
+        self._auth_header = f"Bearer {access_token}" if isinstance(access_token, str) else ""
         self.max_attempts = max_attempts
         self.timeout = timeout
         self.max_backoff = max_backoff
@@ -101,7 +109,11 @@ class HubSpotClient:
         failure = ""
         attempt = 0  # failed attempts: 5xx and connection errors
         rate_limit_waited = 0.0  # 429s have their own, time-based patience
+        refreshed = False  # an expired OAuth token is refreshed once per request
         while attempt < self.max_attempts:
+            token = self._token_provider.current() if self._token_provider else None
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
             pacer.acquire()
             self._count("requests")
             self._count("search_requests" if is_search else "burst_requests")
@@ -131,6 +143,12 @@ class HubSpotClient:
                         correlation_id=correlation_id,
                     )
                 rate_limit_waited += self._on_rate_limited(resp, path, correlation_id)
+                continue
+            if token is not None and not refreshed and _is_expired_token(resp):
+                refreshed = True
+                self._count("token_refreshes")
+                log.info("HubSpot OAuth access token expired; refreshing it (%s %s)", method, path)
+                self._token_provider.refresh(token)  # type: ignore[union-attr]
                 continue
             if resp.status_code in RETRIED_STATUSES:
                 attempt += 1
@@ -224,6 +242,10 @@ class HubSpotClient:
             status=status,
             correlation_id=correlation_id,
         )
+
+
+def _is_expired_token(resp: requests.Response) -> bool:
+    return resp.status_code == 401 and _json_body(resp).get("category") == "EXPIRED_AUTHENTICATION"
 
 
 def _json_body(resp: requests.Response) -> dict[str, Any]:
