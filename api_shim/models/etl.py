@@ -2,7 +2,15 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 EtlStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 SCAN_ID_EXAMPLE = "scan_20250127_103000_0a1b2c3d4e5f"
@@ -18,11 +26,19 @@ class EtlFilters(EtlRequest):
     archived: StrictBool = Field(default=False, description="Also extract archived deals.")
     pipeline: StrictStr | None = Field(
         default=None,
-        min_length=1,
-        max_length=255,
-        description="Only deals of this pipeline (its id, e.g. `default`); all when omitted.",
-        examples=["default"],
+        description="Not supported yet: scans read every pipeline, and a value is refused "
+        "with a 400 rather than ignored. Filter the results with `filter_pipeline` instead.",
     )
+
+    @field_validator("pipeline")
+    @classmethod
+    def _no_pipeline_filter(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "filtering the extraction by pipeline is not supported yet (scans read every "
+                "pipeline); filter the results with filter_pipeline instead"
+            )
+        return value
 
 
 class EtlScanConfig(EtlRequest):
@@ -72,7 +88,7 @@ class EtlStartRequest(EtlRequest):
                     "config": {
                         "hubspot_access_token": "pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
                         "properties": ["dealname", "amount", "dealstage", "closedate", "pipeline"],
-                        "filters": {"archived": False, "pipeline": "default"},
+                        "filters": {"archived": False},
                         "batch_size": 100,
                     },
                 }
