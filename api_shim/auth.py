@@ -176,7 +176,8 @@ def document_security(schema: dict[str, Any], error_bodies: Any) -> None:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             scope = required_scope(method.upper(), path)
-            operation["security"] = [{SECURITY_SCHEME: [scope]}]
+            # `{}`: no key while none is configured (loopback only), as the scheme says.
+            operation["security"] = [{SECURITY_SCHEME: [scope]}, {}]
             operation["description"] = (
                 operation.get("description", "") + f"\n\nRequires an API key with `{scope}`."
             ).strip()
