@@ -1,21 +1,34 @@
-"""Benchmark: sandbox deals through a full scan into DuckDB and PostgreSQL.
+"""Benchmark: every extraction figure of the performance issue, from one run.
 
-Prints deals/s, HubSpot requests per 1,000 deals, the scan process's peak memory, and, with the
-sandbox's rate limit on, the share of the token's ceiling reached (100 deals a page at
-limit/10 requests a second). Each scan runs in its own process (`hubspot-deals scan`), so its
-peak RSS is the scan's alone. Not a test: run it on a quiet machine.
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/scan_bench.py            # everything, 1,000,000 deals included
+    .venv/bin/python bench/scan_bench.py --quick    # 20,000 deals, no scale series
 
-    .venv/bin/python bench/scan_bench.py --deals 100000
-    .venv/bin/python bench/scan_bench.py --deals 20000 --only duckdb --throttle 100
+Against the HubSpot sandbox (77 deal properties, 60 of them custom, unless said otherwise):
+
+1. the bare loop: GET list pages of 100 with every property, JSON-decode, discard;
+2. full scans end to end (sandbox -> typed tables) into DuckDB and PostgreSQL, all properties
+   and 8, with deals/s, their share of the bare loop, requests per 1,000 deals, and the peak
+   resident memory of the scan's process and of its deal reader process;
+3. throttled scans (the sandbox enforcing a private app's 100 and 190 requests per 10 s, and
+   search's 5 per second), against the list API's ceiling and the list+search ceiling;
+4. requests per 1,000 deals and the read strategy chosen for 8, 72 and 400 properties;
+5. deals/s and peak memory against deal count (10k, 100k, 1M), plotted.
+
+Each scan runs in its own process (`hubspot-deals scan`), so memory is the scan's alone. Writes
+`bench/results/latest.json` and `bench/results/scale.png`. Not a test: the machine's load
+average is printed next to the figures.
 """
 
 import argparse
 import json
 import os
+import platform
 import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,34 +41,42 @@ sys.path.insert(0, str(REPO))
 from hubspot_deals.sandbox.process import SandboxServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
+RESULTS = REPO / "bench" / "results"
 PG_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 EIGHT = "dealname,amount,closedate,pipeline,dealstage,createdate,hs_lastmodifieddate,hs_object_id"
+STANDARD_PROPERTIES = 17  # the sandbox's HubSpot-defined deal properties
+LIST_PAGE, SEARCH_PAGE, SEARCH_PER_SECOND = 100, 200, 5
 
 
-def sandbox_stats(base_url: str) -> dict:
-    return requests.get(base_url + "/__sandbox/stats", timeout=10).json()
+def machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
 
 
-def reset_stats(base_url: str) -> None:
-    requests.post(base_url + "/__sandbox/stats/reset", timeout=10).raise_for_status()
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
-def crm_requests(stats: dict) -> int:
-    """HubSpot-route requests the sandbox answered (admin routes excluded)."""
-    return int(stats["requestsTotal"])
-
-
-def all_properties(base_url: str, token: str) -> str:
-    headers = {"Authorization": f"Bearer {token}"}
-    defs = requests.get(base_url + "/crm/v3/properties/deals", headers=headers, timeout=30).json()
-    return ",".join(d["name"] for d in defs["results"])
-
-
-def bare_loop(base_url: str, token: str, properties: str) -> float:
-    """The floor: GET list pages of 100, decode, discard. Deals/s."""
+def bare_loop(base_url: str, token: str) -> float:
+    """The floor: GET list pages of 100 with every property, decode, discard. Deals/s."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    params: dict = {"limit": 100, "properties": properties}
+    defs = session.get(base_url + "/crm/v3/properties/deals", timeout=30).json()["results"]
+    params: dict = {"limit": LIST_PAGE, "properties": ",".join(d["name"] for d in defs)}
     deals, started = 0, time.perf_counter()
     while True:
         body = orjson.loads(session.get(base_url + "/crm/v3/objects/deals", params=params).content)
@@ -67,16 +88,50 @@ def bare_loop(base_url: str, token: str, properties: str) -> float:
     return deals / (time.perf_counter() - started)
 
 
-def run_scan(home: Path, env: dict, scan_id: str, properties: str | None) -> dict:
-    """One scan in a child process; returns its wall time, dlt time and peak RSS (MB)."""
+class MemoryWatch:
+    """Samples the resident memory of a process and of its children (the deal reader)."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        import psutil
+
+        self.process = psutil.Process(pid)
+        self.every = every
+        self.scan_mb = self.reader_mb = self.together_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                scan = self.process.memory_info().rss / 2**20
+                reader = sum(c.memory_info().rss for c in self.process.children()) / 2**20
+            except psutil.Error:
+                return
+            self.scan_mb = max(self.scan_mb, scan)
+            self.reader_mb = max(self.reader_mb, reader)
+            self.together_mb = max(self.together_mb, scan + reader)
+            time.sleep(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_scan(env: dict, scan_id: str, properties: str | None) -> dict:
+    """One scan in a child process; returns its metadata, wall time and peak memory."""
     args = [str(BIN / "hubspot-deals"), "scan", scan_id, "--organization-id", "bench", "--json"]
     if properties:
         args += ["--properties", properties]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=err, cwd=REPO)
-        # wait4 gives this child's own peak RSS (getrusage would give the largest child's).
+        watch = MemoryWatch(proc.pid)
+        # wait4: this child's own peak RSS, exact (sampling can miss a short peak).
         _, status, usage = os.wait4(proc.pid, 0)
+        watch.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         out.seek(0)
@@ -85,112 +140,198 @@ def run_scan(home: Path, env: dict, scan_id: str, properties: str | None) -> dic
     if proc.returncode != 0:
         raise RuntimeError(f"scan failed:\n{stdout[-2000:]}\n{stderr[-4000:]}")
     meta = json.loads(stdout.strip().splitlines()[-1])
-    meta.update(wall_seconds=wall, peak_rss_mb=usage.ru_maxrss / 1024)
+    meta.update(
+        wall_seconds=wall,
+        peak_rss_mb=max(usage.ru_maxrss / 1024, watch.scan_mb),
+        reader_peak_rss_mb=watch.reader_mb,
+        together_peak_rss_mb=watch.together_mb,
+    )
     return meta
 
 
-def scenario(
-    name: str, sandbox: SandboxServer, token: str, home: Path, destination: str,
-    properties: str | None, deals_expected: int,
-) -> dict:  # fmt: skip
-    env = {
-        **os.environ,
-        "HUBSPOT_API_BASE_URL": sandbox.base_url,
-        "HUBSPOT_ACCESS_TOKEN": token,
-        "HUBSPOT_DEALS_HOME": str(home),
-        "DAGSTER_HOME": str(home / "dagster_home"),
-        "HUBSPOT_DEALS_DESTINATION": destination,
-        "HUBSPOT_DEALS_POSTGRES_DSN": PG_DSN,
-    }
-    reset_stats(sandbox.base_url)
-    scan_id = f"bench-{name}-{secrets.token_hex(3)}"
-    result = run_scan(home, env, scan_id, properties)
-    stats = sandbox_stats(sandbox.base_url)
-    n = result["deals_extracted"]
-    if n != deals_expected:
-        raise RuntimeError(f"{name}: loaded {n} deals, expected {deals_expected}")
-    requests_made = crm_requests(stats)
-    return {
-        "scenario": name,
-        "destination": destination,
-        "deals": n,
-        "deals_per_s": n / result["duration_seconds"],
-        "deals_per_s_wall": n / result["wall_seconds"],
-        "requests_per_1000": requests_made * 1000 / n,
-        "rate_limited": sum(stats["rateLimited"].values()),
-        "peak_rss_mb": result["peak_rss_mb"],
-        "scan_seconds": result["duration_seconds"],
-        "wall_seconds": result["wall_seconds"],
-    }
+class Bench:
+    def __init__(self, home: Path, token: str) -> None:
+        self.home = home
+        self.token = token
+        self.rows: list[dict] = []
+
+    def scan(
+        self, name: str, sandbox: SandboxServer, destination: str = "duckdb",
+        properties: str | None = None, **extra: object,
+    ) -> dict:  # fmt: skip
+        env = {
+            **os.environ,
+            "HUBSPOT_API_BASE_URL": sandbox.base_url,
+            "HUBSPOT_ACCESS_TOKEN": self.token,
+            "HUBSPOT_DEALS_HOME": str(self.home),
+            "DAGSTER_HOME": str(self.home / "dagster_home"),
+            "HUBSPOT_DEALS_DESTINATION": destination,
+            "HUBSPOT_DEALS_POSTGRES_DSN": PG_DSN,
+        }
+        sandbox.reset_stats()
+        load = load_average()
+        result = run_scan(env, f"bench-{name}-{secrets.token_hex(3)}", properties)
+        stats = requests.get(sandbox.url("/__sandbox/stats"), timeout=10).json()
+        n = result["deals_extracted"]
+        live = sandbox.account().live_count
+        if n != live:
+            raise RuntimeError(f"{name}: loaded {n} deals, expected {live}")
+        row = {
+            "scenario": name,
+            "destination": destination,
+            "deals": n,
+            "deals_per_s": n / result["duration_seconds"],
+            "deals_per_s_wall": n / result["wall_seconds"],
+            "requests_per_1000": stats["requestsTotal"] * 1000 / n,
+            "refused_414": sum(c.get("414", 0) for c in stats["requests"].values()),
+            "rate_limited": sum(stats["rateLimited"].values()),
+            "read_strategy": result.get("read_strategy"),
+            "peak_rss_mb": result["peak_rss_mb"],
+            "reader_peak_rss_mb": result["reader_peak_rss_mb"],
+            "together_peak_rss_mb": result["together_peak_rss_mb"],
+            "scan_seconds": result["duration_seconds"],
+            "wall_seconds": result["wall_seconds"],
+            "load_average": load,
+            **extra,
+        }
+        self.rows.append(row)
+        print(json.dumps(row), flush=True)
+        return row
+
+
+def sandbox(deals: int, token: str, **options: object) -> SandboxServer:
+    options.setdefault("custom_properties", 60)
+    return SandboxServer(deals=deals, seed=1, tokens=[token], startup_timeout=300, **options)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=100_000)
-    parser.add_argument("--custom-properties", type=int, default=60)
+    parser.add_argument("--scale", default="10000,100000,1000000", help="deal counts ('' none)")
+    parser.add_argument("--throttle", default="100,190", help="burst limits per 10 s ('' none)")
+    parser.add_argument("--requests-deals", type=int, default=20_000)
     parser.add_argument("--only", choices=("duckdb", "postgres"), default=None)
-    parser.add_argument(
-        "--throttle", default="100", help="comma-separated burst limits to measure ('' for none)"
-    )
-    parser.add_argument("--json", default=None, help="also write the figures to this file")
+    parser.add_argument("--quick", action="store_true", help="20,000 deals, no scale series")
+    parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     args = parser.parse_args()
+    if args.quick:
+        args.deals, args.scale, args.requests_deals = 20_000, "", 10_000
 
     token = "bench-" + secrets.token_hex(16)
     destinations = [args.only] if args.only else ["duckdb", "postgres"]
-    rows: list[dict] = []
+    started_load = load_average()
+    print(f"machine: {machine()}, load average {started_load}", flush=True)
     with tempfile.TemporaryDirectory(prefix="hubspot-deals-bench-") as tmp:
         home = Path(tmp)
         (home / "dagster_home").mkdir()
         (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        with SandboxServer(
-            deals=args.deals, seed=1, custom_properties=args.custom_properties, tokens=[token]
-        ) as sandbox:
-            live = sandbox.account().live_count
-            bare_all = bare_loop(sandbox.base_url, token, all_properties(sandbox.base_url, token))
-            print(f"bare loop, all properties: {bare_all:,.0f} deals/s", flush=True)
-            for dest in destinations:
-                row = scenario(f"{dest}-all", sandbox, token, home, dest, None, live)
-                row["vs_bare_loop"] = row["deals_per_s"] / bare_all
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-            row = scenario("duckdb-8", sandbox, token, home, destinations[0], EIGHT, live)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-        for limit in [int(x) for x in args.throttle.split(",") if x]:
-            with SandboxServer(
-                deals=args.deals, seed=1, custom_properties=args.custom_properties,
-                tokens=[token], rate_limit=limit,
-            ) as sandbox:  # fmt: skip
-                row = scenario(
-                    f"throttled-{limit}", sandbox, token, home, destinations[0], None, live
-                )
-                ceiling = limit / 10 * 100
-                row["ceiling_deals_per_s"] = ceiling
-                row["share_of_ceiling"] = row["deals_per_s"] / ceiling
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+        bench = Bench(home, token)
 
+        with sandbox(args.deals, token) as sb:
+            bare_loop(sb.base_url, token)  # warms the sandbox's page cache
+            bare = bare_loop(sb.base_url, token)
+            print(f"bare loop, all properties: {bare:,.0f} deals/s", flush=True)
+            for dest in destinations:
+                row = bench.scan(f"{dest}-all", sb, dest, None)
+                row["vs_bare_loop"] = row["deals_per_s"] / bare
+            bench.scan("duckdb-8", sb, destinations[0], EIGHT)
+
+        for limit in [int(x) for x in args.throttle.split(",") if x]:
+            list_ceiling = limit / 10 * LIST_PAGE
+            both_ceiling = list_ceiling + SEARCH_PER_SECOND * SEARCH_PAGE
+            with sandbox(args.deals, token, rate_limit=limit) as sb:
+                row = bench.scan(
+                    f"throttled-{limit}", sb, destinations[0], None,
+                    list_ceiling=list_ceiling, list_search_ceiling=both_ceiling,
+                )  # fmt: skip
+            row["vs_list_ceiling"] = row["deals_per_s"] / list_ceiling
+            row["vs_list_search_ceiling"] = row["deals_per_s"] / both_ceiling
+
+        for throttle in (100, 0):
+            for label, custom, props in (("8", 60, EIGHT), ("72", 55, None), ("400", 383, None)):
+                with sandbox(args.requests_deals, token, custom_properties=custom,
+                             rate_limit=throttle) as sb:  # fmt: skip
+                    name = f"requests-{label}-{'throttled' if throttle else 'unthrottled'}"
+                    bench.scan(name, sb, destinations[0], props, properties=int(label))
+
+        for deals in [int(x) for x in args.scale.split(",") if x]:
+            with sandbox(deals, token) as sb:
+                bench.scan(f"scale-{deals}", sb, destinations[0], None, scale=deals)
+
+    figures = {
+        "machine": machine(),
+        "load_average": {"start": started_load, "end": load_average()},
+        "deals": args.deals,
+        "bare_loop": bare,
+        "rows": bench.rows,
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures)
+    plot(bench.rows, Path(args.output).with_name("scale.png"), figures["machine"])
+    return 0
+
+
+def report(figures: dict) -> None:
+    m = figures["machine"]
     print()
     print(
-        f"{args.deals:,} sandbox deals ({live:,} live), {args.custom_properties} custom properties,"
-        f" {os.cpu_count()} cores"
+        f"{figures['deals']:,} sandbox deals; {m['cpus']} x {m['cpu_model']}, {m['memory_gb']} GB;"
+        f" load average {figures['load_average']['start']} -> {figures['load_average']['end']}"
     )
-    header = f"{'scenario':<16}{'deals/s':>10}{'req/1k':>8}{'429s':>6}{'peak MB':>9}{'extra':>24}"
-    print(header)
-    for r in rows:
+    print(
+        f"{'scenario':<30}{'deals/s':>9}{'req/1k':>8}{'414':>5}{'429':>5}{'scan MB':>9}"
+        f"{'reader MB':>10}  {'strategy':<22}extra"
+    )
+    for r in figures["rows"]:
         extra = ""
         if "vs_bare_loop" in r:
-            extra = f"{r['vs_bare_loop']:.0%} of bare loop"
-        if "share_of_ceiling" in r:
-            extra = f"{r['share_of_ceiling']:.1%} of {r['ceiling_deals_per_s']:.0f}/s"
+            extra = f"{r['vs_bare_loop']:.0%} of the bare loop"
+        if "vs_list_ceiling" in r:
+            extra = (
+                f"{r['vs_list_ceiling']:.0%} of list ceiling {r['list_ceiling']:,.0f}/s, "
+                f"{r['vs_list_search_ceiling']:.0%} of list+search "
+                f"{r['list_search_ceiling']:,.0f}/s"
+            )
         print(
-            f"{r['scenario']:<16}{r['deals_per_s']:>10,.0f}{r['requests_per_1000']:>8.1f}"
-            f"{r['rate_limited']:>6}{r['peak_rss_mb']:>9.0f}{extra:>24}"
+            f"{r['scenario']:<30}{r['deals_per_s']:>9,.0f}{r['requests_per_1000']:>8.1f}"
+            f"{r['refused_414']:>5}{r['rate_limited']:>5}{r['peak_rss_mb']:>9.0f}"
+            f"{r['reader_peak_rss_mb']:>10.0f}  {r['read_strategy'] or '':<22}{extra}"
         )
-    print(f"bare loop (all properties): {bare_all:,.0f} deals/s")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"bare_loop": bare_all, "rows": rows}, indent=2))
-    return 0
+    print(f"bare loop (all properties): {figures['bare_loop']:,.0f} deals/s")
+
+
+def plot(rows: list[dict], path: Path, m: dict) -> None:
+    scale = sorted((r for r in rows if "scale" in r), key=lambda r: r["scale"])
+    if not scale:
+        return
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'): no plot")
+        return
+    counts = [r["scale"] for r in scale]
+    fig, speed = plt.subplots(figsize=(7, 4))
+    speed.plot(counts, [r["deals_per_s"] for r in scale], "o-", color="tab:blue", label="deals/s")
+    speed.set_xscale("log")
+    speed.set_xlabel("deals in the scan")
+    speed.set_ylabel("deals/s (DuckDB, 77 properties)", color="tab:blue")
+    speed.set_ylim(bottom=0)
+    memory = speed.twinx()
+    memory.plot(counts, [r["peak_rss_mb"] for r in scale], "s--", color="tab:red",
+                label="scan process")  # fmt: skip
+    memory.plot(counts, [r["reader_peak_rss_mb"] for r in scale], "^:", color="tab:orange",
+                label="deal reader process")  # fmt: skip
+    memory.set_ylabel("peak resident memory (MB)", color="tab:red")
+    memory.set_ylim(bottom=0)
+    memory.legend(loc="lower right")
+    speed.set_title(f"Full scan against the sandbox; {m['cpus']} x {m['cpu_model']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

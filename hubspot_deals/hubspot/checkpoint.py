@@ -1,6 +1,6 @@
 """Checkpoints: a scan's deals are loaded in chunks, each committing where reading resumes.
 
-One run reads deal pages from a single `DealStream`; dlt loads them in chunks of a few thousand
+One run reads deal pages from a single `DealStream`; dlt loads them in chunks of thousands of
 deals. Each chunk writes the stream's cursor into the deals resource's dlt state, which dlt
 commits in the destination together with the chunk's rows. A later run of the same scan restores
 that state, so a crashed, failed, paused or retried scan resumes after the last committed page
@@ -18,11 +18,9 @@ from typing import Any
 import pyarrow as pa
 
 from hubspot_deals.hubspot.client import HubSpotClient
-from hubspot_deals.hubspot.columns import DealTableBuilder
-from hubspot_deals.hubspot.deals import Cursor, DealFilter, DealReader, prefetch
-
-# Pages are typed and handed to dlt in batches: dlt's cost per item outweighs its cost per row.
-DEALS_PER_TABLE = 2_000
+from hubspot_deals.hubspot.columns import DealTableBuilder, with_chunk
+from hubspot_deals.hubspot.deals import Cursor, DealFilter, DealReader
+from hubspot_deals.hubspot.reader_process import DealBatch, DealReaderProcess
 
 ProgressCallback = Callable[[int, int | None], None]
 
@@ -74,7 +72,11 @@ def scan_fingerprint(
 
 
 class DealStream:
-    """One run's deal pages, typed into Arrow tables and cut into checkpointed chunks."""
+    """One run's deals, typed into Arrow tables and cut into checkpointed chunks.
+
+    The tables come from `batches(cursor)`: by default a `DealReaderProcess`, which reads,
+    decodes and types on the machine's other core while this process loads.
+    """
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class DealStream:
         chunk_deals: int = 5_000,
         chunk_seconds: float = 30.0,
         on_progress: ProgressCallback | None = None,
+        batches: Callable[[Cursor], Iterator[DealBatch]] | None = None,
     ) -> None:
         self.reader = reader
         self.builder = builder
@@ -99,8 +102,10 @@ class DealStream:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.started_at = resume_from.started_at if resume_from and resume_from.started_at else now
         self.exhausted = self.cursor.get("phase") == "done"
-        self._pages: Iterator[tuple[list[dict[str, Any]], Cursor, str]] | None = None
-        self._pending: tuple[list[dict[str, Any]], Cursor, str] | None = None
+        self._process = DealReaderProcess(reader.client, builder, reader)
+        self._open_batches = batches or self._process.batches
+        self._batches: Iterator[DealBatch] | None = None
+        self._pending: DealBatch | None = None
 
     @classmethod
     def open(
@@ -117,6 +122,10 @@ class DealStream:
         )
         return cls(reader, builder, fingerprint, **options)
 
+    def close(self) -> None:
+        """Stops the reader process (it also stops when this process exits)."""
+        self._process.close()
+
     def checkpoint(self) -> Checkpoint:
         return Checkpoint(
             fingerprint=self.fingerprint,
@@ -129,6 +138,11 @@ class DealStream:
             modified_since_ms=self.reader.filter.modified_since_ms,
         )
 
+    def count_expected(self) -> None:
+        """HubSpot's count of the live deals to read (kept from the first run of the scan)."""
+        if self.expected is None:
+            self.expected = self.reader.expected_live_total()
+
     def next_chunk(self) -> Iterator[tuple[pa.Table, Checkpoint]]:
         """Tables of the next chunk, each with the checkpoint that holds once it is loaded.
 
@@ -139,49 +153,40 @@ class DealStream:
         """
         if self.exhausted:
             return
-        if self._pages is None:
-            if self.expected is None:
-                self.expected = self.reader.expected_live_total()
+        if self._batches is None:
+            self.count_expected()
             if self.on_progress:
                 self.on_progress(self.deals_extracted, self.expected)
-            self._pages = prefetch(self.reader.pages(self.cursor))
+            self._batches = self._open_batches(dict(self.cursor))
         chunk = self.chunks + 1
         started, in_chunk = time.monotonic(), 0
-        batch: list[dict[str, Any]] = []
-        phase = self._pending[2] if self._pending else None
+        phase: str | None = None
         while True:
-            item = self._pending or next(self._pages, None)
+            batch = self._pending or next(self._batches, None)
             self._pending = None
-            if item is None:
+            if batch is None:
                 break
-            page, cursor, page_phase = item
-            if phase is not None and page_phase != phase and (batch or in_chunk):
-                self._pending = item  # the next phase starts the next chunk
-                if batch:
-                    yield self._emit(batch, chunk)
+            if phase is not None and batch.phase != phase:
+                self._pending = batch  # the next phase starts the next chunk
                 self.chunks = chunk
                 return
-            phase = page_phase
-            batch += page
-            self.cursor = cursor
-            if len(batch) < DEALS_PER_TABLE:
-                continue
-            in_chunk += len(batch)
-            yield self._emit(batch, chunk)
-            batch = []
+            phase = batch.phase
+            self.cursor = batch.cursor
+            in_chunk += batch.table.num_rows
+            yield self._emit(batch.table, chunk)
             if in_chunk >= self.chunk_deals or time.monotonic() - started >= self.chunk_seconds:
                 self.chunks = chunk
                 return
         self.exhausted = True
         self.cursor = {"phase": "done"}
         # Always: it carries the finished checkpoint (and creates an empty scan's typed table).
-        yield self._emit(batch, chunk)
+        yield self._emit(self.builder.build([]), chunk)
         self.chunks = chunk
 
-    def _emit(self, batch: list[dict[str, Any]], chunk: int) -> tuple[pa.Table, Checkpoint]:
-        self.deals_extracted += len(batch)
+    def _emit(self, table: pa.Table, chunk: int) -> tuple[pa.Table, Checkpoint]:
+        self.deals_extracted += table.num_rows
         if self.on_progress:
             self.on_progress(self.deals_extracted, self.expected)
         checkpoint = self.checkpoint()
         checkpoint.chunks = chunk
-        return self.builder.build(batch, chunk), checkpoint
+        return with_chunk(table, chunk), checkpoint

@@ -82,6 +82,20 @@ class HubSpotClient:
         """Length of the URL a GET with these params would have."""
         return len(self.base_url) + len(path) + 1 + len(urlencode(params, doseq=True))
 
+    def worker_settings(self) -> dict[str, Any]:
+        """Keyword arguments for an equal client in another process (the deal reader's)."""
+        return {
+            "access_token": self._token_provider.worker_spec()  # type: ignore[attr-defined]
+            if self._token_provider is not None
+            else self._auth_header.removeprefix("Bearer "),
+            "base_url": self.base_url,
+            "max_attempts": self.max_attempts,
+            "timeout": self.timeout,
+            "max_backoff": self.max_backoff,
+            "max_rate_limit_wait": self.max_rate_limit_wait,
+            "search_requests_per_second": self.search_pacer.limit,
+        }
+
     def close(self) -> None:
         self.session.close()
 

@@ -27,6 +27,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 RECORD_COLUMNS = ("id", "created_at", "updated_at", "archived", "archived_at")
 SCAN_COLUMNS = ("_scan_id", "_organization_id", "_scan_chunk")
 UNPARSED_COLUMN = "_unparsed"
+CHUNK_FIELD = pa.field("_scan_chunk", pa.int32(), nullable=False)
 RESERVED = frozenset(RECORD_COLUMNS + SCAN_COLUMNS + (UNPARSED_COLUMN,))
 
 
@@ -172,7 +173,6 @@ class DealTableBuilder:
                 pa.field(UNPARSED_COLUMN, pa.string()),
                 pa.field("_scan_id", pa.string(), nullable=False),
                 pa.field("_organization_id", pa.string(), nullable=False),
-                pa.field("_scan_chunk", pa.int32(), nullable=False),
             ]
         )
 
@@ -186,7 +186,8 @@ class DealTableBuilder:
             coerced = [{k: None if r.get(k) is None else str(r[k]) for k in names} for r in props]
             return pa.array(coerced, type=self._struct)
 
-    def build(self, deals: Sequence[dict[str, Any]], chunk: int = 1) -> pa.Table:
+    def build(self, deals: Sequence[dict[str, Any]]) -> pa.Table:
+        """The deals as one table of `schema` (the chunk number is added when it is known)."""
         n = len(deals)
         unparsed: list[dict | None] = [None] * n
         raw = self._raw_properties([d["properties"] for d in deals])
@@ -203,6 +204,10 @@ class DealTableBuilder:
             ),
             pa.array([self.scan_id] * n, pa.string()),
             pa.array([self.organization_id] * n, pa.string()),
-            pa.array([chunk] * n, pa.int32()),
         ]
         return pa.Table.from_arrays(columns, schema=self.schema)
+
+
+def with_chunk(table: pa.Table, chunk: int) -> pa.Table:
+    """The table with the checkpointed chunk that loads it (`_scan_chunk`)."""
+    return table.append_column(CHUNK_FIELD, pa.repeat(pa.scalar(chunk, pa.int32()), len(table)))

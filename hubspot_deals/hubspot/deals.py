@@ -4,6 +4,9 @@
 - Live deals with a date range, or too many properties for a URL: the search API, 200 deals a
   request with the properties in the body, in windows of `hs_object_id > last id` so that its
   10,000-result cap is never reached (it draws on the separate search bucket, not the burst one).
+- A full scan against a rate-limited token uses both buckets at once: the burst bucket reads
+  upwards from the lowest id (list, or ids and batch/read when the properties do not fit in a
+  URL) while the search bucket reads downwards from the highest, until the two meet.
 - Archived deals (search never returns them): the list API with `archived=true`; when the
   properties do not fit in a URL, ids from the list API and then batch/read with the properties
   in the body.
@@ -30,6 +33,8 @@ BATCH_READ_PATH = "/crm/v3/objects/deals/batch/read"
 LIST_PAGE_SIZE = 100
 SEARCH_PAGE_SIZE = 200
 SEARCH_RESULT_CAP = 10_000
+# Search reads alongside the burst bucket when it adds at least this share of its capacity.
+SEARCH_SHARE_WORTH_ADDING = 0.1
 # HubSpot adds these to every response; requesting them keeps the columns stable.
 ALWAYS_REQUESTED = ("hs_object_id", "createdate", "hs_lastmodifieddate")
 
@@ -128,16 +133,36 @@ class DealReader:
         self.properties = list(dict.fromkeys([*ALWAYS_REQUESTED, *properties]))
         self.filter = deal_filter
         self.max_url_length = max_url_length
+        # Set when the reading ran elsewhere (the reader process), which a 414 can change.
+        self.strategy_used: str | None = None
 
     @property
     def properties_fit_in_url(self) -> bool:
         return self._list_url_length() <= self.max_url_length
 
     @property
+    def uses_both_buckets(self) -> bool:
+        """Whether live deals are read from both ends at once: worth it when the burst bucket is
+        rate-limited (its limit learned from HubSpot's headers) so that search adds capacity."""
+        if self.filter.searches_only:
+            return False
+        pacer = self.client.burst_pacer
+        if not pacer.allowed:
+            return False
+        per_request = LIST_PAGE_SIZE if self.properties_fit_in_url else LIST_PAGE_SIZE / 2
+        burst = pacer.allowed / pacer.interval * per_request
+        search = (self.client.search_pacer.allowed or 0) / self.client.search_pacer.interval
+        return search * SEARCH_PAGE_SIZE >= SEARCH_SHARE_WORTH_ADDING * burst
+
+    @property
     def live_strategy(self) -> str:
-        if self.filter.searches_only or not self.properties_fit_in_url:
+        if self.strategy_used:
+            return self.strategy_used
+        if self.filter.searches_only:
             return "search"
-        return "list"
+        if self.uses_both_buckets:
+            return ("list" if self.properties_fit_in_url else "ids+batch_read") + "+search"
+        return "list" if self.properties_fit_in_url else "search"
 
     @property
     def archived_strategy(self) -> str:
@@ -170,7 +195,10 @@ class DealReader:
 
     def _phase(self, phase: str, resume: Cursor) -> Iterator[tuple[Page, dict | None]]:
         if phase == "live":
-            if self.live_strategy == "search":
+            strategy = self.live_strategy
+            if strategy.endswith("+search") or "below" in resume:
+                return self._both_buckets(resume, with_search=strategy.endswith("+search"))
+            if strategy == "search":
                 return self._search_pages(int(resume.get("last_id") or 0))
             return self._unless_url_too_long(
                 self._list_pages(self.properties, archived=False, after=resume.get("after")),
@@ -240,6 +268,105 @@ class DealReader:
                 results = sorted(found.get("results") or [], key=lambda d: int(d["id"]))
             yield results, token
 
+    def _ascending_pages(self, after: str | None) -> Iterator[PageAndToken]:
+        """Live deals upwards from `after` through the burst bucket, by its cheapest path."""
+        if not self.properties_fit_in_url:
+            return self._batch_read_pages(archived=False, after=after)
+        return self._unless_url_too_long(
+            self._list_pages(self.properties, archived=False, after=after),
+            lambda: self._batch_read_pages(archived=False, after=after),
+        )
+
+    def _search_pages_downwards(
+        self, meeting: "_MeetingPoint", below: int | None
+    ) -> Iterator[tuple[Page, int]]:
+        """Live deals downwards from `below` through the search bucket, each page with the id
+        it was bounded below by: the ascending side's furthest id when its window began."""
+        base_filters = self.filter.search_filters()
+        while not meeting.met():
+            floor = meeting.ascending_high()
+            window = [
+                *base_filters,
+                {"propertyName": "hs_object_id", "operator": "GT", "value": str(floor)},
+            ]
+            if below is not None:
+                window.append(
+                    {"propertyName": "hs_object_id", "operator": "LT", "value": str(below)}
+                )
+            after = 0
+            while True:
+                body = {
+                    "filterGroups": [{"filters": window}],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+                    "properties": self.properties,
+                    "limit": SEARCH_PAGE_SIZE,
+                    "after": str(after),
+                }
+                resp = self.client.post(SEARCH_PATH, body)
+                results = resp.get("results") or []
+                nxt = ((resp.get("paging") or {}).get("next") or {}).get("after")
+                if results:
+                    below = int(results[-1]["id"])
+                    meeting.search_reached(below)
+                yield results, floor
+                if not (nxt and results):
+                    meeting.search_finished(floor)  # everything between floor and top is read
+                    return
+                after = int(nxt)
+                if after + SEARCH_PAGE_SIZE > SEARCH_RESULT_CAP or meeting.met():
+                    break  # a new window, bounded by where both sides are now
+
+    def _both_buckets(self, resume: Cursor, with_search: bool) -> Iterator[PageAndToken]:
+        """Live deals read upwards through the burst bucket and downwards through the search
+        bucket at once, until the two meet. Each page is kept only for the ids the other side
+        has not delivered, so every deal is delivered once; the cursor records how far each side
+        has delivered (`after`/`last_id` upwards, `below` downwards)."""
+        last_id = int(resume.get("last_id") or 0)
+        below: int | None = resume.get("below")
+        after: str | None = resume.get("after")
+        meeting = _MeetingPoint(last_id, below)
+        pages: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=8)
+
+        def ascending() -> Iterator[tuple[str, Any, Any]]:
+            if meeting.met():
+                return
+            for page, token in self._ascending_pages(after):
+                if page:
+                    meeting.ascending_reached(int(page[-1]["id"]))
+                if token is None:
+                    meeting.ascending_finished()
+                yield "up", page, token
+                if token is None or meeting.met():
+                    return
+
+        def downwards() -> Iterator[tuple[str, Any, Any]]:
+            for page, floor in self._search_pages_downwards(meeting, below):
+                yield "down", page, floor
+
+        producers = [ascending(), *([downwards()] if with_search else [])]
+        running = len(producers)
+        with _Producers(producers, pages) as threads:
+            while running:
+                kind, page, token = threads.get()
+                if kind == "done":
+                    running -= 1
+                    continue
+                if kind == "up":
+                    kept = [d for d in page if last_id < int(d["id"]) < (below or _NO_ID)]
+                    if page:
+                        last_id = max(last_id, int(page[-1]["id"]))
+                    after = token["after"] if token else after
+                else:
+                    kept = [d for d in page if last_id < int(d["id"]) < (below or _NO_ID)]
+                    if kept:
+                        below = int(kept[-1]["id"])
+                if kept:
+                    cursor: dict[str, Any] = {"after": after, "last_id": last_id}
+                    if below is not None:
+                        cursor["below"] = below
+                    yield kept, cursor
+        yield [], None
+
     def _search_pages(self, last_id: int = 0) -> Iterator[PageAndToken]:
         base_filters = self.filter.search_filters()
         while True:
@@ -268,6 +395,89 @@ class DealReader:
                 after = int(nxt)
                 if after + SEARCH_PAGE_SIZE > SEARCH_RESULT_CAP:
                     break  # next window starts after the last id seen
+
+
+_NO_ID = 1 << 62  # above every HubSpot object id
+
+
+class _MeetingPoint:
+    """How far the upward (burst bucket) and downward (search bucket) readers have fetched;
+    each stops once the ids it would fetch next are the other's."""
+
+    def __init__(self, ascending_high: int, search_low: int | None) -> None:
+        self._lock = threading.Lock()
+        self._high = ascending_high
+        self._low = _NO_ID if search_low is None else search_low
+        self._search_done_above: int | None = None
+
+    def ascending_high(self) -> int:
+        with self._lock:
+            return self._high
+
+    def ascending_reached(self, deal_id: int) -> None:
+        with self._lock:
+            self._high = max(self._high, deal_id)
+
+    def search_reached(self, deal_id: int) -> None:
+        with self._lock:
+            self._low = min(self._low, deal_id)
+
+    def ascending_finished(self) -> None:
+        """The upward side has read up to the last deal."""
+        with self._lock:
+            self._high = _NO_ID
+
+    def search_finished(self, floor: int) -> None:
+        """The search side has read every live deal above `floor`."""
+        with self._lock:
+            self._search_done_above = floor
+
+    def met(self) -> bool:
+        with self._lock:
+            done = self._search_done_above
+            return self._high >= self._low or (done is not None and self._high >= done)
+
+
+class _Producers:
+    """Runs iterators on threads into one queue; ("done", None, None) marks each one's end."""
+
+    def __init__(self, producers: list[Iterator[tuple[str, Any, Any]]], q: queue.Queue) -> None:
+        self.q = q
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._run, args=(p,), daemon=True, name="hubspot-deal-pages")
+            for p in producers
+        ]
+
+    def _run(self, producer: Iterator[tuple[str, Any, Any]]) -> None:
+        try:
+            for item in producer:
+                if self.stop.is_set():
+                    return
+                self.q.put(item)
+            self.q.put(("done", None, None))
+        except BaseException as exc:  # re-raised in the consumer
+            self.q.put(("error", exc, None))
+
+    def __enter__(self) -> "_Producers":
+        for t in self.threads:
+            t.start()
+        return self
+
+    def get(self) -> tuple[str, Any, Any]:
+        item = self.q.get()
+        if item[0] == "error":
+            raise item[1]
+        return item
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        while any(t.is_alive() for t in self.threads):
+            try:
+                self.q.get_nowait()
+            except queue.Empty:
+                for t in self.threads:
+                    t.join(timeout=0.05)
 
 
 def prefetch(pages: Iterator[T], depth: int = 4) -> Iterator[T]:

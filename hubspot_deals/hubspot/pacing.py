@@ -61,6 +61,20 @@ class RollingWindowPacer:
             self._done.append(time.monotonic())
             self._cond.notify_all()
 
+    def recent(self) -> list[float]:
+        """When the requests still in the window were answered (`time.monotonic()`, one clock
+        for every process of the machine); requests in flight count as answered now."""
+        with self._cond:
+            now = time.monotonic()
+            self._expire(now)
+            return [*self._done, *([now] * self._in_flight)]
+
+    def preload(self, answered: list[float]) -> None:
+        """Counts another process's requests on the same bucket (see `recent`)."""
+        with self._cond:
+            self._done.extend(sorted(answered))
+            self._expire(time.monotonic())
+
     def observe_remaining(self, remaining: int) -> None:
         """Another client sharing the token used part of the bucket: count its requests too."""
         with self._cond:

@@ -81,6 +81,22 @@ def hubspot_deals_source(
             cache["pipelines"] = api().get(PIPELINES_PATH).get("results") or []
         return cache["pipelines"]
 
+    def owner_pages() -> list[tuple[bool, list[dict[str, Any]]]]:
+        """HubSpot owners, active then deactivated, page by page."""
+        if "owners" not in cache:
+            pages = []
+            for archived in ("false", "true"):
+                params: dict[str, Any] = {"limit": 500, "archived": archived}
+                while True:
+                    body = api().get(OWNERS_PATH, params)
+                    pages.append((archived == "true", body.get("results") or []))
+                    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                    if not after:
+                        break
+                    params["after"] = after
+            cache["owners"] = pages
+        return cache["owners"]
+
     @dlt.resource(
         name="deals",
         # Appended chunk by chunk: a merge would rescan the growing table at every checkpoint.
@@ -93,7 +109,15 @@ def hubspot_deals_source(
         if deal_stream is None:
             raise RuntimeError("hubspot_deals_source needs a deal_stream to extract deals")
         if "stream" not in cache:
-            cache["stream"] = deal_stream(property_definitions())
+            opened = deal_stream(property_definitions())
+            opened.count_expected()
+            # Before the deal reader process starts, so that its pacing has the bucket to itself.
+            selected = dlt.current.source().selected_resources
+            if "users" in selected:
+                owner_pages()
+            if "pipelines" in selected or "pipeline_stages" in selected:
+                pipeline_objects()
+            cache["stream"] = opened
         stream: DealStream = cache["stream"]
         state = dlt.current.resource_state()
         for table, checkpoint in stream.next_chunk():
@@ -115,32 +139,25 @@ def hubspot_deals_source(
     )
     def users() -> Iterator[list[dict[str, Any]]]:
         """HubSpot owners (users who can own deals), active and deactivated."""
-        for archived in ("false", "true"):
-            params: dict[str, Any] = {"limit": 500, "archived": archived}
-            while True:
-                body = api().get(OWNERS_PATH, params)
-                yield [
-                    scan_columns(
-                        {
-                            "id": o["id"],
-                            "email": o.get("email"),
-                            "type": o.get("type"),
-                            "first_name": o.get("firstName"),
-                            "last_name": o.get("lastName"),
-                            "user_id": o.get("userId"),
-                            "user_id_including_inactive": o.get("userIdIncludingInactive"),
-                            "teams": o.get("teams") or [],
-                            "created_at": o.get("createdAt"),
-                            "updated_at": o.get("updatedAt"),
-                            "archived": bool(o.get("archived", archived == "true")),
-                        }
-                    )
-                    for o in body.get("results") or []
-                ]
-                after = ((body.get("paging") or {}).get("next") or {}).get("after")
-                if not after:
-                    break
-                params["after"] = after
+        for archived, owners in owner_pages():
+            yield [
+                scan_columns(
+                    {
+                        "id": o["id"],
+                        "email": o.get("email"),
+                        "type": o.get("type"),
+                        "first_name": o.get("firstName"),
+                        "last_name": o.get("lastName"),
+                        "user_id": o.get("userId"),
+                        "user_id_including_inactive": o.get("userIdIncludingInactive"),
+                        "teams": o.get("teams") or [],
+                        "created_at": o.get("createdAt"),
+                        "updated_at": o.get("updatedAt"),
+                        "archived": bool(o.get("archived", archived)),
+                    }
+                )
+                for o in owners
+            ]
 
     @dlt.resource(
         name="pipelines",
