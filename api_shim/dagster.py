@@ -8,6 +8,7 @@ the connect/read timeouts, never a hang.
 
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,6 +254,10 @@ class DagsterHealth:
 
 # A step subprocess killed from outside (OOM killer, kill -9) fails the run with this class.
 _CRASH_CLASSES = {"ChildProcessCrashException", "DagsterExecutionInterruptedError"}
+# The code server's engine event when a run worker it started dies (kill -9, OOM killer).
+_WORKER_DIED = re.compile(
+    r"Run execution process for \S+ (was terminated by signal|unexpectedly exited)"
+)
 
 
 class _Flight:
@@ -507,6 +512,7 @@ class DagsterClient:
         """The readable cause of a failed run, from its step and run failure events."""
         step_failure: dict[str, Any] | None = None
         run_failure: dict[str, Any] | None = None
+        worker_died: str | None = None
         error_logs: list[str] = []
         cursor = None
         for _ in range(50):  # at most 50 pages of 1000 events
@@ -522,11 +528,15 @@ class DagsterClient:
                     step_failure = event
                 elif kind == "RunFailureEvent":
                     run_failure = event
+                elif _WORKER_DIED.match(event.get("message") or ""):
+                    worker_died = event["message"]
                 elif event.get("level") == "ERROR" and event.get("message"):
                     error_logs.append(event["message"])
             cursor = result.get("cursor")
             if not result.get("hasMore"):
                 break
+        if worker_died is not None and step_failure is None:
+            return RunFailure(_short_error(worker_died), crashed=True)
         return _failure_from_events(step_failure, run_failure, error_logs)
 
     def run_materializations(self, run_id: str) -> list[Materialization]:

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import tempfile
 
 import dlt
 from dlt.common.destination import Destination
@@ -42,15 +43,28 @@ def pipeline_name_for(scan_id: str) -> str:
     return f"hubspot_scan_{safe[:40]}_{digest}"
 
 
-def make_pipeline(pipeline_name: str, settings: Settings | None = None) -> dlt.Pipeline:
+def make_pipeline(
+    pipeline_name: str, settings: Settings | None = None, pipelines_dir: str | None = None
+) -> dlt.Pipeline:
     settings = settings or get_settings()
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=make_destination(settings),
         dataset_name=DATASET_NAME,
-        pipelines_dir=str(settings.pipelines_dir),
+        pipelines_dir=pipelines_dir or str(settings.pipelines_dir),
         progress=None,
     )
+
+
+# Every process that loads the code location (webserver, daemon, code servers, run workers)
+# builds the asset specs from a pipeline at import time; each keeps that pipeline's working
+# folder to itself, because dlt's folder setup races when processes start together.
+_DEFINITIONS_DIR = tempfile.TemporaryDirectory(prefix="hubspot_deals_definitions_")
+
+
+def definitions_pipeline() -> dlt.Pipeline:
+    """The pipeline dagster-dlt derives the asset specs from (it never loads anything)."""
+    return make_pipeline("hubspot_deals_definitions", pipelines_dir=_DEFINITIONS_DIR.name)
 
 
 SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")

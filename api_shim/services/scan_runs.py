@@ -11,7 +11,9 @@ Status mapping (newest run of the partition decides):
                                            crashed when the heartbeat is older than the timeout
     SUCCESS                             -> completed
     FAILURE                             -> failed; crashed when the run worker or step process
-                                           died (Dagster's failure reason or the step's error)
+                                           died (Dagster's failure reason, the step's error or
+                                           the code server's report); resuming when Dagster's
+                                           run retries will re-execute it (dagster/will_retry)
     CANCELING, CANCELED                 -> cancelled; paused or crashed when the scan's partition
                                            has a pause or crash mark naming the run
     SUSPENDED                           -> paused
@@ -36,6 +38,7 @@ TENANT_URL_TAG = "hubspot_deals/tenant_url"
 CODE_LOCATION_TAG = "dagster/code_location"
 FAILURE_REASON_TAG = "dagster/failure_reason"
 RESUME_TAG = "dagster/is_resume_retry"
+WILL_RETRY_TAG = "dagster/will_retry"
 
 # The asset whose scan partitions carry the marks.
 DEALS_ASSET_PATH = ["hubspot", "deals"]
@@ -130,6 +133,8 @@ def run_status(
     if status == "SUCCESS":
         return "completed"
     if status == "FAILURE":
+        if run.tags.get(WILL_RETRY_TAG) == "true":
+            return "resuming"  # Dagster's run retries are about to continue it
         crashed = run.tags.get(FAILURE_REASON_TAG) in CRASH_REASONS
         return "crashed" if crashed or (failure is not None and failure.crashed) else "failed"
     if status in ("CANCELING", "CANCELED"):

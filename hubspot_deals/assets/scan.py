@@ -27,9 +27,9 @@ from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.assets.progress import ScanProgress
 from hubspot_deals.destination import (
     clear_scan_rows,
+    definitions_pipeline,
     delete_uncommitted_chunks,
     keep_newest_deal_rows,
-    make_pipeline,
     read_checkpoint,
 )
 from hubspot_deals.hubspot.checkpoint import DealStream, scan_fingerprint
@@ -147,7 +147,7 @@ def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
 
 @dlt_assets(
     dlt_source=hubspot_deals_source(),
-    dlt_pipeline=make_pipeline("hubspot_deals_definitions"),
+    dlt_pipeline=definitions_pipeline(),
     name=SCAN_OP_NAME,
     group_name="hubspot",
     partitions_def=scans_partitions,

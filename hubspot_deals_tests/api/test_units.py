@@ -84,6 +84,7 @@ def heartbeat(seconds_ago: float) -> dict[str, str]:
             "crashed",
         ),
         (run("FAILURE", tags={"dagster/failure_reason": "STEP_FAILURE"}), None, "failed"),
+        (run("FAILURE", tags={"dagster/will_retry": "true"}), RunFailure("died"), "resuming"),
         (run("CANCELING"), None, "cancelled"),
         (run("CANCELED"), None, "cancelled"),
         (run("SUSPENDED"), None, "paused"),
