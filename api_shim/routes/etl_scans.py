@@ -296,7 +296,6 @@ def scan_results(
 @router.post(
     "/{scan_id}/cancel",
     response_model=EtlCancelResponse,
-    response_model_exclude_none=True,
     summary="Cancel scan",
     description="Cancels a pending or running scan (terminates its Dagster run). The body and "
     "its `reason` are optional. 409 when the scan has already finished.",
