@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         description="Longest list URL the client sends; past it, properties go in a body.",
     )
     checkpoint_deals: int = Field(
-        default=5_000, description="A scan commits a checkpoint every this many deals..."
+        default=20_000, description="A scan commits a checkpoint every this many deals..."
     )
     checkpoint_seconds: float = Field(default=30.0, description="...or this many seconds.")
     incremental_lookback_seconds: int = Field(
