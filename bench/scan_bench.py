@@ -213,7 +213,14 @@ def main() -> int:
     parser.add_argument("--only", choices=("duckdb", "postgres"), default=None)
     parser.add_argument("--quick", action="store_true", help="20,000 deals, no scale series")
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
+    parser.add_argument(
+        "--from-json", default=None, help="only print the report, table and plot of a saved run"
+    )
     args = parser.parse_args()
+    if args.from_json:
+        figures = json.loads(Path(args.from_json).read_text())
+        finish(figures, Path(args.from_json))
+        return 0
     if args.quick:
         args.deals, args.scale, args.requests_deals = 20_000, "", 10_000
 
@@ -267,9 +274,46 @@ def main() -> int:
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")
-    report(figures)
-    plot(bench.rows, Path(args.output).with_name("scale.png"), figures["machine"])
+    finish(figures, Path(args.output))
     return 0
+
+
+def finish(figures: dict, output: Path) -> None:
+    report(figures)
+    output.with_suffix(".md").write_text(markdown(figures))
+    print(f"table for the README: {output.with_suffix('.md')}")
+    plot(figures["rows"], output.with_name("scale.png"), figures["machine"])
+
+
+def markdown(figures: dict) -> str:
+    """The README's table of the run."""
+    m = figures["machine"]
+    lines = [
+        f"{m['cpus']} x {m['cpu_model']}, {m['memory_gb']} GB, Python {m['python']}; load average"
+        f" {figures['load_average']['start']} at the start, {figures['load_average']['end']} at"
+        f" the end. Bare fetch-and-decode loop: {figures['bare_loop']:,.0f} deals/s.",
+        "",
+        "| scenario | deals | deals/s | vs | req / 1,000 deals | 414s | 429s | scan process"
+        " peak MB | reader process peak MB | strategy | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in figures["rows"]:
+        vs = ""
+        if "vs_bare_loop" in r:
+            vs = f"{r['vs_bare_loop']:.0%} of the bare loop"
+        if "vs_list_ceiling" in r:
+            vs = (
+                f"{r['vs_list_ceiling']:.0%} of {r['list_ceiling']:,.0f} (list), "
+                f"{r['vs_list_search_ceiling']:.0%} of "
+                f"{r['list_search_ceiling']:,.0f} (list+search)"
+            )
+        lines.append(
+            f"| {r['scenario']} | {r['deals']:,} | {r['deals_per_s']:,.0f} | {vs} "
+            f"| {r['requests_per_1000']:.1f} | {r['refused_414']} | {r['rate_limited']} "
+            f"| {r['peak_rss_mb']:.0f} | {r['reader_peak_rss_mb']:.0f} "
+            f"| {r['read_strategy']} | {r['load_average']} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def report(figures: dict) -> None:
