@@ -240,6 +240,24 @@ def _is_json(request: Request) -> bool:
     return not content_type or "json" in content_type.split(";")[0].lower()
 
 
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the document lists for the request's path: Starlette's own `Allow` names
+    only the first route that matched the path (one of several, e.g. GET and DELETE)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^/}]+\})", template)
+        )
+        if re.fullmatch(pattern, path):
+            methods.update(m.upper() for m in item if m in _HTTP_METHODS)
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Registers the one translation of errors into the documented envelope."""
 
@@ -285,12 +303,13 @@ def install_error_handlers(app: FastAPI) -> None:
             error = "Method Not Allowed"
         else:
             message = error = str(exc.detail)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         if is_etl_path(request.url.path):
             body = etl_error_body(exc.status_code, message)
-            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
-        return JSONResponse(
-            envelope(message, error), status_code=exc.status_code, headers=exc.headers
-        )
+            return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        return JSONResponse(envelope(message, error), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,6 +1,6 @@
 """Requests and responses of the ETL surface (deals-etl-api.md): snake_case, as documented."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -9,6 +9,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -24,11 +25,17 @@ class EtlRequest(BaseModel):
 
 class EtlFilters(EtlRequest):
     archived: StrictBool = Field(default=False, description="Also extract archived deals.")
-    pipeline: StrictStr | None = Field(
-        default=None,
-        description="Not supported yet: scans read every pipeline, and a value is refused "
-        "with a 400 rather than ignored. Filter the results with `filter_pipeline` instead.",
-    )
+    pipeline: Annotated[
+        StrictStr | None,
+        WithJsonSchema(
+            {
+                "type": "null",
+                "description": "Not supported yet: scans read every pipeline, and a value is "
+                "refused with a 400 rather than ignored. Filter the results with "
+                "`filter_pipeline` instead.",
+            }
+        ),
+    ] = None
 
     @field_validator("pipeline")
     @classmethod
@@ -128,7 +135,9 @@ class EtlStartResponse(BaseModel):
 
 class EtlProgress(BaseModel):
     total_items: int | None = Field(
-        description="Deals HubSpot counted for the scan's filters when it began."
+        default=None,
+        description="Deals HubSpot counted for the scan's filters when it began (absent "
+        "until the scan has asked).",
     )
     processed_items: int = Field(description="Deals loaded so far.")
     failed_items: int = Field(

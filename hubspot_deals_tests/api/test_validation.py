@@ -457,20 +457,39 @@ def test_docs_and_openapi_document(shim: Shim) -> None:
     assert redirect.status_code == 307 and redirect.headers["location"] == "/api/v1/docs"
     schema = shim.get("/openapi.json").json()
     assert sorted(schema["paths"]) == [
+        "/api/hs/auth/callback",
+        "/api/hs/auth/login",
+        "/api/hs/auth/logout",
+        "/api/hs/auth/refresh",
+        "/api/hs/auth/status",
         "/api/v1/health",
         "/api/v1/maintenance/cleanup",
+        "/api/v1/maintenance/detect-crashed",
         "/api/v1/pipeline/info",
+        "/api/v1/results/{scan_id}/download/{format}",
         "/api/v1/results/{scan_id}/result",
         "/api/v1/results/{scan_id}/tables",
         "/api/v1/scan/list",
         "/api/v1/scan/start",
         "/api/v1/scan/{scan_id}/cancel",
+        "/api/v1/scan/{scan_id}/pause",
         "/api/v1/scan/{scan_id}/remove",
+        "/api/v1/scan/{scan_id}/resume",
         "/api/v1/scan/{scan_id}/status",
+        "/api/v1/scans/start",
+        "/api/v1/scans/{scan_id}",
+        "/api/v1/scans/{scan_id}/cancel",
+        "/api/v1/scans/{scan_id}/results",
         "/api/v1/stats",
+        "/health",
     ]
     start = schema["paths"]["/api/v1/scan/start"]["post"]
-    assert sorted(start["responses"]) == ["202", "400", "409", "429", "500", "503"]
+    assert sorted(start["responses"]) == ["202", "400", "401", "403", "409", "429", "500", "503"]
+    assert start["security"] == [{"ApiKey": ["scans.write"]}, {}]
+    assert "ApiKey" in schema["components"]["securitySchemes"]
+    etl_start = schema["paths"]["/api/v1/scans/start"]["post"]["responses"]
+    assert etl_start["401"]["content"]["application/json"]["example"]["error"] == "unauthorized"
+    assert "security" not in schema["paths"]["/health"]["get"]
     assert start["responses"]["400"]["content"]["application/json"]["example"]["validation_errors"]
     assert "X-RateLimit-Reset" in start["responses"]["429"]["headers"]
     components = schema["components"]["schemas"]
