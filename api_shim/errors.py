@@ -247,15 +247,18 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method the document lists for the request's path: Starlette's own `Allow` names
     only the first route that matched the path (one of several, e.g. GET and DELETE)."""
     path = request.url.path
-    methods: set[str] = set()
+    matches: list[tuple[int, dict]] = []
     for template, item in request.app.openapi().get("paths", {}).items():
-        pattern = "".join(
-            "[^/]+" if part.startswith("{") else re.escape(part)
-            for part in re.split(r"(\{[^/}]+\})", template)
-        )
+        parts = re.split(r"(\{[^/}]+\})", template)
+        pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
         if re.fullmatch(pattern, path):
-            methods.update(m.upper() for m in item if m in _HTTP_METHODS)
-    return sorted(methods)
+            matches.append((template.count("{"), item))
+    # The most literal template wins, as in routing: /scans/start before /scans/{scan_id}.
+    fewest = min((params for params, _ in matches), default=0)
+    return sorted(
+        {m.upper() for params, item in matches if params == fewest for m in item}
+        & {m.upper() for m in _HTTP_METHODS}
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -12,6 +13,12 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+
+
+def _integral(value: object) -> object:
+    """JSON Schema counts 95.0 as an integer, and so does this API (95.5 stays an error)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
 
 EtlStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 SCAN_ID_EXAMPLE = "scan_20250127_103000_0a1b2c3d4e5f"
@@ -63,7 +70,7 @@ class EtlScanConfig(EtlRequest):
         examples=[["dealname", "amount", "dealstage", "closedate", "pipeline"]],
     )
     filters: EtlFilters = Field(default_factory=EtlFilters)
-    batch_size: StrictInt = Field(
+    batch_size: Annotated[StrictInt, BeforeValidator(_integral)] = Field(
         default=100,
         ge=1,
         le=100,
