@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,18 +160,24 @@ class Bench:
         self, name: str, sandbox: SandboxServer, destination: str = "duckdb",
         properties: str | None = None, **extra: object,
     ) -> dict:  # fmt: skip
+        # Each scan loads into a DuckDB file of its own (schema changes of a wide shared table
+        # would be measured too), then the file is deleted.
+        scan_home = self.home / name
         env = {
             **os.environ,
             "HUBSPOT_API_BASE_URL": sandbox.base_url,
             "HUBSPOT_ACCESS_TOKEN": self.token,
-            "HUBSPOT_DEALS_HOME": str(self.home),
+            "HUBSPOT_DEALS_HOME": str(scan_home),
             "DAGSTER_HOME": str(self.home / "dagster_home"),
             "HUBSPOT_DEALS_DESTINATION": destination,
             "HUBSPOT_DEALS_POSTGRES_DSN": PG_DSN,
         }
         sandbox.reset_stats()
         load = load_average()
-        result = run_scan(env, f"bench-{name}-{secrets.token_hex(3)}", properties)
+        try:
+            result = run_scan(env, f"bench-{name}-{secrets.token_hex(3)}", properties)
+        finally:
+            shutil.rmtree(scan_home, ignore_errors=True)
         stats = requests.get(sandbox.url("/__sandbox/stats"), timeout=10).json()
         n = result["deals_extracted"]
         live = sandbox.account().live_count
@@ -259,7 +266,7 @@ def main() -> int:
                 with sandbox(args.requests_deals, token, custom_properties=custom,
                              rate_limit=throttle) as sb:  # fmt: skip
                     name = f"requests-{label}-{'throttled' if throttle else 'unthrottled'}"
-                    bench.scan(name, sb, destinations[0], props, properties=int(label))
+                    bench.scan(name, sb, destinations[0], props, property_count=int(label))
 
         for deals in [int(x) for x in args.scale.split(",") if x]:
             with sandbox(deals, token) as sb:
