@@ -43,7 +43,10 @@ from hubspot_deals.sandbox.process import SandboxServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"
-PG_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+# A database of the benchmark's own: the test suite drops its schemas in the `test` database.
+PG_SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
+PG_DATABASE = "hubspot_deals_bench"
+PG_DSN = f"{PG_SERVER}/{PG_DATABASE}"
 EIGHT = "dealname,amount,closedate,pipeline,dealstage,createdate,hs_lastmodifieddate,hs_object_id"
 STANDARD_PROPERTIES = 17  # the sandbox's HubSpot-defined deal properties
 LIST_PAGE, SEARCH_PAGE, SEARCH_PER_SECOND = 100, 200, 5
@@ -66,6 +69,18 @@ def machine() -> dict:
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
     }
+
+
+def ensure_postgres_database() -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG_SERVER}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE DATABASE {PG_DATABASE}")
+        conn.close()
 
 
 def load_average() -> float:
@@ -233,6 +248,8 @@ def main() -> int:
 
     token = "bench-" + secrets.token_hex(16)
     destinations = [args.only] if args.only else ["duckdb", "postgres"]
+    if "postgres" in destinations:
+        ensure_postgres_database()
     started_load = load_average()
     print(f"machine: {machine()}, load average {started_load}", flush=True)
     with tempfile.TemporaryDirectory(prefix="hubspot-deals-bench-") as tmp:
