@@ -12,7 +12,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api_shim.auth import authorize
-from api_shim.services.hubspot_oauth import HubSpotOAuthService, OAuthError, OAuthNotConfigured
+from api_shim.services.hubspot_oauth import (
+    TENANT_PATTERN,
+    HubSpotOAuthService,
+    OAuthError,
+    OAuthNotConfigured,
+)
 
 router = APIRouter(prefix="/api/hs/auth", tags=["HubSpot OAuth"])
 secured = [Depends(authorize)]
@@ -34,6 +39,8 @@ TenantQuery = Annotated[
         description="The tenant (organization id); default: the API key's only tenant, or the "
         "default organization when the API runs without keys.",
         examples=["org-12345"],
+        # Checked by the service, so that a bad id gets this surface's own error shape.
+        json_schema_extra={"maxLength": 255, "pattern": TENANT_PATTERN},
     ),
 ]
 

@@ -11,6 +11,7 @@ Errors are raised as `OAuthError` and answered in that document's shape,
 """
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,11 @@ class OAuthError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+# A tenant id is 1-255 characters without control characters (the document states the same).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+TENANT_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"  # empty: the default tenant
 
 
 class OAuthNotConfigured(Exception):
@@ -88,7 +94,7 @@ class HubSpotOAuthService:
             raise OAuthError(
                 400, "VALIDATION_ERROR", "tenantId is required: this API key has several tenants"
             )
-        if len(requested) > MAX_TENANT_LENGTH or not requested.isprintable():
+        if len(requested) > MAX_TENANT_LENGTH or CONTROL_CHARACTERS.search(requested):
             raise OAuthError(400, "VALIDATION_ERROR", "tenantId must be 1-255 characters")
         if not tenant_visible(requested):
             raise OAuthError(403, "FORBIDDEN", "This API key may not act for this tenant")

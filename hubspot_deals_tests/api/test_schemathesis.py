@@ -7,6 +7,7 @@ fuzzer starts stay pending instead of spawning run workers. schemathesis runs as
 """
 
 import os
+import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,9 @@ EXCLUDED = os.environ.get("SHIM_FUZZ_EXCLUDE", "")
 @pytest.fixture(scope="module")
 def fuzzed_shim(module_dir: Path, clean_env: None) -> Iterator[Shim]:
     home = home_env(module_dir, QUEUE_STOPPED)
+    # OAuth configured, so that its routes are fuzzed past "not configured" (the spec's 500).
+    home["HUBSPOT_DEALS_OAUTH_CLIENT_ID"] = "fuzz-client"
+    home["HUBSPOT_DEALS_OAUTH_CLIENT_SECRET"] = secrets.token_hex(16)
     with DagsterDev(home, module_dir) as dagster, Shim(shim_env(dagster, home), module_dir) as shim:
         yield shim
 
