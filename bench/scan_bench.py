@@ -173,7 +173,7 @@ class Bench:
 
     def scan(
         self, name: str, sandbox: SandboxServer, destination: str = "duckdb",
-        properties: str | None = None, **extra: object,
+        properties: str | None = None, extra_env: dict | None = None, **extra: object,
     ) -> dict:  # fmt: skip
         # Each scan loads into a DuckDB file of its own (schema changes of a wide shared table
         # would be measured too), then the file is deleted.
@@ -186,6 +186,7 @@ class Bench:
             "DAGSTER_HOME": str(self.home / "dagster_home"),
             "HUBSPOT_DEALS_DESTINATION": destination,
             "HUBSPOT_DEALS_POSTGRES_DSN": PG_DSN,
+            **(extra_env or {}),
         }
         sandbox.reset_stats()
         load = load_average()
@@ -283,7 +284,10 @@ def main() -> int:
                 with sandbox(args.requests_deals, token, custom_properties=custom,
                              rate_limit=throttle) as sb:  # fmt: skip
                     name = f"requests-{label}-{'throttled' if throttle else 'unthrottled'}"
-                    bench.scan(name, sb, destinations[0], props, property_count=int(label))
+                    # 417 DuckDB columns need more than the default 128 MB to commit a chunk.
+                    memory = {"HUBSPOT_DEALS_DUCKDB_MEMORY_LIMIT": "1GB"} if custom > 300 else {}
+                    bench.scan(name, sb, destinations[0], props, extra_env=memory,
+                               property_count=int(label))  # fmt: skip
 
         for deals in [int(x) for x in args.scale.split(",") if x]:
             with sandbox(deals, token) as sb:
