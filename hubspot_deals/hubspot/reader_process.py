@@ -228,7 +228,9 @@ def _write_frame(out: IO[bytes], header: dict[str, Any], table: pa.Table | None 
 
 def _exit_with_parent() -> None:
     """The parent holds our stdin open while it wants batches; EOF means it is gone."""
-    while sys.stdin.buffer.read(65536):
+    # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader's lock makes
+    # the interpreter's shutdown abort ("could not acquire lock for <stdin>").
+    while os.read(0, 65536):
         pass
     os._exit(0)
 
