@@ -234,7 +234,10 @@ def descendants(pid: int) -> dict[int, bytes]:
 
 
 def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1  # it has exited
 
 
 def wait_gone(pids: Iterable[int], timeout: float = 15.0) -> None:
@@ -253,8 +256,9 @@ def _state(pid: int) -> bytes:
 
 
 def run_worker(stack: Stack, run_id: str) -> int:
-    """The run's worker: a process the daemon's code server spawned, whose captured logs (files
-    named by the run id) it holds open. Other runs' workers (deals_current) are not it."""
+    """The run's worker: a process the daemon's code server spawned that holds the run's captured
+    log files or runs the scan's deal reader. Other runs' workers (deals_current) are not it;
+    the tests run one scan at a time when they look."""
     tree = descendants(stack.dagster.daemon.proc.pid)
     found = []
     for pid, cmdline in tree.items():
@@ -264,7 +268,9 @@ def run_worker(stack: Stack, run_id: str) -> int:
             paths = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
         except OSError:
             continue
-        if any(run_id in path for path in paths):
+        # The scan's worker holds its run's log files, and is the parent of its deal reader.
+        reads = any(b"reader_process" in c for p, c in tree.items() if parent_of(p) == pid)
+        if reads or any(run_id in path for path in paths):
             found.append(pid)
     assert len(found) == 1, (found, tree)
     return found[0]
