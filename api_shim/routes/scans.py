@@ -25,10 +25,15 @@ from api_shim.models.scans import (
     StartScanResponse,
 )
 from api_shim.routes.params import Offset, OrganizationFilter, ScanIdPath
-from api_shim.services.scan_runs import API_SCAN_TYPE, iso
+from api_shim.services.scan_runs import API_SCAN_TYPE, iso, last_sign_of_life
 from api_shim.services.scans import ScanState
 
 router = APIRouter(prefix="/scan", tags=["Scans"])
+
+
+def state_change_responses(conflict: str) -> dict:
+    """Error answers of an operation the scan's state may forbid (400, with this example)."""
+    return error_responses(400, 404, 429, 500, 503, examples={400: error_example(conflict)})
 
 
 def status_data(state: ScanState) -> ScanStatusData:
@@ -54,7 +59,7 @@ def status_data(state: ScanState) -> ScanStatusData:
         else:
             error_message = (
                 "No heartbeat from the scan for over "
-                f"{int(state.now - (scan.heartbeat or latest.start_time or state.now))} seconds: "
+                f"{int(state.now - last_sign_of_life(latest))} seconds: "
                 "its run worker has probably died"
             )
     return ScanStatusData(
@@ -160,17 +165,8 @@ def scan_status(scan_id: ScanIdPath, scans: ScanServiceDep) -> ScanStatusRespons
     summary="Cancel a scan",
     description="Terminates the scan's pending or running Dagster run; a paused scan's stop "
     "becomes final (it can no longer be resumed).",
-    responses=error_responses(
-        400,
-        404,
-        429,
-        500,
-        503,
-        examples={
-            400: error_example(
-                "Cannot cancel scan 'hubspot-deals-scan-2025-001': it is already completed"
-            )
-        },
+    responses=state_change_responses(
+        "Cannot cancel scan 'hubspot-deals-scan-2025-001': it is already completed"
     ),
 )
 def cancel_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> CancelScanResponse:
@@ -187,18 +183,9 @@ def cancel_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> CancelScanRespons
     "scan's Dagster run ends CANCELED and its partition of `hubspot/deals` records the pause "
     "as an observation. `POST /scan/{scan_id}/resume` continues it; `POST "
     "/scan/{scan_id}/cancel` makes the stop final.",
-    responses=error_responses(
-        400,
-        404,
-        429,
-        500,
-        503,
-        examples={
-            400: error_example(
-                "Cannot pause scan 'hubspot-deals-scan-2025-001': it is completed; only a "
-                "pending, running or resuming scan can be paused"
-            )
-        },
+    responses=state_change_responses(
+        "Cannot pause scan 'hubspot-deals-scan-2025-001': it is completed; only a "
+        "pending, running or resuming scan can be paused"
     ),
 )
 def pause_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> PauseScanResponse:
@@ -215,18 +202,9 @@ def pause_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> PauseScanResponse:
     "checkpoint has not loaded, and the final tables equal an uninterrupted scan's. The status "
     "is `resuming` until that run ends. A crashed scan still marked running in Dagster is first "
     "marked crashed. 400 for a pending, running, resuming, completed or cancelled scan.",
-    responses=error_responses(
-        400,
-        404,
-        429,
-        500,
-        503,
-        examples={
-            400: error_example(
-                "Cannot resume scan 'hubspot-deals-scan-2025-001': it is completed; only a "
-                "paused, failed or crashed scan can be resumed"
-            )
-        },
+    responses=state_change_responses(
+        "Cannot resume scan 'hubspot-deals-scan-2025-001': it is completed; only a "
+        "paused, failed or crashed scan can be resumed"
     ),
 )
 def resume_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> ResumeScanResponse:
@@ -247,18 +225,8 @@ def resume_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> ResumeScanRespons
     summary="Remove a scan and its data",
     description="Deletes the scan's rows from every table, its Dagster runs and its partition. "
     "Pending and running scans must be cancelled first.",
-    responses=error_responses(
-        400,
-        404,
-        429,
-        500,
-        503,
-        examples={
-            400: error_example(
-                "Cannot remove scan 'hubspot-deals-scan-2025-001' while it is running; "
-                "cancel it first"
-            )
-        },
+    responses=state_change_responses(
+        "Cannot remove scan 'hubspot-deals-scan-2025-001' while it is running; cancel it first"
     ),
 )
 def remove_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> RemoveScanResponse:

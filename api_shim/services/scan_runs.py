@@ -81,6 +81,12 @@ def _int_tag(run: DagsterRun, key: str) -> int | None:
         return None
 
 
+def last_sign_of_life(run: DagsterRun) -> float:
+    """When the run last showed it was alive: its heartbeat tag, else its start (or creation)."""
+    heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
+    return max(heartbeat or 0.0, run.start_time or run.creation_time)
+
+
 def mark_description(kind: str, run_id: str, detail: str) -> str:
     """A mark's observation text: machine-readable head, readable tail."""
     assert kind in MARK_KINDS
@@ -121,8 +127,7 @@ def run_status(
     if status in ("STARTING", "STARTED", "MANAGED"):
         heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
         started = run.start_time or run.creation_time
-        last_sign = max(heartbeat or 0.0, started)
-        if status == "STARTED" and now - last_sign > crash_timeout:
+        if status == "STARTED" and now - last_sign_of_life(run) > crash_timeout:
             return "crashed"
         resuming = run.tags.get(tags.RESUMING)
         if resuming is not None:  # the scan says whether it is still catching up to a checkpoint

@@ -33,9 +33,9 @@ from api_shim.services.scan_runs import (
     TENANT_URL_TAG,
     ScanRuns,
     group_scans,
+    last_sign_of_life,
     mark_description,
     needs_mark,
-    parse_iso,
     run_marks,
 )
 from api_shim.settings import ApiSettings
@@ -399,11 +399,10 @@ class ScanService:
 
     def _mark_crashed(self, scan: ScanRuns, now: float) -> None:
         latest = scan.latest
-        last_sign = max(scan.heartbeat or 0.0, latest.start_time or latest.creation_time)
         self._write_mark(
             scan,
             "crashed",
-            f"no heartbeat for {int(now - last_sign)} s: its run worker has died; "
+            f"no heartbeat for {int(now - last_sign_of_life(latest))} s: its run worker has died; "
             f"POST /api/v1/scan/{scan.scan_id}/resume continues it from its last checkpoint",
         )
         self.dagster.terminate_run(latest.run_id, force=True)
@@ -417,9 +416,7 @@ class ScanService:
             latest = scan.latest
             if latest.status not in LIVE_RUN_STATUSES:
                 continue
-            beat = parse_iso(latest.tags.get(tags.HEARTBEAT))
-            last_sign = max(beat or 0.0, latest.start_time or latest.creation_time)
-            if now - last_sign <= timeout:
+            if now - last_sign_of_life(latest) <= timeout:
                 continue
             with self._start_lock(scan.scan_id):
                 self._mark_crashed(scan, now)

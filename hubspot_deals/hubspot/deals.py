@@ -295,16 +295,7 @@ class DealReader:
                 )
             after = 0
             while True:
-                body = {
-                    "filterGroups": [{"filters": window}],
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
-                    "properties": self.properties,
-                    "limit": SEARCH_PAGE_SIZE,
-                    "after": str(after),
-                }
-                resp = self.client.post(SEARCH_PATH, body)
-                results = resp.get("results") or []
-                nxt = ((resp.get("paging") or {}).get("next") or {}).get("after")
+                results, nxt = self._search_page(window, "DESCENDING", after)
                 if results:
                     below = int(results[-1]["id"])
                     meeting.search_reached(below)
@@ -367,6 +358,22 @@ class DealReader:
                     yield kept, cursor
         yield [], None
 
+    def _search_page(
+        self, window: list[dict[str, Any]], direction: str, after: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One search page of the window in `hs_object_id` order, and its `after` for the next."""
+        body = {
+            "filterGroups": [{"filters": window}],
+            "sorts": [{"propertyName": "hs_object_id", "direction": direction}],
+            "properties": self.properties,
+            "limit": SEARCH_PAGE_SIZE,
+            "after": str(after),
+        }
+        resp = self.client.post(SEARCH_PATH, body)
+        return resp.get("results") or [], ((resp.get("paging") or {}).get("next") or {}).get(
+            "after"
+        )
+
     def _search_pages(self, last_id: int = 0) -> Iterator[PageAndToken]:
         base_filters = self.filter.search_filters()
         while True:
@@ -376,16 +383,7 @@ class DealReader:
             ]
             after = 0
             while True:
-                body = {
-                    "filterGroups": [{"filters": window}],
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                    "properties": self.properties,
-                    "limit": SEARCH_PAGE_SIZE,
-                    "after": str(after),
-                }
-                resp = self.client.post(SEARCH_PATH, body)
-                results = resp.get("results") or []
-                nxt = ((resp.get("paging") or {}).get("next") or {}).get("after")
+                results, nxt = self._search_page(window, "ASCENDING", after)
                 if results:
                     last_id = int(results[-1]["id"])
                 more = bool(nxt and results)
