@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import traceback
 import weakref
 from collections import Counter
@@ -38,6 +39,8 @@ from hubspot_deals.hubspot.deals import Cursor, DealFilter, DealReader, Page, pr
 
 # Pages are typed and handed on in batches: dlt's cost per item outweighs its cost per row.
 DEALS_PER_BATCH = 2_000
+# ...or fewer, once a batch has waited this long: a slow, rate-limited read still shows progress.
+BATCH_SECONDS = 1.0
 # Typed batches the scan may have waiting (about 3 MB each with 77 properties).
 BATCHES_AHEAD = 6
 _HEADER = struct.Struct(">I")
@@ -56,22 +59,27 @@ def typed_batches(
     pages: Iterator[tuple[Page, Cursor, str]],
     builder: DealTableBuilder,
     deals_per_batch: int = DEALS_PER_BATCH,
+    batch_seconds: float = BATCH_SECONDS,
 ) -> Iterator[DealBatch]:
-    """Pages grouped into typed batches; a batch never holds two phases, and the last batch of
-    a phase is sent even when empty, so that its cursor (the phase's end) is never lost."""
+    """Pages grouped into typed batches of `deals_per_batch` deals, or what `batch_seconds` of
+    reading brought; a batch never holds two phases, and the last batch of a phase is sent even
+    when empty, so that its cursor (the phase's end) is never lost."""
     batch: list[dict[str, Any]] = []
     cursor: Cursor | None = None
     phase: str | None = None
+    started = time.monotonic()
     for page, page_cursor, page_phase in pages:
         if phase is not None and page_phase != phase and cursor is not None:
             yield DealBatch(builder.build(batch), cursor, phase)
             batch = []
+            started = time.monotonic()
         phase, cursor = page_phase, page_cursor
         batch += page
-        if len(batch) >= deals_per_batch:
+        if len(batch) >= deals_per_batch or time.monotonic() - started >= batch_seconds:
             yield DealBatch(builder.build(batch), cursor, phase)
             batch = []
             cursor = None
+            started = time.monotonic()
     if phase is not None and cursor is not None:
         yield DealBatch(builder.build(batch), cursor, phase)
 

@@ -1,6 +1,8 @@
 """A rate-limited full scan reads through both of HubSpot's buckets at once, exactly once each
 deal, and the deal reader process ships typed batches (or HubSpot's errors) to the scan."""
 
+import time
+
 import pytest
 import requests
 from dagster import DagsterInstance
@@ -98,6 +100,20 @@ def test_typed_batches_never_mix_phases() -> None:
         ("live", ["3"], {"phase": "archived"}),
         ("archived", ["10"], {"phase": "done"}),
     ]
+
+
+def test_a_slow_read_ships_smaller_batches_on_time() -> None:
+    builder = DealTableBuilder([DealProperty("amount", "number")], "s", "o")
+
+    def slow_pages():  # noqa: ANN202
+        for i in range(1, 4):
+            time.sleep(0.05)  # a rate-limited HubSpot: pages come slowly
+            cursor = {"phase": "live", "after": str(i), "last_id": i}
+            yield [{"id": str(i), "properties": {"amount": "1"}, "archived": False}], cursor, "live"
+
+    batches = list(typed_batches(slow_pages(), builder, deals_per_batch=2_000, batch_seconds=0.04))
+    assert [b.table.column("id").to_pylist() for b in batches] == [["1"], ["2"], ["3"]]
+    assert [b.cursor["after"] for b in batches] == ["1", "2", "3"]
 
 
 def test_reader_process_ships_typed_batches_and_counts_its_requests() -> None:
