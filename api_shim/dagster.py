@@ -613,6 +613,9 @@ def _failure_from_events(
             return RunFailure(_short_error(innermost["message"]), category, crashed)
     if run is not None and (run.get("error") or {}).get("message"):
         return RunFailure(_short_error(run["error"]["message"]))
+    # No step failed and the run reports no error of its own: it was marked failed from outside
+    # because its worker died (the code server's or a monitor's report, whatever its wording).
+    worker_died = step is None and run is not None
     if error_logs:
-        return RunFailure(_short_error(error_logs[-1]))
-    return RunFailure(message=None)
+        return RunFailure(_short_error(error_logs[-1]), crashed=worker_died)
+    return RunFailure(message=None, crashed=worker_died)

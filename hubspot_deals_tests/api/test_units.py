@@ -226,6 +226,10 @@ def test_failure_message_prefers_the_failure_description_and_never_a_traceback()
         "error": {"message": "child process exited -9", "className": "ChildProcessCrashException"},
     }
     assert _failure_from_events(crash, None, []).crashed is True
+    # Marked failed from outside (its worker died): no step failed, the run has no error.
+    assert _failure_from_events(None, {"error": None}, []) == RunFailure(None, crashed=True)
+    stopped = _failure_from_events(None, {"error": {"message": "dagster.Boom: the run broke"}}, [])
+    assert stopped == RunFailure("Boom: the run broke")
 
 
 def test_redact_strips_tokens_and_passwords() -> None:
