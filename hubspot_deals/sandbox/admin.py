@@ -102,9 +102,13 @@ class AdminRoutes:
 
     def conditions(self, request: Request) -> Reply:
         body = self._body(request)
-        unknown = sorted(set(body) - set(self._CONDITIONS))
+        known = sorted([*self._CONDITIONS, "holdFromDeal"])
+        unknown = sorted(set(body) - set(known))
         if unknown:
-            raise ValueError(f"unknown conditions {unknown}; known: {sorted(self._CONDITIONS)}")
+            raise ValueError(f"unknown conditions {unknown}; known: {known}")
+        hold = body.pop("holdFromDeal", self.app.hold_from_deal)
+        if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 0):
+            raise ValueError("'holdFromDeal' must be a non-negative integer or null")
         changes = {}
         for key, value in body.items():
             field, kind = self._CONDITIONS[key]
@@ -114,10 +118,10 @@ class AdminRoutes:
         if not 0 <= changes.get("fault_rate", 0) <= 1:
             raise ValueError("'faultRate' must be between 0 and 1")
         self.app.set_conditions(**changes)
+        self.app.hold_from_deal = hold
         config = self.app.config
-        return Reply(
-            200, {key: getattr(config, field) for key, (field, _) in self._CONDITIONS.items()}
-        )
+        now = {key: getattr(config, field) for key, (field, _) in self._CONDITIONS.items()}
+        return Reply(200, {**now, "holdFromDeal": hold})
 
     def account(self, request: Request) -> Reply:
         return Reply(200, self.app.account.summary())

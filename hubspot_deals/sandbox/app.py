@@ -146,6 +146,9 @@ class SandboxApp:
         self.stats = Stats()
         self.portal_id = 20_000_000 + config.seed
         self._latency_rng = random.Random(config.fault_seed)
+        # List pages starting at this deal index or later wait while it is set (tests stop a
+        # scan at a known deal, however fast or slow the machine): `/__sandbox/conditions`.
+        self.hold_from_deal: int | None = None
         self.routes = self._routes()
         self.admin = AdminRoutes(self)
 
@@ -220,6 +223,8 @@ class SandboxApp:
         await self._add_latency()
         route, match = self._match(scope["method"], path)
         route_name = route.name if route else "unmatched"
+        if self.hold_from_deal is not None and match is not None and route is not None:
+            await self._hold(route, scope)
         code = self.faults.draw()
         if code is not None:
             self.stats.faults[str(code)] += 1
@@ -238,6 +243,19 @@ class SandboxApp:
             delay += self._latency_rng.uniform(0, self.config.latency_jitter_ms)
         if delay > 0:
             await asyncio.sleep(delay / 1000)
+
+    async def _hold(self, route: Route, scope: Scope) -> None:
+        """Waits while `hold_from_deal` holds this list page (one starting at or past it)."""
+        if route.handler != self.list_deals:
+            return
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace")))
+        after = query.get("after", "")
+        text = after if after.isdigit() else _unb64(after) if after else "0"
+        if text is None or not text.isdigit():
+            return  # the route answers the bad cursor
+        start = self.account.first_index_with_id_at_least(int(text)) if after else 0
+        while self.hold_from_deal is not None and start >= self.hold_from_deal:
+            await asyncio.sleep(0.05)
 
     def _match(self, method: str, path: str) -> tuple[Route | None, re.Match[str] | None]:
         allowed = None

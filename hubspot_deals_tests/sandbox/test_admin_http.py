@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.error
 
 import pytest
@@ -153,13 +154,40 @@ def test_conditions_change_faults_and_limits_of_a_running_sandbox() -> None:
         assert get(server, DEALS, token, limit="1").status_code == 200
         now = server.admin("POST", "conditions", {"faultRate": 1, "faultSeed": 3, "rateLimit": 7})
         assert now == {"faultRate": 1.0, "faultSeed": 3, "latencyMs": 0.0, "rateLimit": 7,
-                       "rateLimitWindowMs": 10_000}  # fmt: skip
+                       "rateLimitWindowMs": 10_000, "holdFromDeal": None}  # fmt: skip
         assert get(server, DEALS, token, limit="1").status_code in (500, 502, 503, 504)
         server.admin("POST", "conditions", {"faultRate": 0})
         answers = [get(server, DEALS, token, limit="1") for _ in range(8)]
         assert [a.status_code for a in answers] == [200] * 7 + [429]
         assert answers[0].headers["X-HubSpot-RateLimit-Max"] == "7"
-        for bad in ({"faultRate": 2}, {"latencyMs": -1}, {"rateLimit": "9"}, {"speed": 1}):
+        holds = ({"holdFromDeal": -1}, {"holdFromDeal": 2.5}, {"holdFromDeal": True})
+        for bad in ({"faultRate": 2}, {"latencyMs": -1}, {"rateLimit": "9"}, {"speed": 1}, *holds):
             with pytest.raises(urllib.error.HTTPError) as caught:
                 server.admin("POST", "conditions", bad)
             assert caught.value.code == 400, bad
+
+
+def test_held_list_pages_wait_until_the_hold_is_lifted() -> None:
+    token = make_token()
+    with SandboxServer(deals=300, seed=5, tokens=[token]) as server:
+        assert server.admin("POST", "conditions", {"holdFromDeal": 100})["holdFromDeal"] == 100
+        first = get(server, DEALS, token, limit="100")  # deals 0-99: not held
+        assert first.status_code == 200 and len(first.json()["results"]) == 100
+        after = first.json()["paging"]["next"]["after"]
+        answers: list[requests.Response] = []
+        held = threading.Thread(
+            target=lambda: answers.append(get(server, DEALS, token, limit="100", after=after))
+        )
+        held.start()
+        held.join(timeout=1.0)
+        assert held.is_alive() and not answers  # the page from deal 100 on waits
+        # Other conditions change without lifting the hold.
+        assert server.admin("POST", "conditions", {"latencyMs": 0})["holdFromDeal"] == 100
+        held.join(timeout=0.5)
+        assert held.is_alive()
+        assert server.admin("POST", "conditions", {"holdFromDeal": None})["holdFromDeal"] is None
+        held.join(timeout=10)
+        assert not held.is_alive()
+        assert answers[0].status_code == 200
+        ids = [int(d["id"]) for d in answers[0].json()["results"]]
+        assert ids[0] > int(first.json()["results"][-1]["id"]) and len(ids) == 100
