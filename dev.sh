@@ -33,7 +33,9 @@ case "$cmd" in
   test)
     setup
     set +e
-    "$VENV/bin/python" -m pytest "$@"
+    # Two workers, each taking whole modules (their servers start once per module);
+    # PYTEST_WORKERS=0 runs everything in this process.
+    "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
     rc=$?
     set -e
     # pytest's 5 means no test ran: never a success.

@@ -10,6 +10,8 @@ import json
 import logging
 import re
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,8 +271,30 @@ class _Flight:
         self.error: BaseException | None = None
 
 
+@dataclass
+class _Recent:
+    """A recent answer to a runs query, and the mutation generation it was read in."""
+
+    data: dict[str, Any]
+    read_at: float
+    generation: int
+    refreshing: bool = False
+
+
+RECENT_RUNS_LIMIT = 2048  # runs queries remembered (one per scan polled, plus list pages)
+
+
 class DagsterClient:
-    """GraphQL calls the shim makes, each mapped to a result or a specific exception."""
+    """GraphQL calls the shim makes, each mapped to a result or a specific exception.
+
+    Runs queries (what a status, a results page or a list asks first) are answered from a recent
+    answer when it is younger than `runs_cache_seconds / 4`. Between that and
+    `runs_cache_seconds`, the recent answer is served while one background read replaces it, so
+    clients polling a scan never wait for Dagster and no answer is older than
+    `runs_cache_seconds`. Any mutation this shim sends (start, cancel, remove, marks) forgets
+    every recent answer, so the shim's own changes show at once; `fresh` reads, made before a
+    decision, always ask Dagster.
+    """
 
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
@@ -278,6 +302,8 @@ class DagsterClient:
         self._local = threading.local()
         self._flights: dict[str, _Flight] = {}
         self._flights_lock = threading.Lock()
+        self._recent: OrderedDict[str, _Recent] = OrderedDict()
+        self._generation = 0  # counts this shim's mutations
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -319,8 +345,69 @@ class DagsterClient:
             raise DagsterUnavailable(f"Dagster did not answer in time at {self.url}")
         return flight.data
 
+    def _recent_read(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """`read`, answered from a recent answer when there is one (see the class)."""
+        window = self.settings.dagster_runs_cache_seconds
+        if window <= 0:
+            return self.read(query, variables)
+        key = query + "\0" + json.dumps(variables, sort_keys=True)
+        now = time.monotonic()
+        with self._flights_lock:
+            recent = self._recent.get(key)
+            if recent is not None and recent.generation == self._generation:
+                age = now - recent.read_at
+                if age < window / 4:
+                    return recent.data
+                if age < window:
+                    if not recent.refreshing:
+                        recent.refreshing = True
+                        threading.Thread(
+                            target=self._refresh, args=(key, query, variables), daemon=True
+                        ).start()
+                    return recent.data
+            generation = self._generation
+        data = self.read(query, variables)
+        self._remember(key, data, now, generation)
+        return data
+
+    def _refresh(self, key: str, query: str, variables: dict[str, Any]) -> None:
+        with self._flights_lock:
+            generation = self._generation
+        started = time.monotonic()
+        try:
+            data = self.read(query, variables)
+        except Exception:  # the next request reads (and reports the failure) itself
+            with self._flights_lock:
+                recent = self._recent.get(key)
+                if recent is not None:
+                    recent.refreshing = False
+            return
+        self._remember(key, data, started, generation)
+
+    def _remember(self, key: str, data: dict[str, Any], read_at: float, generation: int) -> None:
+        with self._flights_lock:
+            if generation != self._generation:
+                return  # read before one of this shim's mutations: may not show it
+            self._recent[key] = _Recent(data, read_at, generation)
+            self._recent.move_to_end(key)
+            while len(self._recent) > RECENT_RUNS_LIMIT:
+                self._recent.popitem(last=False)
+
+    def _forget_recent(self) -> None:
+        with self._flights_lock:
+            self._generation += 1
+            self._recent.clear()
+
     def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Runs one GraphQL document and returns its `data`."""
+        if query.lstrip().startswith("mutation"):
+            try:
+                return self._execute(query, variables)
+            finally:
+                self._forget_recent()
+        return self._execute(query, variables)
+
+    def _execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         timeout = (
             self.settings.dagster_connect_timeout_seconds,
             self.settings.dagster_timeout_seconds,
@@ -442,7 +529,8 @@ class DagsterClient:
         run_filter = {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
         variables = {"filter": run_filter, "limit": limit, "cursor": cursor}
         result = self._typed(
-            self.execute(RUNS, variables) if fresh else self.read(RUNS, variables), "runsOrError"
+            self.execute(RUNS, variables) if fresh else self._recent_read(RUNS, variables),
+            "runsOrError",
         )
         if result["__typename"] != "Runs":
             raise DagsterError(f"Dagster could not list runs: {result.get('message')}")

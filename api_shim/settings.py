@@ -52,6 +52,13 @@ class ApiSettings(BaseSettings):
     dagster_connect_timeout_seconds: float = Field(
         default=3.0, gt=0, description="Longest wait to connect to the Dagster webserver."
     )
+    dagster_runs_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Oldest answer about a scan's runs a status, page or list may be served "
+        "(refreshed in the background from a quarter of it on; the shim's own starts, cancels "
+        "and removals show at once). 0: ask Dagster on every request.",
+    )
     location_name: str = Field(default="hubspot_deals", description="Dagster code location.")
     repository_name: str = "__repository__"
     job_name: str = Field(default="scan_job", description="The job one scan runs.")
@@ -94,6 +101,11 @@ class ApiSettings(BaseSettings):
         default="64MB",
         description="DuckDB only: memory the read copies' blocks may take (older ones are "
         "dropped), so that reading a large table does not grow the API's memory.",
+    )
+    duckdb_copy_memory_limit: str = Field(
+        default="192MB",
+        description="DuckDB only: memory the first read of a completed scan may take to build "
+        "its read copy (numbering and sorting the scan's rows spills to disk beyond it).",
     )
     api_keys_file: Path | None = Field(
         default=None,

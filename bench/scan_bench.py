@@ -13,7 +13,8 @@ Against the HubSpot sandbox (77 deal properties, 60 of them custom, unless said 
 3. throttled scans (the sandbox enforcing a private app's 100 and 190 requests per 10 s, and
    search's 5 per second), against the list API's ceiling and the list+search ceiling;
 4. requests per 1,000 deals and the read strategy chosen for 8, 72 and 400 properties;
-5. deals/s and peak memory against deal count (10k, 100k, 1M), plotted.
+5. deals/s and peak memory against deal count (10k, 100k, 1M), plotted;
+6. last, the REST API's latency (`bench/shim_bench.py`, unless --no-shim).
 
 Each scan runs in its own process (`hubspot-deals scan`), so memory is the scan's alone. Writes
 `bench/results/latest.json` and `bench/results/scale.png`. Not a test: the machine's load
@@ -236,6 +237,7 @@ def main() -> int:
     parser.add_argument("--only", choices=("duckdb", "postgres"), default=None)
     parser.add_argument("--quick", action="store_true", help="20,000 deals, no scale series")
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
+    parser.add_argument("--no-shim", action="store_true", help="skip the REST API's latency")
     parser.add_argument(
         "--from-json", default=None, help="only print the report, table and plot of a saved run"
     )
@@ -284,10 +286,8 @@ def main() -> int:
                 with sandbox(args.requests_deals, token, custom_properties=custom,
                              rate_limit=throttle) as sb:  # fmt: skip
                     name = f"requests-{label}-{'throttled' if throttle else 'unthrottled'}"
-                    # 417 DuckDB columns need more than the default 128 MB to commit a chunk.
-                    memory = {"HUBSPOT_DEALS_DUCKDB_MEMORY_LIMIT": "1GB"} if custom > 300 else {}
-                    bench.scan(name, sb, destinations[0], props, extra_env=memory,
-                               property_count=int(label))  # fmt: skip
+                    # DuckDB's `auto` memory limit sizes itself for 417 columns (about 200 MB).
+                    bench.scan(name, sb, destinations[0], props, property_count=int(label))
 
         for deals in [int(x) for x in args.scale.split(",") if x]:
             with sandbox(deals, token) as sb:
@@ -300,6 +300,18 @@ def main() -> int:
         "bare_loop": bare,
         "rows": bench.rows,
     }
+    if not args.no_shim:
+        shim_output = Path(args.output).with_name("shim.json")
+        command = [
+            sys.executable,
+            str(REPO / "bench" / "shim_bench.py"),
+            "--output",
+            str(shim_output),
+        ]
+        if args.only:
+            command += ["--only", args.only]
+        subprocess.run(command, check=True)
+        figures["shim"] = json.loads(shim_output.read_text())
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")
     finish(figures, Path(args.output))
@@ -341,6 +353,10 @@ def markdown(figures: dict) -> str:
             f"| {r['peak_rss_mb']:.0f} | {r['reader_peak_rss_mb']:.0f} "
             f"| {r['read_strategy']} | {r['load_average']} |"
         )
+    if "shim" in figures:
+        from shim_bench import markdown as shim_markdown
+
+        lines += ["", "The REST API:", "", shim_markdown(figures["shim"]).rstrip()]
     return "\n".join(lines) + "\n"
 
 

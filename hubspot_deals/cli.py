@@ -163,6 +163,14 @@ def _follow_scan(api_url: str, scan_id: str, timeout: float = 3600.0) -> dict:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from hubspot_deals.memory import LEAN_ENV, lean_environment
+
+    if any(key not in os.environ for key in LEAN_ENV):
+        # Start again with the lean allocator settings from the first allocation, as a run
+        # worker that Dagster starts from a code server does (hubspot_deals.memory).
+        os.environ.update(lean_environment())
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
     from dagster import DagsterInstance
 
     from hubspot_deals.launch import execute_scan, scan_run_config
@@ -175,6 +183,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         include_archived=args.include_archived,
         start_date=args.start_date,
         end_date=args.end_date,
+        pipeline=args.pipeline,
     )
     with DagsterInstance.get() as instance:
         outcome = execute_scan(instance, args.scan_id, run_config)
@@ -240,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--include-archived", action="store_true")
     scan.add_argument("--start-date", default=None, help="YYYY-MM-DD, on createdate")
     scan.add_argument("--end-date", default=None, help="YYYY-MM-DD, inclusive")
+    scan.add_argument("--pipeline", default=None, help="only this pipeline's deals (its id)")
     scan.add_argument("--ask-token", action="store_true", help="prompt instead of the env")
     scan.add_argument("--json", action="store_true", help="print a JSON summary line")
     scan.set_defaults(func=cmd_scan)

@@ -42,7 +42,7 @@ def organization_layers(instance: DagsterInstance, organization_id: str) -> list
                 scan_id=scan.scan_id,
                 started_at=scan.started_at,
                 scan_type=scan.scan_type,
-                complete_base=scan.scan_type == "full" and not scan.has_date_range,
+                complete_base=scan.scan_type == "full" and not scan.narrowed,
             )
             if usable
             else None

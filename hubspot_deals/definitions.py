@@ -8,6 +8,7 @@ from hubspot_deals.assets.scan import hubspot_scan
 from hubspot_deals.assets.summary import deal_summary
 from hubspot_deals.checks import scan_checks
 from hubspot_deals.jobs import deals_current_job, scan_job
+from hubspot_deals.memory import make_this_process_lean
 from hubspot_deals.organizations import load_organizations
 from hubspot_deals.resources import HubSpotResource, ScanDestination
 from hubspot_deals.schedules import build_scan_schedules
@@ -18,6 +19,8 @@ from hubspot_deals.sensors import (
     resume_failed_scans,
 )
 
+# Code servers and run workers: freed Arrow and malloc memory goes back to the system.
+make_this_process_lean()
 organizations = load_organizations()
 
 defs = Definitions(

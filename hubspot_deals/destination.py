@@ -24,9 +24,20 @@ def make_destination(settings: Settings | None = None) -> Destination:
         return dlt.destinations.postgres(credentials=credentials)
     settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
     # One DuckDB thread: the scan's Python needs the other core; loads are small chunks.
-    duckdb_config = {"memory_limit": settings.duckdb_memory_limit, "threads": 1}
+    duckdb_config = {"memory_limit": settings.duckdb_memory(), "threads": 1}
     credentials = DuckDbCredentials(str(settings.duckdb_file), global_config=duckdb_config)
     return dlt.destinations.duckdb(credentials=credentials)
+
+
+def fit_duckdb_memory(pipeline: dlt.Pipeline, columns: int, settings: Settings) -> str | None:
+    """Sizes the `auto` DuckDB memory limit of the scan's loads by its deals table's width;
+    the limit each new connection of the pipeline gets. Returns the limit set, if any."""
+    credentials = pipeline.destination.config_params.get("credentials")
+    if not isinstance(credentials, DuckDbCredentials) or settings.duckdb_memory_limit != "auto":
+        return None
+    limit = settings.duckdb_memory(columns)
+    credentials.global_config = {**(credentials.global_config or {}), "memory_limit": limit}
+    return limit
 
 
 def pipeline_name_for(scan_id: str) -> str:

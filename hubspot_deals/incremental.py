@@ -17,7 +17,7 @@ def last_scan_start(
 ) -> datetime | None:
     """Start of the organization's newest successful scan that read every deal (no date range)."""
     for scan in completed_scans(instance, organization_id, limit=50):
-        if scan.scan_id != exclude_scan_id and not scan.has_date_range:
+        if scan.scan_id != exclude_scan_id and not scan.narrowed:
             return scan.started_at
     return None
 

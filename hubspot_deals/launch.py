@@ -32,6 +32,7 @@ def scan_run_config(
     start_date: str | None = None,
     end_date: str | None = None,
     scan_type: str = "full",
+    pipeline: str | None = None,
 ) -> dict[str, Any]:
     """Run config for scan_job; the token is encrypted, never placed in clear text."""
     config: dict[str, Any] = {
@@ -45,6 +46,8 @@ def scan_run_config(
         config["start_date"] = start_date
     if end_date:
         config["end_date"] = end_date
+    if pipeline:
+        config["pipeline"] = pipeline
     if access_token:
         config["access_token_ciphertext"] = TokenCipher.from_settings().encrypt(access_token)
     return {"ops": {SCAN_OP_NAME: {"config": config}}}

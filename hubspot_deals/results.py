@@ -59,7 +59,7 @@ class DestinationReader:
                 return duckdb.connect(
                     str(self.settings.duckdb_file),
                     read_only=True,
-                    config={"memory_limit": self.settings.duckdb_memory_limit},
+                    config={"memory_limit": self.settings.duckdb_memory()},
                 )
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:

@@ -30,8 +30,10 @@ class CompletedScan:
         return str(self.metadata.get("scan_type", "full"))
 
     @property
-    def has_date_range(self) -> bool:
-        return bool(self.filters.get("start_date") or self.filters.get("end_date"))
+    def narrowed(self) -> bool:
+        """Whether the scan read only part of the deals (a createdate range or one pipeline)."""
+        f = self.filters
+        return bool(f.get("start_date") or f.get("end_date") or f.get("pipeline"))
 
 
 def completed_scans(

@@ -3,6 +3,7 @@
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,29 +53,42 @@ def postgres_available() -> bool:
         return False
 
 
-@pytest.fixture
-def postgres_destination(project_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """PostgreSQL as the destination, with the dataset dropped before and after."""
+def require_postgres() -> str:
     if not postgres_available():
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL on 127.0.0.1:5432 is required under CI=true")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    return PG_DSN
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A database of the caller's own, dropped afterwards: tests in other processes (pytest's
+    workers, other sessions) drop the dataset schema of the databases they use."""
     import psycopg2
 
-    def drop() -> None:
-        conn = psycopg2.connect(PG_DSN)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"DROP SCHEMA IF EXISTS {DATASET_NAME} CASCADE")
-            cur.execute(f"DROP SCHEMA IF EXISTS {DATASET_NAME}_staging CASCADE")
-        conn.close()
+    admin = psycopg2.connect(require_postgres())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_DSN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
-    drop()
-    monkeypatch.setenv("HUBSPOT_DEALS_DESTINATION", "postgres")
-    monkeypatch.setenv("HUBSPOT_DEALS_POSTGRES_DSN", PG_DSN)
-    get_settings.cache_clear()
-    yield PG_DSN
-    drop()
+
+@pytest.fixture
+def postgres_destination(project_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """PostgreSQL as the destination, in a database of this test's own."""
+    with postgres_database(f"hubspot_deals_destination_{os.getpid()}") as dsn:
+        monkeypatch.setenv("HUBSPOT_DEALS_DESTINATION", "postgres")
+        monkeypatch.setenv("HUBSPOT_DEALS_POSTGRES_DSN", dsn)
+        get_settings.cache_clear()
+        yield dsn
+        get_settings.cache_clear()
 
 
 def scan_rows(table: str, scan_id: str, order_by: str = "id") -> list[dict[str, Any]]:

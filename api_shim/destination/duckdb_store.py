@@ -15,6 +15,7 @@ deletes its copies. At most `results_cache_max_scans` copies are kept (least rec
 import hashlib
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -41,7 +42,7 @@ from api_shim.destination import (
     visible_columns,
 )
 from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
-from api_shim.destination.values import json_value, parse_json_text
+from api_shim.destination.values import iso_text, json_value, parse_json_text
 from api_shim.errors import DestinationUnavailable, TableNotAvailable
 from api_shim.settings import ApiSettings
 from hubspot_deals.settings import DATASET_NAME, Settings
@@ -58,10 +59,52 @@ def is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.Error) and ("lock" in text and "conflicting" in text)
 
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Values a read copy is built with at a time: 25,000 rows of 80 columns fit its 192 MB.
+COPY_BATCH_CELLS = 2_000_000
+
+
+@dataclass
+class _Select:
+    """How a page reads one table of a copy: timestamps become ISO text in DuckDB (its C++
+    is several times cheaper than Python datetimes with time zones), then each value's
+    converter."""
+
+    sql: str
+    converters: list[Callable[[object], object]]
+
+
 @dataclass
 class _Copy:
     connection: duckdb.DuckDBPyConnection
     tables: dict[str, TableRows]
+    selects: dict[str, _Select]
+
+
+def _selects(
+    connection: duckdb.DuckDBPyConnection, tables: dict[str, TableRows]
+) -> dict[str, _Select]:
+    types: dict[tuple[str, str], str] = {
+        (table, column): kind
+        for table, column, kind in connection.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()
+    }
+    selects = {}
+    for name, info in tables.items():
+        expressions, converters = [], []
+        for column in info.columns:
+            kind = types.get((name, column), "")
+            if kind in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"):
+                value = f"{quote(column)} AT TIME ZONE 'UTC'" if "ZONE" in kind else quote(column)
+                expressions.append(f"strftime({value}, '{ISO_FORMAT}')")
+                converters.append(iso_text)
+            else:
+                expressions.append(quote(column))
+                converters.append(parse_json_text if kind == "JSON" else json_value)
+        selects[name] = _Select(", ".join(expressions), converters)
+    return selects
 
 
 class _CopyExport(TableExport):
@@ -71,23 +114,20 @@ class _CopyExport(TableExport):
     def __init__(self, copy: _Copy, info: TableRows) -> None:
         super().__init__(info.name, info.columns, info.row_count)
         self._cursor: duckdb.DuckDBPyConnection | None = copy.connection.cursor()
+        self._select = copy.selects[info.name]
         self._lock = threading.Lock()
 
     def batches(self) -> Iterator[list[tuple]]:
-        select = ", ".join(quote(c) for c in self.columns)
         sql = (
-            f"SELECT {select} FROM {quote(self.name)} WHERE {ROW_COLUMN} > ? AND "
+            f"SELECT {self._select.sql} FROM {quote(self.name)} WHERE {ROW_COLUMN} > ? AND "
             f"{ROW_COLUMN} <= ? ORDER BY {ROW_COLUMN}"
         )
+        converters = self._select.converters
         for start in range(0, self.row_count, EXPORT_BATCH_ROWS):
             with self._lock:
                 if self._cursor is None:
                     return
                 self._cursor.execute(sql, [start, start + EXPORT_BATCH_ROWS])
-                converters = [
-                    parse_json_text if str(d[1]) == "JSON" else json_value
-                    for d in self._cursor.description
-                ]
                 rows = self._cursor.fetchall()
             yield [
                 tuple(convert(v) for convert, v in zip(converters, row, strict=True))
@@ -110,6 +150,7 @@ class DuckDBResults(ResultsStore):
         self.max_copies = settings.results_cache_max_scans
         self.lock_timeout = settings.duckdb_lock_timeout_seconds
         self.read_memory_limit = settings.duckdb_read_memory_limit
+        self.copy_memory_limit = settings.duckdb_copy_memory_limit
         self._copies: OrderedDict[Path, _Copy] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[Path, threading.Lock] = {}
@@ -163,7 +204,7 @@ class DuckDBResults(ResultsStore):
                 str(path), read_only=True, config={"memory_limit": self.read_memory_limit}
             )
             tables = _read_meta(connection)
-            copy = _Copy(connection, tables)
+            copy = _Copy(connection, tables, _selects(connection, tables))
             os.utime(path)
             with self._lock:
                 self._copies[path] = copy
@@ -176,8 +217,18 @@ class DuckDBResults(ResultsStore):
             raise DestinationUnavailable(f"The DuckDB destination {self.main_file} does not exist")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")
+        spill = tmp.with_name(f"{tmp.name}.spill")
         started = time.monotonic()
-        out = duckdb.connect(str(tmp))
+        # Bounded: numbering a million rows in key order would otherwise take most of the
+        # machine's memory (DuckDB's default is 80% of it); it spills to the cache folder.
+        out = duckdb.connect(
+            str(tmp),
+            config={
+                "memory_limit": self.copy_memory_limit,
+                "temp_directory": str(spill),
+                "preserve_insertion_order": False,
+            },
+        )
         try:
             source = str(self.main_file).replace("'", "''")
             self._with_lock_retry(
@@ -195,9 +246,11 @@ class DuckDBResults(ResultsStore):
             out.execute("CHECKPOINT")
         except BaseException:
             out.close()
+            shutil.rmtree(spill, ignore_errors=True)
             tmp.unlink(missing_ok=True)
             raise
         out.close()
+        shutil.rmtree(spill, ignore_errors=True)
         os.replace(tmp, path)
         log.info(
             "results copy built scan_id=%s tables=%d seconds=%.3f",
@@ -234,18 +287,56 @@ class DuckDBResults(ResultsStore):
                 continue
             order = order_columns(keys.get(spec.name, []), columns_here)
             columns = visible_columns(spec.columns, columns_here, order)
-            select = ", ".join(quote(c) for c in columns)
-            order_by = ", ".join(quote(c) for c in order)
-            out.execute(
-                f"CREATE TABLE {quote(spec.name)} AS SELECT "
-                f"row_number() OVER (ORDER BY {order_by}) AS {ROW_COLUMN}, {select} "
-                f"FROM src.{DATASET_NAME}.{quote(spec.name)} WHERE _scan_id = ? "
-                f"ORDER BY {ROW_COLUMN}",
-                [scan_id],
-            )
+            self._copy_table(out, scan_id, spec.name, columns, order)
             count = out.execute(f"SELECT count(*) FROM {quote(spec.name)}").fetchone()[0]
             meta.append((position, spec.name, int(count), orjson.dumps(columns).decode()))
         return meta
+
+    def _copy_table(
+        self,
+        out: duckdb.DuckDBPyConnection,
+        scan_id: str,
+        table: str,
+        columns: list[str],
+        order: list[str],
+    ) -> None:
+        """The scan's rows of `table`, numbered in `order` and stored in that order (so a page,
+        a range of numbers, reads a few row groups). The rows are numbered first, sorting only
+        their keys and source row ids, then copied in batches of about `COPY_BATCH_CELLS`
+        values: sorting all of a million rows' 80 columns at once took 3.9 GB, a batch fits the
+        copy's memory limit (`HUBSPOT_DEALS_API_DUCKDB_COPY_MEMORY_LIMIT`)."""
+        source = f"src.{DATASET_NAME}.{quote(table)}"
+        select = ", ".join(f"s.{quote(c)}" for c in columns)
+        order_by = ", ".join(f"s.{quote(c)}" for c in order)
+        out.execute(
+            f"CREATE TEMP TABLE copy_keys AS SELECT s.rowid AS source_row, "
+            f"row_number() OVER (ORDER BY {order_by}, s.rowid) AS number "
+            f"FROM {source} s WHERE s._scan_id = ?",
+            [scan_id],
+        )
+        try:
+            count = out.execute("SELECT count(*) FROM copy_keys").fetchone()[0]
+            out.execute(
+                f"CREATE TABLE {quote(table)} AS SELECT 0::BIGINT AS {ROW_COLUMN}, {select} "
+                f"FROM {source} s WHERE false"
+            )
+            step = max(1_000, COPY_BATCH_CELLS // max(1, len(columns)))
+            for first in range(0, count, step):
+                batch = "number > ? AND number <= ?"
+                low, high = out.execute(
+                    f"SELECT min(source_row), max(source_row) FROM copy_keys WHERE {batch}",
+                    [first, first + step],
+                ).fetchone()
+                # The row-id range lets the scan skip row groups: a scan's rows are mostly
+                # stored in key order already (chunks of deals read in id order).
+                out.execute(
+                    f"INSERT INTO {quote(table)} SELECT k.number, {select} FROM {source} s "
+                    f"JOIN (SELECT * FROM copy_keys WHERE {batch}) k ON s.rowid = k.source_row "
+                    "WHERE s.rowid BETWEEN ? AND ? ORDER BY k.number",
+                    [first, first + step, low, high],
+                )
+        finally:
+            out.execute("DROP TABLE copy_keys")
 
     def _evict(self) -> None:
         with self._lock:
@@ -297,17 +388,15 @@ class DuckDBResults(ResultsStore):
             raise TableNotAvailable(table, list(copy.tables))
         if offset >= info.row_count:
             return Page([], info.row_count, info.columns)
-        select = ", ".join(quote(c) for c in info.columns)
+        select = copy.selects[table]
         with self._cursor(copy) as cursor:
             cursor.execute(
-                f"SELECT {select} FROM {quote(table)} WHERE {ROW_COLUMN} > ? AND "
+                f"SELECT {select.sql} FROM {quote(table)} WHERE {ROW_COLUMN} > ? AND "
                 f"{ROW_COLUMN} <= ? ORDER BY {ROW_COLUMN}",
                 [offset, offset + limit],
             )
-            converters = [
-                parse_json_text if str(d[1]) == "JSON" else json_value for d in cursor.description
-            ]
             rows = cursor.fetchall()
+        converters = select.converters
         records = [
             {
                 name: convert(value)

@@ -6,13 +6,20 @@ and only those rows are fetched. dlt does not create that index (its `create_ind
 so the first read of a table starts `CREATE INDEX CONCURRENTLY` in a background thread (it does
 not block loads; pages work, more slowly, until it is ready). Turn this off with
 HUBSPOT_DEALS_API_POSTGRES_CREATE_INDEXES=false when the indexes are managed elsewhere.
+
+Even an index-only scan must step over every entry before a deep offset. So the first page
+past `ANCHOR_STEP` rows of a scan's table starts a background pass that keeps the key of every
+`ANCHOR_STEP`-th row (100 keys for a million rows). A page at offset N then starts at the anchor
+below N with a row comparison on the index, and skips at most `ANCHOR_STEP - 1` entries. A
+scan's rows are fixed once it has completed, and anchors are kept per run, so they never go
+stale; until they are ready, pages use a plain OFFSET.
 """
 
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 
 import psycopg2
@@ -32,7 +39,7 @@ from api_shim.destination import (
     visible_columns,
 )
 from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
-from api_shim.destination.values import json_value
+from api_shim.destination.values import iso_text, json_value
 from api_shim.errors import DestinationUnavailable, TableNotAvailable, redact
 from api_shim.settings import ApiSettings
 from hubspot_deals.settings import DATASET_NAME, Settings
@@ -42,6 +49,12 @@ log = logging.getLogger(__name__)
 CATALOG_TTL_SECONDS = 60.0
 CATALOG_MIN_REFRESH_SECONDS = 2.0
 INDEX_RETRY_SECONDS = 300.0
+ANCHOR_STEP = 10_000
+ANCHOR_CACHE = 256  # tables of scans
+# `deals` is appended chunk by chunk, so dlt keeps no primary key for it; its id is unique and
+# non-null within a scan all the same (a resume deletes an uncommitted chunk's rows first).
+UNIQUE_ORDERS = {"deals": ["id"]}
+PG_ISO_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
 class _CursorExport(TableExport):
@@ -84,6 +97,23 @@ class _CursorExport(TableExport):
                 self._conn = None
 
 
+class _KeptPool(psycopg2.pool.ThreadedConnectionPool):
+    """Opens connections as they are needed and keeps every one that is returned (psycopg2's
+    pool closes each connection above `minconn` when it is returned: with 0, a new connection
+    per page). After a connection fails, the idle ones go too: they may share its fate (a
+    PostgreSQL restart), and the next requests connect afresh instead of failing in turn."""
+
+    def __init__(self, maxconn: int, *args: object, **kwargs: object) -> None:
+        super().__init__(0, maxconn, *args, **kwargs)
+        self.minconn = maxconn  # keep what is returned; opened lazily all the same
+
+    def discard_idle(self) -> None:
+        with self._lock:
+            idle, self._pool = self._pool, []
+        for conn in idle:
+            conn.close()
+
+
 class PostgresResults(ResultsStore):
     kind = "postgres"
 
@@ -93,22 +123,24 @@ class PostgresResults(ResultsStore):
         self.connect_timeout = settings.postgres_connect_timeout_seconds
         self.statement_timeout_ms = int(settings.postgres_statement_timeout_seconds * 1000)
         self.create_indexes = settings.postgres_create_indexes
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._pool: _KeptPool | None = None
         self._slots = threading.BoundedSemaphore(self.pool_size)
         self._lock = threading.Lock()
         self._catalog: dict[str, list[str]] = {}
+        self._types: dict[tuple[str, str], str] = {}
         self._keys: dict[str, list[str]] = {}
         self._catalog_at = 0.0
         self._counts: OrderedDict[tuple[str, str, str], int] = OrderedDict()
         self._indexed: dict[str, float] = {}  # table -> when to try (again)
+        # (scan, run, table) -> key of rows 0, ANCHOR_STEP, 2 * ANCHOR_STEP, ...; None: building
+        self._anchors: OrderedDict[tuple[str, str, str], list[tuple] | None] = OrderedDict()
 
     # -- connections --------------------------------------------------------------------------
 
-    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+    def _get_pool(self) -> _KeptPool:
         with self._lock:
             if self._pool is None:
-                self._pool = psycopg2.pool.ThreadedConnectionPool(
-                    0,
+                self._pool = _KeptPool(
                     self.pool_size,
                     self.dsn,
                     connect_timeout=self.connect_timeout,
@@ -136,6 +168,8 @@ class PostgresResults(ResultsStore):
                 raise DestinationUnavailable(_connection_failed(exc)) from None
             finally:
                 pool.putconn(conn, close=broken or bool(conn.closed))
+                if broken:
+                    pool.discard_idle()
         finally:
             self._slots.release()
 
@@ -147,13 +181,15 @@ class PostgresResults(ResultsStore):
             return
         with self._connection() as conn, conn.cursor() as cur:
             cur.execute(
-                "SELECT table_name, column_name FROM information_schema.columns "
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
                 (DATASET_NAME,),
             )
             catalog: dict[str, list[str]] = {}
-            for table, column in cur.fetchall():
+            types: dict[tuple[str, str], str] = {}
+            for table, column, data_type in cur.fetchall():
                 catalog.setdefault(table, []).append(column)
+                types[(table, column)] = data_type
             keys: dict[str, list[str]] = {}
             if "_dlt_version" in catalog:
                 cur.execute(
@@ -162,7 +198,8 @@ class PostgresResults(ResultsStore):
                 )
                 keys = primary_keys_from_dlt_schemas([row[0] for row in cur.fetchall()])
         with self._lock:
-            self._catalog, self._keys, self._catalog_at = catalog, keys, time.monotonic()
+            self._catalog, self._keys, self._types = catalog, keys, types
+            self._catalog_at = time.monotonic()
 
     def _table_columns(self, declared: list[TableSpec]) -> dict[str, list[str]]:
         self._refresh_catalog()
@@ -289,18 +326,111 @@ class PostgresResults(ResultsStore):
         target = f"{DATASET_NAME}.{quote(table)}"
         keys = ", ".join(quote(c) for c in order)
         join = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in order)
-        select = ", ".join(f"t.{quote(c)}" for c in columns)
+        select, converters = self._select(table, columns)
+        # Anchors need a unique, non-null order: a dlt primary key, or the deals' id.
+        keyed = order == [c for c in self._keys.get(table, []) if c != "_scan_id"] or (
+            order == UNIQUE_ORDERS.get(table)
+        )
+        deep = keyed and total > ANCHOR_STEP
+        anchor = self._anchor(scan_id, version, table, order, offset) if deep else None
+        if anchor is None:
+            inner = f"WHERE _scan_id = %s ORDER BY {keys} LIMIT %s OFFSET %s"
+            args: tuple = (scan_id, limit, offset, scan_id)
+        else:
+            placeholders = ", ".join(["%s"] * len(order))
+            inner = (
+                f"WHERE _scan_id = %s AND ({keys}) >= ({placeholders}) "
+                f"ORDER BY {keys} LIMIT %s OFFSET %s"
+            )
+            args = (scan_id, *anchor, limit, offset % ANCHOR_STEP, scan_id)
         sql = (
-            f"SELECT {select} FROM {target} t JOIN ("
-            f"SELECT {keys} FROM {target} WHERE _scan_id = %s ORDER BY {keys} LIMIT %s OFFSET %s"
+            f"SELECT {select} FROM {target} t JOIN (SELECT {keys} FROM {target} {inner}"
             f") k ON t._scan_id = %s AND {join} "
             f"ORDER BY {', '.join(f't.{quote(c)}' for c in order)}"
         )
         with self._connection() as conn, conn.cursor() as cur:
-            cur.execute(sql, (scan_id, limit, offset, scan_id))
+            cur.execute(sql, args)
             rows = cur.fetchall()
-        records = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        records = [
+            {c: convert(v) for c, convert, v in zip(columns, converters, row, strict=True)}
+            for row in rows
+        ]
         return Page(records, total, columns)
+
+    def _select(self, table: str, columns: list[str]) -> tuple[str, list[Callable]]:
+        """A page's select list: timestamps become ISO text in PostgreSQL (far cheaper than
+        Python datetimes with time zones), then each value's converter."""
+        expressions, converters = [], []
+        for column in columns:
+            kind = self._types.get((table, column), "")
+            if kind.startswith("timestamp"):
+                value = f"t.{quote(column)}"
+                if kind == "timestamp with time zone":
+                    value += " AT TIME ZONE 'UTC'"
+                expressions.append(f"to_char({value}, '{PG_ISO_FORMAT}')")
+                converters.append(iso_text)
+            else:
+                expressions.append(f"t.{quote(column)}")
+                converters.append(json_value)
+        return ", ".join(expressions), converters
+
+    # -- anchors for deep pages ---------------------------------------------------------------
+
+    def _anchor(
+        self, scan_id: str, version: str, table: str, order: list[str], offset: int
+    ) -> tuple | None:
+        """The key of row `offset // ANCHOR_STEP * ANCHOR_STEP`, or None: a plain OFFSET is as
+        cheap (a shallow page), or the anchors are not ready (their pass is started)."""
+        if offset < ANCHOR_STEP:
+            return None
+        key = (scan_id, version, table)
+        with self._lock:
+            start = key not in self._anchors
+            if start:
+                self._anchors[key] = None
+                while len(self._anchors) > ANCHOR_CACHE:
+                    self._anchors.popitem(last=False)
+            anchors = self._anchors.get(key)
+            if anchors is not None:
+                self._anchors.move_to_end(key)
+        if start:
+            threading.Thread(
+                target=self._build_anchors,
+                args=(key, order),
+                daemon=True,
+                name=f"anchors-{table}",
+            ).start()
+        if not anchors:
+            return None
+        return anchors[min(offset // ANCHOR_STEP, len(anchors) - 1)]
+
+    def _build_anchors(self, key: tuple[str, str, str], order: list[str]) -> None:
+        scan_id, _, table = key
+        keys = ", ".join(quote(c) for c in order)
+        try:
+            started = time.monotonic()
+            with self._connection() as conn, conn.cursor() as cur:
+                cur.execute(
+                    f"SELECT {keys} FROM (SELECT {keys}, row_number() OVER (ORDER BY {keys}) AS n "
+                    f"FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s) s "
+                    f"WHERE (n - 1) %% {ANCHOR_STEP} = 0 ORDER BY n",
+                    (scan_id,),
+                )
+                anchors = [tuple(row) for row in cur.fetchall()]
+            with self._lock:
+                if key in self._anchors:
+                    self._anchors[key] = anchors
+            log.info(
+                "page anchors of %s for scan %s: %d in %.2fs",
+                table,
+                scan_id,
+                len(anchors),
+                time.monotonic() - started,
+            )
+        except (psycopg2.Error, DestinationUnavailable) as exc:
+            log.warning("page anchors of %s not built: %s", table, redact(str(exc)))
+            with self._lock:  # try again on a later deep page
+                self._anchors.pop(key, None)
 
     def export(
         self, scan_id: str, version: str, declared: list[TableSpec], table: str

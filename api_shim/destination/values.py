@@ -22,6 +22,18 @@ def iso_timestamp(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
+def iso_text(value: str | None) -> str | None:
+    """A timestamp the database wrote as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as `iso_timestamp`
+    writes it: whole seconds without a fraction, exact milliseconds with three digits."""
+    if value is None:
+        return None
+    if value.endswith(".000000Z"):
+        return value[:-8] + "Z"
+    if value.endswith("000Z"):
+        return value[:-4] + "Z"
+    return value
+
+
 def json_value(value: Any) -> Any:
     """One value from a result row, as JSON can carry it."""
     if value is None or isinstance(value, bool | int | str):

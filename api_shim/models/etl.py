@@ -10,8 +10,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    WithJsonSchema,
-    field_validator,
 )
 
 
@@ -32,27 +30,16 @@ class EtlRequest(BaseModel):
 
 class EtlFilters(EtlRequest):
     archived: StrictBool = Field(default=False, description="Also extract archived deals.")
-    pipeline: Annotated[
-        StrictStr | None,
-        WithJsonSchema(
-            {
-                "type": "null",
-                "description": "Not supported yet: scans read every pipeline, and a value is "
-                "refused with a 400 rather than ignored. Filter the results with "
-                "`filter_pipeline` instead.",
-            }
-        ),
-    ] = None
-
-    @field_validator("pipeline")
-    @classmethod
-    def _no_pipeline_filter(cls, value: str | None) -> str | None:
-        if value is not None:
-            raise ValueError(
-                "filtering the extraction by pipeline is not supported yet (scans read every "
-                "pipeline); filter the results with filter_pipeline instead"
-            )
-        return value
+    pipeline: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+        description="Only deals of this pipeline (its internal id, e.g. `default`); every "
+        "pipeline when omitted. HubSpot applies it (search), so other pipelines' deals are "
+        "never read.",
+        examples=["default"],
+    )
 
 
 class EtlScanConfig(EtlRequest):
@@ -102,7 +89,7 @@ class EtlStartRequest(EtlRequest):
                     "config": {
                         "hubspot_access_token": "pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
                         "properties": ["dealname", "amount", "dealstage", "closedate", "pipeline"],
-                        "filters": {"archived": False},
+                        "filters": {"archived": False, "pipeline": "default"},
                         "batch_size": 100,
                     },
                 }

@@ -42,6 +42,7 @@ def status_data(state: ScanState) -> ScanStatusData:
     metadata: dict[str, object] = {
         "dagsterRunId": latest.run_id,
         "dagsterRunStatus": latest.status,
+        "dagsterPartition": scan.partition,
         "runCount": len(scan.runs),
         "scanType": scan.scan_kind,
     }

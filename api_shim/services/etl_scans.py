@@ -125,6 +125,7 @@ class EtlScanService:
                 scan_config,
                 scan_type=request.scan_type,
                 extra_tags={BATCH_SIZE_TAG: str(config.batch_size)},
+                pipeline=config.filters.pipeline,
             )
         previous = next(
             (
@@ -218,6 +219,7 @@ class EtlScanService:
             "batch_size": int(batch) if batch and batch.isdigit() else 100,
             "properties_count": len(properties) if properties else None,
             "archived": bool(config.get("include_archived", False)),
+            "pipeline": config.get("pipeline"),
         }
 
     def _error(self, state: ScanState) -> dict[str, Any]:

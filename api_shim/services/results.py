@@ -51,8 +51,10 @@ class ResultsService:
             )
         return state
 
-    def _completed_run(self, scan_id: str) -> DagsterRun:
-        return self.completed(scan_id).runs.latest
+    def _completed_run(self, scan_id: str) -> tuple[str, DagsterRun]:
+        """The completed scan's partition (its rows' `_scan_id`) and newest run."""
+        runs = self.completed(scan_id).runs
+        return runs.partition, runs.latest
 
     def _declared_tables(self, run: DagsterRun) -> list[TableSpec]:
         """The tables (and each one's columns) the scan's run materialized, from Dagster."""
@@ -75,34 +77,35 @@ class ResultsService:
     def deals(self, state: ScanState, query: DealQuery) -> DealRows:
         """Deals of a completed scan, filtered, sorted and paged, with their amount figures."""
         run = state.runs.latest
-        return self.store.deals(state.scan_id, run.run_id, self._declared_tables(run), query)
+        return self.store.deals(state.runs.partition, run.run_id, self._declared_tables(run), query)
 
     def deal_summary(self, state: ScanState) -> dict[str, object] | None:
         """The figures the code location's `deal_summary` asset computed for a completed scan
         (its one row), or None when the scan has none."""
         run = state.runs.latest
         declared = self._declared_tables(run)
-        tables = self.store.tables(state.scan_id, run.run_id, declared)
+        partition = state.runs.partition
+        tables = self.store.tables(partition, run.run_id, declared)
         if "deal_summary" not in {t.name for t in tables}:
             return None
-        page = self.store.page(state.scan_id, run.run_id, declared, "deal_summary", 1, 0)
+        page = self.store.page(partition, run.run_id, declared, "deal_summary", 1, 0)
         return page.records[0] if page.records else None
 
     def tables(self, scan_id: str) -> ScanTables:
-        run = self._completed_run(scan_id)
+        partition, run = self._completed_run(scan_id)
         declared = self._declared_tables(run)
-        rows = self.store.tables(scan_id, run.run_id, declared)
+        rows = self.store.tables(partition, run.run_id, declared)
         return ScanTables(scan_id, rows, {s.name: s for s in declared})
 
     def page(self, scan_id: str, table: str, limit: int, offset: int) -> tuple[Page, list[str]]:
         """A page of `table` and the scan's table names."""
-        run = self._completed_run(scan_id)
+        partition, run = self._completed_run(scan_id)
         declared = self._declared_tables(run)
-        available = [t.name for t in self.store.tables(scan_id, run.run_id, declared)]
-        page = self.store.page(scan_id, run.run_id, declared, table, limit, offset)
+        available = [t.name for t in self.store.tables(partition, run.run_id, declared)]
+        page = self.store.page(partition, run.run_id, declared, table, limit, offset)
         return page, available
 
     def export(self, scan_id: str, table: str) -> TableExport:
         """All of `table`'s rows of the completed scan, for a download."""
-        run = self._completed_run(scan_id)
-        return self.store.export(scan_id, run.run_id, self._declared_tables(run), table)
+        partition, run = self._completed_run(scan_id)
+        return self.store.export(partition, run.run_id, self._declared_tables(run), table)

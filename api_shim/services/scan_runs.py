@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api_shim.dagster import DagsterRun, RunFailure
+from api_shim.tenancy import public_scan_id
 from hubspot_deals import tags
 
 # Tags the shim adds or reads beyond hubspot_deals.tags.
@@ -153,9 +154,14 @@ def run_status(
 class ScanRuns:
     """All runs of one scan (partition), newest first."""
 
-    scan_id: str
+    partition: str  # the Dagster partition key: also the rows' `_scan_id`
     runs: list[DagsterRun]
     default_organization: str = "default"
+
+    @property
+    def scan_id(self) -> str:
+        """The id clients know the scan by (`api_shim.tenancy`)."""
+        return public_scan_id(self.partition, self.organization_id)
 
     @property
     def latest(self) -> DagsterRun:
@@ -292,17 +298,17 @@ class ScanRuns:
 def group_scans(
     runs: Sequence[DagsterRun], location: str, default_organization: str
 ) -> dict[str, ScanRuns]:
-    """Runs of this code location that carry a scan partition, grouped by scan id."""
+    """Runs of this code location that carry a scan partition, grouped by partition."""
     scans: dict[str, ScanRuns] = {}
     for run in runs:
-        scan_id = run.tags.get(tags.PARTITION)
-        if not scan_id:
+        partition = run.tags.get(tags.PARTITION)
+        if not partition:
             continue
         if run.tags.get(CODE_LOCATION_TAG, location) != location:
             continue
-        scan = scans.get(scan_id)
+        scan = scans.get(partition)
         if scan is None:
-            scans[scan_id] = ScanRuns(scan_id, [run], default_organization)
+            scans[partition] = ScanRuns(partition, [run], default_organization)
         else:
             scan.runs.append(run)
     for scan in scans.values():

@@ -39,7 +39,7 @@ from api_shim.services.scan_runs import (
     run_marks,
 )
 from api_shim.settings import ApiSettings
-from api_shim.tenancy import tenant_visible, visible_tenants
+from api_shim.tenancy import tenant_partition, tenant_visible, visible_tenants
 from hubspot_deals import tags
 from hubspot_deals.crypto import TokenCipher
 from hubspot_deals.settings import Settings
@@ -112,21 +112,34 @@ class ScanService:
 
     # -- reading scans from Dagster -----------------------------------------------------------
 
-    def find(self, scan_id: str, fresh: bool = False, any_tenant: bool = False) -> ScanRuns | None:
-        """The scan's runs, or None when Dagster has no run for it or it belongs to a tenant
-        the request may not see (`api_shim.tenancy`), unless `any_tenant`."""
+    def find(self, scan_id: str, fresh: bool = False) -> ScanRuns | None:
+        """The scan the request's tenants know by this id, or None when there is none: no run
+        of its partition, or it belongs to a tenant the request may not see. With API keys,
+        also the tenants' own partitions of the id (`api_shim.tenancy`)."""
         if not scan_id or len(scan_id) > MAX_PATH_ID or not scan_id.isprintable():
             return None  # cannot be a scan id; never sent on to Dagster or the database
-        runs = self.dagster.runs({tags.PARTITION: scan_id}, limit=1000, fresh=fresh)
+        scan = self.find_partition(scan_id, fresh)
+        if scan is not None and tenant_visible(scan.organization_id):
+            return scan
+        return self._in_tenant_partition(scan_id, fresh)
+
+    def _in_tenant_partition(self, scan_id: str, fresh: bool) -> ScanRuns | None:
+        """The request's tenants' scan of this id in a tenant's own partition, if any."""
+        for tenant in sorted(visible_tenants() or ()):
+            own = self.find_partition(tenant_partition(scan_id, tenant), fresh)
+            if own is not None and own.organization_id == tenant:
+                return own
+        return None
+
+    def find_partition(self, partition: str, fresh: bool = False) -> ScanRuns | None:
+        """The runs of one scan partition, whoever's it is."""
+        runs = self.dagster.runs({tags.PARTITION: partition}, limit=1000, fresh=fresh)
         scans = group_scans(
             self._scan_job_runs(runs),
             self.settings.location_name,
             self.destination.default_organization_id,
         )
-        scan = scans.get(scan_id)
-        if scan is not None and not any_tenant and not tenant_visible(scan.organization_id):
-            return None
-        return scan
+        return scans.get(partition)
 
     def state(self, scan_id: str, fresh: bool = False) -> ScanState:
         scan = self.find(scan_id, fresh)
@@ -149,7 +162,8 @@ class ScanService:
             if run_id in self._marks:
                 self._marks.move_to_end(run_id)
                 return self._marks[run_id]
-        mark = run_marks(self.dagster.observations(DEALS_ASSET_PATH, scan.scan_id)).get(run_id)
+        marks = run_marks(self.dagster.observations(DEALS_ASSET_PATH, scan.partition))
+        mark = marks.get(run_id)
         self._remember_mark(run_id, mark)
         return mark
 
@@ -163,7 +177,7 @@ class ScanService:
     def _write_mark(self, scan: ScanRuns, kind: str, detail: str) -> None:
         run_id = scan.latest.run_id
         self.dagster.report_observation(
-            DEALS_ASSET_PATH, scan.scan_id, mark_description(kind, run_id, detail)
+            DEALS_ASSET_PATH, scan.partition, mark_description(kind, run_id, detail)
         )
         self._remember_mark(run_id, kind)
 
@@ -239,8 +253,11 @@ class ScanService:
             "oauth_refresh_token_ciphertext": grant.refresh_token_ciphertext,
         }
 
-    def run_config(self, config: ScanConfigRequest, scan_type: str = SCAN_KIND) -> dict[str, Any]:
-        """The scan's run config; the token only as ciphertext."""
+    def run_config(
+        self, config: ScanConfigRequest, scan_type: str = SCAN_KIND, pipeline: str | None = None
+    ) -> dict[str, Any]:
+        """The scan's run config; the token only as ciphertext. `pipeline` (the ETL surface's
+        filter) limits the scan to one pipeline's deals."""
         filters = config.filters
         op_config: dict[str, Any] = {
             "scan_type": scan_type,
@@ -255,6 +272,8 @@ class ScanService:
                 op_config["start_date"] = filters.date_range.start_date
             if filters.date_range.end_date:
                 op_config["end_date"] = filters.date_range.end_date
+        if pipeline is not None:
+            op_config["pipeline"] = pipeline
         return {"ops": {self.settings.scan_op_name: {"config": op_config}}}
 
     def start(
@@ -262,60 +281,88 @@ class ScanService:
         config: ScanConfigRequest,
         scan_type: str = SCAN_KIND,
         extra_tags: dict[str, str] | None = None,
+        pipeline: str | None = None,
     ) -> str:
         """Adds the scan's partition and launches its run; returns the Dagster run id.
 
-        409 when the scan id has runs. A partition without runs (left by a Dagster UI user, or
-        by a start whose clean-up could not reach Dagster) is taken over rather than refused.
-        If the launch fails, a partition added here is deleted again, so that nothing is left
-        behind to block a retry with the same id. `scan_type` is `full` or `incremental`.
+        409 when the request's tenants already have a scan of this id. A partition without
+        runs (left by a Dagster UI user, or by a start whose clean-up could not reach Dagster)
+        is taken over rather than refused. If the launch fails, a partition added here is
+        deleted again, so that nothing is left behind to block a retry with the same id.
+        `scan_type` is `full` or `incremental`.
         """
         scan_id = config.scan_id
-        if not tenant_visible(config.organization_id):
-            raise TenantForbidden(config.organization_id)
-        run_config = self.run_config(config, scan_type)
-        run_tags = {
-            **(extra_tags or {}),
-            tags.PARTITION: scan_id,
-            tags.ORGANIZATION: config.organization_id,
-            tags.SCAN_TYPE: scan_type,
-        }
-        if config.auth.tennant_url:
-            run_tags[TENANT_URL_TAG] = config.auth.tennant_url
+        organization = config.organization_id
+        if not tenant_visible(organization):
+            raise TenantForbidden(organization)
+        started = time.monotonic()
+        run_config = self.run_config(config, scan_type, pipeline)
         with self._start_lock(scan_id):
-            # Every tenant's scans: a partition holds one scan, whoever it belongs to.
-            if self.find(scan_id, fresh=True, any_tenant=True) is not None:
+            partition = self._new_partition(scan_id, organization)
+            checked = time.monotonic()
+            run_tags = {
+                **(extra_tags or {}),
+                tags.PARTITION: partition,
+                tags.ORGANIZATION: organization,
+                tags.SCAN_TYPE: scan_type,
+            }
+            if config.auth.tennant_url:
+                run_tags[TENANT_URL_TAG] = config.auth.tennant_url
+            added = self.dagster.add_partition(partition)
+            if not added and self.find_partition(partition, fresh=True) is not None:
                 raise ScanAlreadyExists(scan_id)
-            added = self.dagster.add_partition(scan_id)
-            if not added and self.find(scan_id, fresh=True, any_tenant=True) is not None:
-                raise ScanAlreadyExists(scan_id)
+            added_at = time.monotonic()
             try:
                 run_id = self.dagster.launch_run(run_config, run_tags)
             except ApiError as exc:
-                launched = self._launched_despite(scan_id, exc)
+                launched = self._launched_despite(partition, exc)
                 if launched is not None:
                     return launched
                 if added:
-                    self._delete_partition_quietly(scan_id)
+                    self._delete_partition_quietly(partition)
                 raise
-        log.info("scan started scan_id=%s run_id=%s", scan_id, run_id)
+        done = time.monotonic()
+        log.info(
+            "scan started scan_id=%s partition=%s run_id=%s in %.0f ms (config and checks %.0f, "
+            "partition %.0f, launch %.0f)",
+            scan_id,
+            partition,
+            run_id,
+            (done - started) * 1000,
+            (checked - started) * 1000,
+            (added_at - checked) * 1000,
+            (done - added_at) * 1000,
+        )
         return run_id
 
-    def _launched_despite(self, scan_id: str, exc: ApiError) -> str | None:
+    def _new_partition(self, scan_id: str, organization: str) -> str:
+        """The partition a new scan of `organization` takes: its id, or, when that is the
+        partition of a tenant the request cannot see, the organization's own partition of the
+        id (`api_shim.tenancy`). 409 when the request's tenants already have a scan of the id."""
+        plain = self.find_partition(scan_id, fresh=True)
+        if plain is not None and tenant_visible(plain.organization_id):
+            raise ScanAlreadyExists(scan_id)
+        if visible_tenants() is None:
+            return scan_id  # unrestricted: every partition is visible, so `plain` is None
+        if self._in_tenant_partition(scan_id, fresh=True) is not None:
+            raise ScanAlreadyExists(scan_id)  # one of the key's tenants has it already
+        return scan_id if plain is None else tenant_partition(scan_id, organization)
+
+    def _launched_despite(self, partition: str, exc: ApiError) -> str | None:
         """After a launch timed out, the run may exist all the same."""
         if not isinstance(exc, DagsterUnavailable):
             return None
         try:
-            scan = self.find(scan_id, fresh=True)
+            scan = self.find_partition(partition, fresh=True)
         except ApiError:
             return None
         return scan.latest.run_id if scan is not None else None
 
-    def _delete_partition_quietly(self, scan_id: str) -> None:
+    def _delete_partition_quietly(self, partition: str) -> None:
         try:
-            self.dagster.delete_partition(scan_id)
+            self.dagster.delete_partition(partition)
         except ApiError as exc:
-            log.error("scan_id=%s: launch failed and its partition stays: %s", scan_id, exc)
+            log.error("partition=%s: launch failed and it stays: %s", partition, exc)
 
     # -- cancel ---------------------------------------------------------------------------------
 
@@ -385,7 +432,7 @@ class ScanService:
                 # the dead run can never come back as a second writer.
                 self._mark_crashed(scan, state.now)
             run_tags = {
-                tags.PARTITION: scan_id,
+                tags.PARTITION: scan.partition,
                 tags.ORGANIZATION: scan.organization_id,
                 tags.SCAN_TYPE: scan.scan_kind,
                 tags.TRIGGER: "api_resume",
@@ -447,21 +494,21 @@ class ScanService:
                     f"Cannot remove scan '{scan.scan_id}' yet: it is still being cancelled"
                 )
             time.sleep(0.5)
-            found = self.find(scan.scan_id, fresh=True)
+            found = self.find_partition(scan.partition, fresh=True)
             if found is None:
                 raise ScanNotFound(scan.scan_id)
             scan = found
         return scan
 
     def _remove(self, scan: ScanRuns) -> int:
-        scan_id = scan.scan_id
-        pipeline_name = pipeline_name_for(scan_id)
+        scan_id, partition = scan.scan_id, scan.partition
+        pipeline_name = pipeline_name_for(partition)
         # Rows first: if the destination is busy, the scan stays whole and removal can be retried.
-        deleted = self.store.delete_scan(scan_id, pipeline_name, self.scan_tables(scan))
+        deleted = self.store.delete_scan(partition, pipeline_name, self.scan_tables(scan))
         self._remove_local_pipeline(pipeline_name)
         for run in scan.runs:
             self.dagster.delete_run(run.run_id)
-        self.dagster.delete_partition(scan_id)
+        self.dagster.delete_partition(partition)
         with self._lock:
             for run in scan.runs:
                 self._failures.pop(run.run_id, None)

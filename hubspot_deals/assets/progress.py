@@ -27,7 +27,12 @@ def now_iso() -> str:
 
 class ScanProgress:
     """Publishes progress, heartbeat and checkpoints as run tags; use it as a context manager
-    to keep the heartbeat beating while the scan works."""
+    to keep the heartbeat beating while the scan works.
+
+    Progress is written at most every `every_seconds`. A count held back by that limit is not
+    lost: the heartbeat thread writes it once the interval has passed, so a scan that stalls
+    right after a batch (a held page, 429 patience) still shows the deals it has read.
+    """
 
     def __init__(
         self,
@@ -41,6 +46,7 @@ class ScanProgress:
         self.heartbeat_seconds = heartbeat_seconds
         self._last = 0.0
         self._last_publish = 0.0
+        self._pending: dict[str, str] | None = None
         # add_run_tags rewrites the stored run: one writer at a time, or a tag can be lost.
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -55,14 +61,26 @@ class ScanProgress:
             self._last_publish = time.monotonic()
 
     def __call__(self, extracted: int, expected: int | None) -> None:
-        now = time.monotonic()
-        if extracted and now - self._last < self.every_seconds:
-            return
-        self._last = now
         new_tags = {tags.RECORDS_EXTRACTED: str(extracted)}
         if expected is not None:
             new_tags[tags.EXPECTED_RECORDS] = str(expected)
-        self._publish(new_tags)
+        with self._lock:
+            due = not extracted or time.monotonic() - self._last >= self.every_seconds
+            self._pending = None if due else new_tags
+            if due:
+                self._last = time.monotonic()
+        if due:
+            self._publish(new_tags)
+
+    def _publish_pending(self) -> None:
+        """The count held back by the interval, once the interval has passed."""
+        with self._lock:
+            pending = self._pending
+            if pending is None or time.monotonic() - self._last < self.every_seconds:
+                return
+            self._pending = None
+            self._last = time.monotonic()
+        self._publish(pending)
 
     def checkpointed(self, checkpoint: Checkpoint) -> None:
         """A chunk and its checkpoint are committed in the destination."""
@@ -79,6 +97,10 @@ class ScanProgress:
         }
         if checkpoint.expected_live_deals is not None:
             new_tags[tags.EXPECTED_RECORDS] = str(checkpoint.expected_live_deals)
+        with self._lock:
+            pending = self._pending
+            if pending and int(pending[tags.RECORDS_EXTRACTED]) <= checkpoint.deals_extracted:
+                self._pending = None
         self._publish(new_tags)
 
     # -- heartbeat --------------------------------------------------------------------------------
@@ -95,10 +117,11 @@ class ScanProgress:
 
     def _beat(self) -> None:
         instance, run_id = self.context.instance, self.context.run.run_id
-        while not self._stop.wait(min(self.heartbeat_seconds, 5.0)):
-            if time.monotonic() - self._last_publish < self.heartbeat_seconds:
-                continue
+        while not self._stop.wait(min(self.heartbeat_seconds, 5.0, self.every_seconds)):
             try:
+                self._publish_pending()
+                if time.monotonic() - self._last_publish < self.heartbeat_seconds:
+                    continue
                 run = instance.get_run_by_id(run_id)
                 if run is None or run.status in FINISHED:
                     state = "deleted" if run is None else run.status.value

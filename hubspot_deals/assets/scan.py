@@ -29,6 +29,7 @@ from hubspot_deals.destination import (
     clear_scan_rows,
     definitions_pipeline,
     delete_uncommitted_chunks,
+    fit_duckdb_memory,
     keep_newest_deal_rows,
     read_checkpoint,
 )
@@ -38,11 +39,14 @@ from hubspot_deals.hubspot.deals import DealFilter
 from hubspot_deals.hubspot.errors import HubSpotError
 from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
 from hubspot_deals.incremental import incremental_cursor_ms
+from hubspot_deals.memory import make_this_process_lean
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.resources import CONFIGURATION_ERROR, HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
 
 SCAN_OP_NAME = "hubspot_scan"
+# Columns of a deals row besides its properties: the record's, the scan's and dlt's.
+RECORD_COLUMNS = 11
 T = TypeVar("T")
 
 ASSET_OWNER = "team:data-engineering"
@@ -78,6 +82,11 @@ class ScanConfig(Config):
     )
     end_date: str | None = Field(
         default=None, description="Last createdate day (YYYY-MM-DD, UTC, inclusive)."
+    )
+    pipeline: str | None = Field(
+        default=None,
+        description="Only deals of this pipeline (its id, e.g. `default`); every pipeline by "
+        "default.",
     )
     access_token_env: str | None = Field(
         default=None,
@@ -119,6 +128,7 @@ class ScanConfig(Config):
             end_date=end,
             include_archived=self.include_archived,
             modified_since_ms=modified_since_ms,
+            pipeline=self.pipeline or None,
         )
 
 
@@ -169,6 +179,7 @@ def hubspot_scan(
     scan_id = context.partition_key
     organization_id = _organization_id(context, config)
     settings = get_settings()
+    make_this_process_lean()
     # Scans started without tags (UI, schedules) get them, so that they are found by tag.
     context.instance.add_run_tags(
         context.run.run_id, {tags.ORGANIZATION: organization_id, tags.SCAN_TYPE: config.scan_type}
@@ -224,10 +235,15 @@ def hubspot_scan(
     facts: dict[str, Any] = {}
 
     def open_stream(definitions: list[dict[str, Any]]) -> DealStream:
-        selected, unknown = select_properties(definitions, config.properties)
+        selected, unknown = select_properties(
+            definitions, config.properties, deal_filter.needed_properties
+        )
         if unknown:
             context.log.warning(f"HubSpot has no deal properties {unknown}; skipped")
         facts["unknown_properties"] = unknown
+        limit = fit_duckdb_memory(pipeline, len(selected) + RECORD_COLUMNS, settings)
+        if limit is not None:
+            context.log.info(f"DuckDB memory limit {limit} for {len(selected)} properties")
         stream = DealStream.open(
             client,
             DealTableBuilder(selected, scan_id, organization_id),
@@ -328,6 +344,7 @@ def hubspot_scan(
                             "include_archived": config.include_archived,
                             "start_date": config.start_date,
                             "end_date": config.end_date,
+                            "pipeline": config.pipeline,
                         }
                     ),
                     "duration_seconds": round(time.monotonic() - started, 3),

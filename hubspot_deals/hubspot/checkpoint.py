@@ -68,6 +68,8 @@ def scan_fingerprint(
         "end": deal_filter.end_date.isoformat() if deal_filter.end_date else None,
         "organization_id": organization_id,
     }
+    if deal_filter.pipeline is not None:  # only when set: older checkpoints stay resumable
+        doc["pipeline"] = deal_filter.pipeline
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -46,13 +46,15 @@ PageAndToken = tuple[Page, dict[str, Any] | None]
 
 @dataclass(frozen=True)
 class DealFilter:
-    """A scan's filters: inclusive createdate range (UTC days), whether archived deals count,
-    and, for incremental scans, the modification time deals must have reached."""
+    """A scan's filters: inclusive createdate range (UTC days), one pipeline (its id), whether
+    archived deals count, and, for incremental scans, the modification time deals must have
+    reached."""
 
     start_date: date | None = None
     end_date: date | None = None
     include_archived: bool = False
     modified_since_ms: int | None = None
+    pipeline: str | None = None
 
     @property
     def reads_archived(self) -> bool:
@@ -62,11 +64,22 @@ class DealFilter:
     @property
     def searches_only(self) -> bool:
         """Filters the list API cannot apply: HubSpot must search."""
-        return self.has_date_range or self.modified_since_ms is not None
+        return self.narrows or self.modified_since_ms is not None
 
     @property
     def has_date_range(self) -> bool:
         return self.start_date is not None or self.end_date is not None
+
+    @property
+    def narrows(self) -> bool:
+        """Whether the scan reads only part of the portal's deals (a date range or a pipeline)."""
+        return self.has_date_range or self.pipeline is not None
+
+    @property
+    def needed_properties(self) -> tuple[str, ...]:
+        """Properties every scan reads; with a pipeline filter also `pipeline`, which archived
+        deals are checked against here (the list API cannot filter)."""
+        return ALWAYS_REQUESTED + (("pipeline",) if self.pipeline is not None else ())
 
     def bounds_ms(self) -> tuple[int | None, int | None]:
         lo = hi = None
@@ -88,6 +101,8 @@ class DealFilter:
                     "value": str(self.modified_since_ms),
                 }
             )
+        if self.pipeline is not None:
+            filters.append({"propertyName": "pipeline", "operator": "EQ", "value": self.pipeline})
         if lo is not None:
             filters.append({"propertyName": "createdate", "operator": "GTE", "value": str(lo)})
         if hi is not None:
@@ -108,6 +123,8 @@ class DealFilter:
             )
             if changed is None or changed.timestamp() * 1000 < self.modified_since_ms:
                 return False
+        if self.pipeline is not None and deal["properties"].get("pipeline") != self.pipeline:
+            return False
         if not self.has_date_range:
             return True
         created = deal["properties"].get("createdate") or deal.get("createdAt")
@@ -130,7 +147,7 @@ class DealReader:
         max_url_length: int = 15_000,
     ) -> None:
         self.client = client
-        self.properties = list(dict.fromkeys([*ALWAYS_REQUESTED, *properties]))
+        self.properties = list(dict.fromkeys([*deal_filter.needed_properties, *properties]))
         self.filter = deal_filter
         self.max_url_length = max_url_length
         # Set when the reading ran elsewhere (the reader process), which a 414 can change.

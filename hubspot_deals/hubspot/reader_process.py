@@ -36,6 +36,7 @@ from hubspot_deals.hubspot import errors
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.columns import DealProperty, DealTableBuilder
 from hubspot_deals.hubspot.deals import Cursor, DealFilter, DealReader, Page, prefetch
+from hubspot_deals.memory import lean_environment
 
 # Pages are typed and handed on in batches: dlt's cost per item outweighs its cost per row.
 DEALS_PER_BATCH = 2_000
@@ -147,6 +148,7 @@ class DealReaderProcess:
                 "end_date": f.end_date.isoformat() if f.end_date else None,
                 "include_archived": f.include_archived,
                 "modified_since_ms": f.modified_since_ms,
+                "pipeline": f.pipeline,
             },
             "max_url_length": self.reader.max_url_length,
             "cursor": cursor,
@@ -156,6 +158,7 @@ class DealReaderProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
+            env={**os.environ, **lean_environment()},
         )
         assert proc.stdin is not None
         proc.stdin.write(json.dumps(job).encode() + b"\n")
@@ -259,6 +262,7 @@ def _child_main() -> int:
         end_date=date.fromisoformat(f["end_date"]) if f["end_date"] else None,
         include_archived=f["include_archived"],
         modified_since_ms=f["modified_since_ms"],
+        pipeline=f.get("pipeline"),
     )
     builder = DealTableBuilder(
         [DealProperty.from_definition(d) for d in job["properties"]],

@@ -10,6 +10,7 @@ from dlt.sources import DltResource
 from hubspot_deals.hubspot.checkpoint import DealStream
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.columns import DealProperty
+from hubspot_deals.hubspot.deals import ALWAYS_REQUESTED
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,16 @@ def _columns(**names_by_type: str) -> dict[str, dict[str, Any]]:
 
 
 def select_properties(
-    definitions: Sequence[dict[str, Any]], requested: Sequence[str] | None
+    definitions: Sequence[dict[str, Any]],
+    requested: Sequence[str] | None,
+    always: Sequence[str] = ALWAYS_REQUESTED,
 ) -> tuple[list[DealProperty], list[str]]:
-    """The scan's properties in request order (all by default) and the requested unknown ones."""
+    """The scan's properties in request order (all by default), after the ones it always reads
+    (`DealFilter.needed_properties`), and the requested unknown ones."""
     by_name = {d["name"]: DealProperty.from_definition(d) for d in definitions}
     if not requested:
         return list(by_name.values()), []
-    names = list(dict.fromkeys(["hs_object_id", "createdate", "hs_lastmodifieddate", *requested]))
+    names = list(dict.fromkeys([*always, *requested]))
     unknown = [n for n in names if n not in by_name]
     return [by_name[n] for n in names if n in by_name], unknown
 

@@ -1,18 +1,19 @@
 """Real processes for the REST shim's tests: a HubSpot stand-in, `dagster dev`, the shim under
 uvicorn. Each module starts its own stack once (module scope) to keep the suite fast."""
 
+import base64
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 
-from hubspot_deals_tests.conftest import PG_DSN, postgres_available
 from hubspot_deals_tests.hubspot.standin import StandIn
 from hubspot_deals_tests.servers import DagsterDev, ManagedProcess, free_port
 
@@ -22,12 +23,41 @@ REPO = {"repositoryLocationName": "hubspot_deals", "repositoryName": "__reposito
 
 class SlowTokenStandIn(StandIn):
     """The stand-in, plus a second token whose every request waits `slow_seconds`: scans with
-    it are still running when a test looks at them."""
+    it are still running when a test looks at them.
+
+    `hold(offset)` makes the slow token's pages of live deals from `offset` on wait until
+    `release()`: a scan then cannot finish, however slow the machine, until the test says so.
+    """
 
     def __init__(self, token: str, slow_token: str, deals: int = 400, slow_seconds: float = 0.6):
         self.slow_token = slow_token
         self.slow_seconds = slow_seconds
+        self._held_from: int | None = None
+        self._released = threading.Event()
         super().__init__(token, deals)
+
+    def hold(self, offset: int) -> None:
+        self._released.clear()
+        self._held_from = offset
+
+    def release(self) -> None:
+        self._held_from = None
+        self._released.set()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        super().__exit__(*exc)
+
+    def _held(self, path: str) -> bool:
+        url = urlparse(path)
+        if self._held_from is None or url.path != "/crm/v3/objects/deals":
+            return False
+        query = parse_qs(url.query)
+        if query.get("archived", ["false"])[0] == "true":
+            return False
+        after = query.get("after", [None])[0]
+        start = int(base64.b64decode(after).decode().split(":")[1]) if after else 0
+        return start >= self._held_from
 
     def _handler(self) -> type:
         base = super()._handler()
@@ -37,6 +67,8 @@ class SlowTokenStandIn(StandIn):
             def _authorized(self) -> bool:
                 if self.headers.get("Authorization") == f"Bearer {standin.slow_token}":
                     time.sleep(standin.slow_seconds)
+                    if standin._held(self.path):
+                        standin._released.wait(timeout=300)
                     return True
                 return super()._authorized()
 
@@ -80,6 +112,13 @@ class Shim:
     def __exit__(self, *exc: object) -> None:
         self.process.stop()
         self.session.close()
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        """Until /health answers 200 (Dagster's location loaded, the daemon beating)."""
+        deadline = time.monotonic() + timeout
+        while self.get("/health").status_code != 200:
+            assert time.monotonic() < deadline, self.get("/health").text
+            time.sleep(1)
 
     def log(self) -> str:
         return self.process.log_path.read_text(errors="replace")
@@ -162,32 +201,6 @@ def shim_env(dagster: DagsterDev | None, home: dict[str, str], **settings: str) 
     }
     env.update({f"HUBSPOT_DEALS_API_{k.upper()}": v for k, v in settings.items()})
     return env
-
-
-def require_postgres() -> str:
-    if not postgres_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL on 127.0.0.1:5432 is required under CI=true")
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    return PG_DSN
-
-
-@contextmanager
-def postgres_database(name: str) -> Iterator[str]:
-    """A database of this module's own: other sessions' tests drop the shared dataset schema."""
-    import psycopg2
-
-    admin = psycopg2.connect(require_postgres())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_DSN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,11 @@ import pytest
 from api_shim.destination import TableSpec
 from api_shim.destination.deal_queries import DealQuery
 from api_shim.destination.postgres_store import PostgresResults
+from api_shim.destination.values import iso_text, json_value
 from api_shim.errors import BadRequest
 from api_shim.settings import ApiSettings
 from hubspot_deals.settings import DATASET_NAME, Settings
-from hubspot_deals_tests.api.conftest import postgres_database
+from hubspot_deals_tests.conftest import postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -122,3 +123,46 @@ def test_pipeline_filter_and_an_unknown_column(store: PostgresResults) -> None:
             [TableSpec("deals", ["id", "dealtype"])],
             DealQuery(sort_by="dealtype"),
         )
+
+
+def test_pages_carry_timestamps_as_iso_text_and_reuse_pooled_connections(
+    store: PostgresResults,
+) -> None:
+    declared = [TableSpec("deals")]
+    backends = set()
+    for offset in (0, 10, 20, 30):
+        page = store.page("scan-a", "run-a", declared, "deals", 10, offset)
+        rows = sorted(deal_rows("scan-a", 40), key=lambda r: r[2])[offset : offset + 10]
+        assert [r["id"] for r in page.records] == [r[2] for r in rows]
+        assert [r["createdate"] for r in page.records] == [json_value(r[8]) for r in rows]
+        assert [r["closedate"] for r in page.records] == [json_value(r[7]) for r in rows]
+        with store._connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backends.add(cur.fetchone()[0])
+    assert page.records[0]["createdate"] == "2023-12-30T18:00:00Z"
+    assert len(backends) == 1  # one connection, kept between requests
+
+
+def test_timestamp_text_equals_the_python_conversion_whatever_the_session_zone() -> None:
+    from api_shim.destination.postgres_store import PG_ISO_FORMAT
+
+    moments = [
+        datetime(2024, 1, 15, 10, 0, tzinfo=UTC),
+        datetime(2024, 1, 15, 10, 0, 0, 486000, tzinfo=UTC),
+        datetime(2024, 1, 15, 10, 0, 0, 1, tzinfo=UTC),
+        datetime(2024, 7, 15, 10, 0, 0, 120, tzinfo=UTC),
+        None,
+    ]
+    with postgres_database("hubspot_deals_iso_text") as dsn:
+        conn = psycopg2.connect(dsn, options="-c TimeZone=America/New_York")
+        with conn, conn.cursor() as cur:
+            read = []
+            for moment in moments:
+                cur.execute(
+                    f"SELECT to_char(%s::timestamptz AT TIME ZONE 'UTC', '{PG_ISO_FORMAT}'), "
+                    f"to_char(%s::timestamp, '{PG_ISO_FORMAT}')",
+                    (moment, moment.replace(tzinfo=None) if moment else None),
+                )
+                read.append([iso_text(v) for v in cur.fetchone()])
+        conn.close()
+    assert read == [[json_value(m), json_value(m)] for m in moments]

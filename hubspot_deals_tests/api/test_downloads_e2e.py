@@ -87,10 +87,7 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
             DagsterDev(dagster_env, module_dir) as dagster,
             Shim(shim_env(dagster, home, duckdb_read_memory_limit="32MB"), module_dir) as shim,
         ):
-            deadline = time.monotonic() + 120
-            while shim.get("/health").status_code != 200:
-                assert time.monotonic() < deadline, shim.get("/health").text
-                time.sleep(1)
+            shim.wait_healthy()
             small = {"dateRange": {"startDate": "2021-01-01", "endDate": "2021-02-28"}}
             assert shim.start_scan("dl-small", token, "org-dl", small).status_code == 202
             shim.wait_status("dl-small", ("completed",), timeout=300)
@@ -304,7 +301,9 @@ def test_csv_download_streams_in_bounded_memory(stack: Stack) -> None:
     """The full scan's deals (every property) as CSV: the first bytes come before the shim
     has read the table, and its memory does not grow with the file."""
     shim = stack.shim
-    tables = shim.get("/results/dl-full/tables").json()["data"]["tables"]
+    answer = shim.get("/results/dl-full/tables")
+    assert answer.status_code == 200, answer.text
+    tables = answer.json()["data"]["tables"]
     live = DEALS - round(DEALS * 0.05)
     assert {t["name"]: t["rowCount"] for t in tables}["deals"] == live
     process = psutil.Process(shim.process.proc.pid)

@@ -361,7 +361,9 @@ def test_completed_status_and_results_summary_are_exact(stack: Stack, full_scan:
         "percentage": 100.0,
         "success_rate": "100.00%",
     }
-    assert status["config"] == {"batch_size": 50, "properties_count": 6, "archived": True}
+    assert status["config"] == {
+        "batch_size": 50, "properties_count": 6, "archived": True, "pipeline": None
+    }  # fmt: skip
     assert status["scan_type"] == "full" and status["tenant_id"] == TENANT_A
     assert set(status["timing"]) == {"started_at", "completed_at", "duration_seconds"}
     assert status["links"] == {
@@ -505,6 +507,34 @@ def test_incremental_scan_reads_only_the_changed_deals(stack: Stack, full_scan: 
     assert sorted(r["id"] for r in results["results"]) == sorted(changed)
     assert {r["amount"] for r in results["results"]} == {4321.5}
     assert results["summary"]["total_value"] == round(3 * 4321.5, 2)
+
+
+def test_pipeline_filter_reads_one_pipeline(stack: Stack, full_scan: str) -> None:
+    everything = expected_deals(stack.account, archived=True)
+    pipelines = counts(everything, "pipeline")
+    pipeline = min(pipelines, key=pipelines.__getitem__)
+    started = stack.start(
+        stack.keys["a"], TENANT_A, properties=["dealname", "amount"],
+        filters={"archived": True, "pipeline": pipeline},
+    )  # fmt: skip
+    assert started.status_code == 202, started.text
+    scan_id = started.json()["scan_id"]
+    status = stack.wait(stack.keys["a"], scan_id)
+    wanted = [d for d in everything if d["pipeline"] == pipeline]
+    live = [d for d in wanted if not d["archived"]]
+    assert 0 < len(live) < len(wanted) < len(everything)
+    assert status["status"] == "completed"
+    assert status["config"] == {
+        "batch_size": 100, "properties_count": 2, "archived": True, "pipeline": pipeline
+    }  # fmt: skip
+    assert status["progress"]["processed_items"] == len(wanted)
+    assert status["results_summary"]["total_deals"] == len(live)
+    assert status["results_summary"]["pipelines"] == {pipeline: len(live)}
+    results = stack.call(
+        "GET", f"/api/v1/scans/{scan_id}/results", stack.keys["a"], params={"limit": 100}
+    ).json()
+    assert sorted(r["id"] for r in results["results"]) == sorted(d["id"] for d in wanted)
+    assert {r["pipeline"] for r in results["results"]} == {pipeline}
 
 
 def test_running_scan_conflict_cancel_and_remove(stack: Stack, full_scan: str) -> None:
@@ -652,6 +682,56 @@ def test_a_key_cannot_start_scans_for_another_tenant(stack: Stack) -> None:
     assert cleanup.status_code == 200 and cleanup.json()["data"]["cleanedCount"] == 0
 
 
+def test_a_scan_id_another_tenant_holds_is_free_for_this_one(stack: Stack) -> None:
+    """Scan API ids are the client's choice: tenant B can use one tenant A has, so B learns
+    nothing from starting it, and each tenant's key sees its own scan under that id."""
+
+    def start(key: str, tenant: str, properties: list[str]) -> requests.Response:
+        config = {
+            "scanId": "shared-id",
+            "organizationId": tenant,
+            "type": ["user"],
+            "auth": {"accessToken": stack.token},
+            "filters": {"properties": properties},
+        }
+        return stack.call("POST", "/api/v1/scan/start", key, json={"config": config})
+
+    def status(key: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 240
+        while True:
+            data = stack.call("GET", "/api/v1/scan/shared-id/status", key).json()["data"]
+            if data["status"] in FINISHED or time.monotonic() > deadline:
+                return data
+            time.sleep(0.5)
+
+    assert start(stack.keys["a"], TENANT_A, ["dealname"]).status_code == 202
+    assert status(stack.keys["a"])["status"] == "completed"
+    assert start(stack.keys["b"], TENANT_B, ["amount"]).status_code == 202
+    theirs = status(stack.keys["b"])
+    assert (theirs["status"], theirs["organizationId"]) == ("completed", TENANT_B)
+    assert theirs["scanId"] == "shared-id" and theirs["config"]["filters"]["properties"] == [
+        "amount"
+    ]
+    assert theirs["metadata"]["dagsterPartition"].startswith("shared-id.t-")
+    ours = status(stack.keys["a"])
+    assert (ours["organizationId"], ours["metadata"]["dagsterPartition"]) == (TENANT_A, "shared-id")
+    # Each key's rows are its own scan's; an id the tenant holds itself is a 409.
+    for key, column in (("a", "dealname"), ("b", "amount")):
+        page = stack.call(
+            "GET", "/api/v1/results/shared-id/result", stack.keys[key],
+            params={"tableName": "deals", "limit": 1},
+        ).json()["data"]  # fmt: skip
+        assert column in page["records"][0] and page["pagination"]["total"] == len(
+            stack.account.live_deal_ids()
+        ), key
+        assert start(stack.keys[key], TENANT_A if key == "a" else TENANT_B, []).status_code == 409
+    # Removing B's scan leaves A's whole.
+    assert stack.call("DELETE", "/api/v1/scan/shared-id/remove", stack.keys["b"]).status_code == 200
+    assert stack.call("GET", "/api/v1/scan/shared-id/status", stack.keys["b"]).status_code == 404
+    assert status(stack.keys["a"])["status"] == "completed"
+    assert stack.call("DELETE", "/api/v1/scan/shared-id/remove", stack.keys["a"]).status_code == 200
+
+
 # -- scopes, missing and revoked keys on every endpoint ---------------------------------------
 
 
@@ -724,7 +804,9 @@ def test_revoking_a_key_takes_effect_at_once(stack: Stack) -> None:
     again = key_command(stack.env, "revoke", key_id)
     assert again.returncode == 2 and "was revoked at" in again.stderr
     key_file = stack.home / "api_keys.json"
-    assert key not in key_file.read_text() and key.split("_")[2] not in key_file.read_text()
+    secret = key.split("_", 2)[2]  # the secret itself may contain or start with "_"
+    assert len(secret) == 43
+    assert key not in key_file.read_text() and secret not in key_file.read_text()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key not in stack.shim.log()
 
@@ -775,9 +857,8 @@ def test_start_refuses_invalid_requests_in_the_documented_shape(stack: Stack) ->
          {"config.batch_size": "Input should be less than or equal to 100",
           "config.extra": "Unknown field"}),
         ({"tenant_id": TENANT_A, "scan_type": "full",
-          "config": {"hubspot_access_token": secret, "filters": {"pipeline": "default"}}},
-         {"config.filters.pipeline": "filtering the extraction by pipeline is not supported yet "
-          "(scans read every pipeline); filter the results with filter_pipeline instead"}),
+          "config": {"hubspot_access_token": secret, "filters": {"pipeline": ""}}},
+         {"config.filters.pipeline": "String should have at least 1 character"}),
         ({"tenant_id": "x" * 101, "scan_type": "full",
           "config": {"hubspot_access_token": "short"}},
          {"tenant_id": "String should have at most 100 characters",

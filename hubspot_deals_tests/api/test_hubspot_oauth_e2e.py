@@ -91,10 +91,7 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
                 }
             )
             with shim:
-                deadline = time.monotonic() + 120
-                while shim.get("/health").status_code != 200:
-                    assert time.monotonic() < deadline, shim.get("/health").text
-                    time.sleep(1)
+                shim.wait_healthy()
                 yield Stack(sandbox, dagster, shim, client_secret, sandbox.account())
 
 

@@ -41,7 +41,7 @@ def test_no_request_gets_a_500_and_answers_match_the_document(
     args = [
         str(BIN / "schemathesis"), "--config-file", str(CONFIG),
         "run", fuzzed_shim.api + "/openapi.json",
-        "--checks", CHECKS, "--max-examples", os.environ.get("SHIM_FUZZ_EXAMPLES", "60"),
+        "--checks", CHECKS, "--max-examples", os.environ.get("SHIM_FUZZ_EXAMPLES", "30"),
         "--phases", "examples,coverage,fuzzing", "--seed", "20260101",
         "--generation-database", "none", "--request-timeout", "30", "--no-color",
         "--output-sanitize", "false",

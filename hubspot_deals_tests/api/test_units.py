@@ -1,5 +1,6 @@
 """Fast, pure tests of the shim's pieces: status mapping, error translation, values, limits."""
 
+import hashlib
 import math
 import threading
 import time
@@ -24,7 +25,8 @@ from api_shim.services.scan_runs import (
 )
 from api_shim.services.scans import pipeline_name_for
 from api_shim.settings import ApiSettings, RateLimit
-from hubspot_deals import destination
+from api_shim.tenancy import public_scan_id, tenant_partition
+from hubspot_deals import destination, tags
 
 NOW = 1_800_000_000.0
 RESUMING = "hubspot_deals/resuming"
@@ -186,6 +188,18 @@ def test_runs_of_other_locations_or_without_partition_are_not_scans() -> None:
     assert scans["y"].organization_id == "default"
 
 
+def test_a_tenant_partition_answers_to_its_plain_id_for_its_own_tenant_only() -> None:
+    partition = tenant_partition("scan-1", "globex")
+    assert partition == "scan-1.t-" + hashlib.sha256(b"globex").hexdigest()[:10]
+    assert public_scan_id(partition, "globex") == "scan-1"
+    assert public_scan_id(partition, "acme") == partition  # not that tenant's suffix
+    assert public_scan_id("scan-1", "globex") == "scan-1"
+    assert public_scan_id("a.t-xyz", "globex") == "a.t-xyz"
+    tagged = run("SUCCESS", tags={tags.PARTITION: partition, tags.ORGANIZATION: "globex"})
+    scan = group_scans([tagged], "hubspot_deals", "default")[partition]
+    assert (scan.partition, scan.scan_id, scan.organization_id) == (partition, "scan-1", "globex")
+
+
 def test_pending_scan_has_no_start_or_duration() -> None:
     scan = ScanRuns("s1", [run("QUEUED")])
     assert scan.start_time is None and scan.duration(NOW) is None and scan.end_time is None
@@ -292,6 +306,38 @@ def test_values_become_json() -> None:
     assert parse_json_text("not json") == "not json"
 
 
+def test_timestamps_read_as_text_in_duckdb_equal_the_python_conversion() -> None:
+    import duckdb
+
+    from api_shim.destination import TableRows
+    from api_shim.destination.duckdb_store import _selects
+
+    moments = [
+        datetime(2024, 1, 15, 10, 0, tzinfo=UTC),
+        datetime(2024, 1, 15, 10, 0, 0, 486000, tzinfo=UTC),
+        datetime(2024, 1, 15, 10, 0, 0, 1, tzinfo=UTC),
+        datetime(2024, 1, 15, 10, 0, 0, 120, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        None,
+    ]
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'America/New_York'")  # the session's zone is ignored
+        connection.execute("CREATE TABLE t (n INTEGER, aware TIMESTAMPTZ, naive TIMESTAMP, j JSON)")
+        for n, moment in enumerate(moments):
+            naive = moment.replace(tzinfo=None) if moment else None
+            connection.execute("INSERT INTO t VALUES (?, ?, ?, ?)", [n, moment, naive, '{"a": 1}'])
+        select = _selects(connection, {"t": TableRows("t", 6, ["n", "aware", "naive", "j"])})["t"]
+        rows = connection.execute(f"SELECT {select.sql} FROM t ORDER BY n").fetchall()
+    read = [[convert(v) for convert, v in zip(select.converters, row, strict=True)] for row in rows]
+    assert read == [[n, json_value(m), json_value(m), {"a": 1}] for n, m in enumerate(moments)]
+    assert [r[1] for r in read[:4]] == [
+        "2024-01-15T10:00:00Z",
+        "2024-01-15T10:00:00.486Z",
+        "2024-01-15T10:00:00.000001Z",
+        "2024-01-15T10:00:00.000120Z",
+    ]
+
+
 def test_column_order_and_paging_key() -> None:
     keys = primary_keys_from_dlt_schemas(
         [
@@ -373,3 +419,44 @@ def test_identical_reads_under_way_are_joined() -> None:
     assert calls == ["{ q }"]
     assert results == [{"answer": 1}] * 5
     assert client.read("{ q }", {"a": 1}) == {"answer": 2}  # nothing is kept afterwards
+
+
+def test_recent_runs_answers_are_served_refreshed_and_forgotten_after_a_mutation() -> None:
+    client = DagsterClient(ApiSettings(dagster_runs_cache_seconds=0.4))
+    calls: list[str] = []
+    gate = threading.Event()
+    gate.set()
+
+    def counting_execute(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        calls.append(query)
+        gate.wait(5)
+        return {"answer": len(calls)}
+
+    client._execute = counting_execute  # type: ignore[method-assign]
+    query, variables = "query Runs { runs }", {"tags": "p"}
+    assert client._recent_read(query, variables) == {"answer": 1}
+    assert client._recent_read(query, variables) == {"answer": 1}  # under a quarter: as is
+    assert calls == [query]
+    time.sleep(0.15)  # between a quarter and the window: served, and replaced in the background
+    assert client._recent_read(query, variables) == {"answer": 1}
+    deadline = time.monotonic() + 5
+    while client._recent_read(query, variables) != {"answer": 2}:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert calls == [query, query]
+    time.sleep(0.5)  # past the window: the request reads itself
+    assert client._recent_read(query, variables) == {"answer": 3}
+    assert client._recent_read(query, {"tags": "q"}) == {"answer": 4}  # another scan
+    client.execute("mutation Launch { launch }")  # this shim's change: nothing recent is kept
+    assert client._recent_read(query, variables) == {"answer": 6}
+    # A read under way while a mutation is sent is served to its caller but never kept.
+    time.sleep(0.5)
+    gate.clear()
+    reader = threading.Thread(target=client._recent_read, args=(query, variables))
+    reader.start()
+    time.sleep(0.1)
+    gate.set()
+    client.execute("mutation Cancel { cancel }")
+    reader.join()
+    assert client._recent_read(query, variables) == {"answer": 9}
+    assert calls[-3:] == [query, "mutation Cancel { cancel }", query]

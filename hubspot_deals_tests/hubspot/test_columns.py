@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 
+from hubspot_deals.hubspot.checkpoint import scan_fingerprint
 from hubspot_deals.hubspot.columns import DealProperty, DealTableBuilder
 from hubspot_deals.hubspot.deals import DealFilter
 from hubspot_deals.hubspot.source import select_properties
@@ -93,3 +94,24 @@ def test_date_filter_bounds_are_whole_utc_days() -> None:
     edge = {"properties": {"createdate": "2024-01-31T23:59:59.999Z"}}
     past = {"properties": {"createdate": "2024-02-01T00:00:00.000Z"}}
     assert f.accepts(edge) and not f.accepts(past)
+
+
+def test_pipeline_filter_searches_checks_archived_deals_and_keys_checkpoints() -> None:
+    f = DealFilter(pipeline="75302811", start_date=date(2024, 1, 1))
+    assert f.searches_only and f.narrows
+    assert f.search_filters() == [
+        {"propertyName": "pipeline", "operator": "EQ", "value": "75302811"},
+        {"propertyName": "createdate", "operator": "GTE", "value": "1704067200000"},
+    ]
+    inside = {"properties": {"pipeline": "75302811", "createdate": "2024-03-01T00:00:00Z"}}
+    other = {"properties": {"pipeline": "default", "createdate": "2024-03-01T00:00:00Z"}}
+    assert f.accepts(inside) and not f.accepts(other)
+    assert f.needed_properties == ("hs_object_id", "createdate", "hs_lastmodifieddate", "pipeline")
+    defs = [{"name": n, "type": "string", "fieldType": "text"} for n in f.needed_properties]
+    selected, _ = select_properties(defs, ["dealname"], f.needed_properties)
+    assert [p.name for p in selected] == list(f.needed_properties)
+    # A checkpoint of one pipeline never resumes another, nor an unfiltered scan; filters
+    # without a pipeline keep the fingerprint they had before the field existed.
+    plain = scan_fingerprint(None, DealFilter(), "org")
+    assert plain == "a6867dc8ec1b32f3"  # as before: checkpoints of older versions still resume
+    assert len({plain, *(scan_fingerprint(None, DealFilter(pipeline=p), "org") for p in "ab")}) == 3

@@ -15,7 +15,7 @@ from dagster import DagsterInstance
 from hubspot_deals.launch import execute_scan, scan_run_config
 from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.settings import get_settings
-from hubspot_deals_tests.conftest import PG_DSN, fake_token, scan_rows
+from hubspot_deals_tests.conftest import fake_token, scan_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -91,7 +91,7 @@ class CuttableProxy:
 
 @pytest.fixture
 def proxied_postgres(postgres_destination: str, monkeypatch) -> Iterator[CuttableProxy]:
-    host_port, database = PG_DSN.rsplit("@", 1)[1].split("/", 1)
+    host_port, database = postgres_destination.rsplit("@", 1)[1].split("/", 1)
     host, port = host_port.split(":")
     with CuttableProxy((host, int(port))) as proxy:
         monkeypatch.setenv(
