@@ -287,8 +287,7 @@ class DuckDBResults(ResultsStore):
                 continue
             order = order_columns(keys.get(spec.name, []), columns_here)
             columns = visible_columns(spec.columns, columns_here, order)
-            self._copy_table(out, scan_id, spec.name, columns, order)
-            count = out.execute(f"SELECT count(*) FROM {quote(spec.name)}").fetchone()[0]
+            count = self._copy_table(out, scan_id, spec.name, columns, order)
             meta.append((position, spec.name, int(count), orjson.dumps(columns).decode()))
         return meta
 
@@ -299,9 +298,9 @@ class DuckDBResults(ResultsStore):
         table: str,
         columns: list[str],
         order: list[str],
-    ) -> None:
-        """The scan's rows of `table`, numbered in `order` and stored in that order (so a page,
-        a range of numbers, reads a few row groups). The rows are numbered first, sorting only
+    ) -> int:
+        """Copies the scan's rows of `table` and returns their count: numbered in `order` and
+        stored in that order (so a page, a range of numbers, reads a few row groups). The rows are numbered first, sorting only
         their keys and source row ids, then copied in batches of about `COPY_BATCH_CELLS`
         values: sorting all of a million rows' 80 columns at once took 3.9 GB, a batch fits the
         copy's memory limit (`HUBSPOT_DEALS_API_DUCKDB_COPY_MEMORY_LIMIT`)."""
@@ -335,6 +334,7 @@ class DuckDBResults(ResultsStore):
                     "WHERE s.rowid BETWEEN ? AND ? ORDER BY k.number",
                     [first, first + step, low, high],
                 )
+            return int(count)
         finally:
             out.execute("DROP TABLE copy_keys")
 
