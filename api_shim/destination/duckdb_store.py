@@ -300,10 +300,11 @@ class DuckDBResults(ResultsStore):
         order: list[str],
     ) -> int:
         """Copies the scan's rows of `table` and returns their count: numbered in `order` and
-        stored in that order (so a page, a range of numbers, reads a few row groups). The rows are numbered first, sorting only
-        their keys and source row ids, then copied in batches of about `COPY_BATCH_CELLS`
-        values: sorting all of a million rows' 80 columns at once took 3.9 GB, a batch fits the
-        copy's memory limit (`HUBSPOT_DEALS_API_DUCKDB_COPY_MEMORY_LIMIT`)."""
+        stored in that order (so a page, a range of numbers, reads a few row groups). The rows
+        are numbered first, sorting only their keys and source row ids, then copied in batches
+        of about `COPY_BATCH_CELLS` values: sorting all of a million rows' 80 columns at once
+        took 3.9 GB, a batch fits the copy's memory limit
+        (`HUBSPOT_DEALS_API_DUCKDB_COPY_MEMORY_LIMIT`)."""
         source = f"src.{DATASET_NAME}.{quote(table)}"
         select = ", ".join(f"s.{quote(c)}" for c in columns)
         order_by = ", ".join(f"s.{quote(c)}" for c in order)
