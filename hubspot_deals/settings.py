@@ -11,10 +11,11 @@ DATASET_NAME = "hubspot_deals_extraction"
 
 
 # DuckDB's `auto` memory limit: a base, and room for the blocks a load fills per column (a
-# 256 KiB block per column and row group, and the parquet reader's). 417 properties failed
-# with DuckDB's "Out of Memory Error" at 128 MB and loaded at 200 MB; 80 columns need 64 MB.
-DUCKDB_BASE_MB = 32
-DUCKDB_MB_PER_COLUMN = 0.4
+# 256 KiB block per column and row group, and the parquet reader's). 80 columns need 64 MB. A
+# 19,000-row chunk of 409 columns failed with DuckDB's "could not allocate block" at 120, 150
+# and 187 MB and loaded at 200 MB: the limit leaves wide tables about a fifth above that edge.
+DUCKDB_BASE_MB = 20
+DUCKDB_MB_PER_COLUMN = 0.55
 DUCKDB_AUTO_COLUMNS = 80  # the width assumed until the scan knows its own
 
 
