@@ -1,6 +1,7 @@
 """The dlt destination (DuckDB by default, PostgreSQL by configuration) and per-scan pipelines."""
 
 import hashlib
+import os
 import re
 import tempfile
 
@@ -12,6 +13,23 @@ from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from hubspot_deals.hubspot.checkpoint import Checkpoint
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
+
+# dlt settings changed from dlt's defaults; an environment that sets one keeps its own.
+DLT_DEFAULTS = {
+    # Load files uncompressed. PostgreSQL loads the Arrow chunks as CSV through COPY, and dlt
+    # gzipped every file first: half of each load's time (100,000 deals: 7,200 deals/s with
+    # gzip, 10,600-11,800 without). DuckDB's Parquet files compress inside the format.
+    "NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION": "true",
+    # Delete a package's files once it is loaded: dlt keeps them, so every chunk of every scan
+    # stayed on disk under the pipelines folder (nothing reads them again: a scan resumes from
+    # its checkpoint in the destination).
+    "LOAD__DELETE_COMPLETED_JOBS": "true",
+}
+
+
+def apply_dlt_defaults() -> None:
+    for key, value in DLT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
 
 
 def make_destination(settings: Settings | None = None) -> Destination:
@@ -58,6 +76,7 @@ def make_pipeline(
     pipeline_name: str, settings: Settings | None = None, pipelines_dir: str | None = None
 ) -> dlt.Pipeline:
     settings = settings or get_settings()
+    apply_dlt_defaults()
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=make_destination(settings),

@@ -1,11 +1,17 @@
 """Scan filters, reruns, destinations and auth failures, against the independent stand-in."""
 
+import os
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
+from dlt.common.configuration import resolve_configuration
+from dlt.common.data_writers.buffered import BufferedDataWriter
 
+from hubspot_deals.destination import DLT_DEFAULTS, apply_dlt_defaults
 from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 
 
@@ -126,3 +132,28 @@ def test_postgres_destination_same_rows(
     assert by_id[d9["id"]]["is_hot"] is True
     assert by_id[standin.deals[0]["id"]]["renewal_date"] is None
     assert by_id[standin.deals[1]["id"]]["renewal_date"] == date(2024, 1, 2)
+    # The loads' files (CSV for COPY) were deleted once loaded; only dlt's state is left.
+    assert load_files(get_settings().pipelines_dir) == []
+
+
+def load_files(pipelines_dir: Path) -> list[str]:
+    """dlt's job files (in a package's new_, started_, completed_ or failed_jobs folder)."""
+    jobs = (p for p in pipelines_dir.rglob("*") if p.parent.name.endswith("_jobs"))
+    return sorted(str(p) for p in jobs if p.is_file())
+
+
+def test_duckdb_scan_leaves_no_load_files(instance: DagsterInstance, standin) -> None:
+    assert execute_scan(instance, "files", scan_run_config("org", standin.token_for_tests)).success
+    assert len(scan_rows("deals", "files")) == 225
+    assert load_files(get_settings().pipelines_dir) == []
+
+
+def test_dlt_defaults_apply_unless_the_environment_sets_them(monkeypatch) -> None:
+    monkeypatch.setenv("NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION", "unset below")
+    monkeypatch.delenv("NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION")  # restored after the test
+    monkeypatch.setenv("LOAD__DELETE_COMPLETED_JOBS", "false")
+    apply_dlt_defaults()
+    writer = BufferedDataWriter.BufferedDataWriterConfiguration
+    assert resolve_configuration(writer(), sections=("normalize",)).disable_compression is True
+    assert DLT_DEFAULTS["LOAD__DELETE_COMPLETED_JOBS"] == "true"
+    assert os.environ["LOAD__DELETE_COMPLETED_JOBS"] == "false"  # the environment's own stands
