@@ -8,8 +8,9 @@ Against the HubSpot sandbox (77 deal properties, 60 of them custom, unless said 
 
 1. the bare loop: GET list pages of 100 with every property, JSON-decode, discard;
 2. full scans end to end (sandbox -> typed tables) into DuckDB and PostgreSQL, all properties
-   and 8, with deals/s, their share of the bare loop, requests per 1,000 deals, and the peak
-   resident memory of the scan's process and of its deal reader process;
+   and 8, taking turns with the bare loop (medians of --repeat runs, 3 by default), with
+   deals/s, their share of the bare loop, requests per 1,000 deals, and the peak resident
+   memory of the scan's process and of its deal reader process;
 3. throttled scans (the sandbox enforcing a private app's 100 and 190 requests per 10 s, and
    search's 5 per second), against the list API's ceiling and the list+search ceiling;
 4. requests per 1,000 deals and the read strategy chosen for 8, 72 and 400 properties;
@@ -27,6 +28,7 @@ import os
 import platform
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -222,6 +224,23 @@ class Bench:
         print(json.dumps(row), flush=True)
         return row
 
+    def median_of(self, name: str, runs: list[dict]) -> dict:
+        """One row for repeated runs of a scenario: the median run's figures, the highest peak
+        memory of all, and every run's deals/s."""
+        for row in runs:
+            self.rows.remove(row)
+        rates = [r["deals_per_s"] for r in runs]
+        row = {**sorted(runs, key=lambda r: r["deals_per_s"])[len(runs) // 2], "scenario": name}
+        row.update(
+            deals_per_s=statistics.median(rates),
+            runs_deals_per_s=rates,
+            peak_rss_mb=max(r["peak_rss_mb"] for r in runs),
+            reader_peak_rss_mb=max(r["reader_peak_rss_mb"] for r in runs),
+            together_peak_rss_mb=max(r["together_peak_rss_mb"] for r in runs),
+        )
+        self.rows.append(row)
+        return row
+
 
 def sandbox(deals: int, token: str, **options: object) -> SandboxServer:
     options.setdefault("custom_properties", 60)
@@ -235,6 +254,9 @@ def main() -> int:
     parser.add_argument("--throttle", default="100,190", help="burst limits per 10 s ('' none)")
     parser.add_argument("--requests-deals", type=int, default=20_000)
     parser.add_argument("--only", choices=("duckdb", "postgres"), default=None)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of the bare loop and unthrottled scans"
+    )
     parser.add_argument("--quick", action="store_true", help="20,000 deals, no scale series")
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     parser.add_argument("--no-shim", action="store_true", help="skip the REST API's latency")
@@ -247,7 +269,7 @@ def main() -> int:
         finish(figures, Path(args.from_json))
         return 0
     if args.quick:
-        args.deals, args.scale, args.requests_deals = 20_000, "", 10_000
+        args.deals, args.scale, args.requests_deals, args.repeat = 20_000, "", 10_000, 1
 
     token = "bench-" + secrets.token_hex(16)
     destinations = [args.only] if args.only else ["duckdb", "postgres"]
@@ -263,12 +285,21 @@ def main() -> int:
 
         with sandbox(args.deals, token) as sb:
             bare_loop(sb.base_url, token)  # warms the sandbox's page cache
-            bare = bare_loop(sb.base_url, token)
-            print(f"bare loop, all properties: {bare:,.0f} deals/s", flush=True)
+            # The machine's speed drifts: the bare loop and the end-to-end scans take turns,
+            # and each figure is the median of its runs.
+            bare_runs: list[float] = []
+            runs: dict[str, list[dict]] = {name: [] for name in (*destinations, "8")}
+            for n in range(args.repeat):
+                bare_runs.append(bare_loop(sb.base_url, token))
+                print(f"bare loop, all properties: {bare_runs[-1]:,.0f} deals/s", flush=True)
+                for dest in destinations:
+                    runs[dest].append(bench.scan(f"{dest}-all-{n + 1}", sb, dest, None))
+                runs["8"].append(bench.scan(f"duckdb-8-{n + 1}", sb, destinations[0], EIGHT))
+            bare = statistics.median(bare_runs)
             for dest in destinations:
-                row = bench.scan(f"{dest}-all", sb, dest, None)
+                row = bench.median_of(f"{dest}-all", runs[dest])
                 row["vs_bare_loop"] = row["deals_per_s"] / bare
-            bench.scan("duckdb-8", sb, destinations[0], EIGHT)
+            bench.median_of("duckdb-8", runs["8"])
 
         for limit in [int(x) for x in args.throttle.split(",") if x]:
             list_ceiling = limit / 10 * LIST_PAGE
@@ -298,6 +329,7 @@ def main() -> int:
         "load_average": {"start": started_load, "end": load_average()},
         "deals": args.deals,
         "bare_loop": bare,
+        "bare_loop_runs": bare_runs,
         "rows": bench.rows,
     }
     if not args.no_shim:
@@ -331,7 +363,8 @@ def markdown(figures: dict) -> str:
     lines = [
         f"{m['cpus']} x {m['cpu_model']}, {m['memory_gb']} GB, Python {m['python']}; load average"
         f" {figures['load_average']['start']} at the start, {figures['load_average']['end']} at"
-        f" the end. Bare fetch-and-decode loop: {figures['bare_loop']:,.0f} deals/s.",
+        f" the end. Bare fetch-and-decode loop: {figures['bare_loop']:,.0f} deals/s"
+        f"{runs_text(figures.get('bare_loop_runs'))}.",
         "",
         "| scenario | deals | deals/s | vs | req / 1,000 deals | 414s | 429s | scan process"
         " peak MB | reader process peak MB | strategy | load |",
@@ -341,6 +374,8 @@ def markdown(figures: dict) -> str:
         vs = ""
         if "vs_bare_loop" in r:
             vs = f"{r['vs_bare_loop']:.0%} of the bare loop"
+        if r.get("runs_deals_per_s"):
+            vs = (vs + runs_text(r["runs_deals_per_s"])).strip()
         if "vs_list_ceiling" in r:
             vs = (
                 f"{r['vs_list_ceiling']:.0%} of {r['list_ceiling']:,.0f} (list), "
@@ -375,6 +410,8 @@ def report(figures: dict) -> None:
         extra = ""
         if "vs_bare_loop" in r:
             extra = f"{r['vs_bare_loop']:.0%} of the bare loop"
+        if r.get("runs_deals_per_s"):
+            extra = (extra + runs_text(r["runs_deals_per_s"])).strip()
         if "vs_list_ceiling" in r:
             extra = (
                 f"{r['vs_list_ceiling']:.0%} of list ceiling {r['list_ceiling']:,.0f}/s, "
@@ -386,7 +423,17 @@ def report(figures: dict) -> None:
             f"{r['refused_414']:>5}{r['rate_limited']:>5}{r['peak_rss_mb']:>9.0f}"
             f"{r['reader_peak_rss_mb']:>10.0f}  {r['read_strategy'] or '':<22}{extra}"
         )
-    print(f"bare loop (all properties): {figures['bare_loop']:,.0f} deals/s")
+    print(
+        f"bare loop (all properties): {figures['bare_loop']:,.0f} deals/s"
+        f"{runs_text(figures.get('bare_loop_runs'))}"
+    )
+
+
+def runs_text(rates: list[float] | None) -> str:
+    """' (median of 3 runs: a / b / c)' for repeated figures, '' for one run."""
+    if not rates or len(rates) < 2:
+        return ""
+    return f" (median of {len(rates)} runs: {' / '.join(f'{x:,.0f}' for x in rates)})"
 
 
 def plot(rows: list[dict], path: Path, m: dict) -> None:
