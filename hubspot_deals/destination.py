@@ -11,6 +11,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
+from hubspot_deals.duckdb_file import AttachedDuckDbCredentials, attached_duckdb
 from hubspot_deals.hubspot.checkpoint import Checkpoint
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
@@ -43,8 +44,10 @@ def make_destination(settings: Settings | None = None) -> Destination:
     settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
     # One DuckDB thread: the scan's Python needs the other core; loads are small chunks.
     duckdb_config = {"memory_limit": settings.duckdb_memory(), "threads": 1}
-    credentials = DuckDbCredentials(str(settings.duckdb_file), global_config=duckdb_config)
-    return dlt.destinations.duckdb(credentials=credentials)
+    credentials = AttachedDuckDbCredentials(
+        str(settings.duckdb_file.resolve()), global_config=duckdb_config
+    )
+    return attached_duckdb(credentials=credentials, destination_name="duckdb")
 
 
 def fit_duckdb_memory(pipeline: dlt.Pipeline, columns: int, settings: Settings) -> str | None:
