@@ -44,9 +44,7 @@ def make_destination(settings: Settings | None = None) -> Destination:
     settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
     # One DuckDB thread: the scan's Python needs the other core; loads are small chunks.
     duckdb_config = {"memory_limit": settings.duckdb_memory(), "threads": 1}
-    credentials = AttachedDuckDbCredentials(
-        str(settings.duckdb_file.resolve()), global_config=duckdb_config
-    )
+    credentials = AttachedDuckDbCredentials(str(settings.duckdb_file), global_config=duckdb_config)
     return attached_duckdb(credentials=credentials, destination_name="duckdb")
 
 

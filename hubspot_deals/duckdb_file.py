@@ -36,8 +36,6 @@ def catalog_of(path: str) -> str:
 class AttachedDuckDbCredentials(DuckDbCredentials):
     """Credentials whose connections attach the file (`database`) to an in-memory database."""
 
-    row_group_size: int = ROW_GROUP_SIZE
-
     def _conn_str(self) -> str:
         return ":memory:"
 
@@ -45,7 +43,7 @@ class AttachedDuckDbCredentials(DuckDbCredentials):
         self.database = str(Path(self.database).resolve())
         path = self.database.replace("'", "''")
         catalog = catalog_of(self.database).replace('"', '""')
-        attach = f"ATTACH '{path}' AS \"{catalog}\" (ROW_GROUP_SIZE {int(self.row_group_size)})"
+        attach = f"ATTACH '{path}' AS \"{catalog}\" (ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
         self.statements = [attach, *(s for s in self.statements or [] if s != attach)]
         super().on_resolved()
 

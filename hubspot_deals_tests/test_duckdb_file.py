@@ -36,10 +36,21 @@ def test_each_load_starts_a_row_group_and_the_file_opens_by_path(
             45_000,
             sum(range(45_000)),
         )
-        groups = conn.execute(
+        assert row_groups(conn, table) == [15_000, 15_000, 15_000]
+    # One load larger than a row group is split at ROW_GROUP_SIZE (20,480), not at 122,880.
+    pipeline.run([chunk(45_000, 45_000)], table_name="deals", write_disposition="append")
+    with duckdb.connect(str(project_home / file_name), read_only=True) as conn:
+        assert row_groups(conn, table)[3:] == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 45_000 - 40_960]
+    assert ROW_GROUP_SIZE == 20_480
+
+
+def row_groups(conn: duckdb.DuckDBPyConnection, table: str) -> list[int]:
+    """The rows of each of the table's row groups, in order."""
+    return [
+        rows
+        for _, rows in conn.execute(
             "SELECT row_group_id, sum(count) FROM pragma_storage_info(?) "
             "WHERE column_name = 'id' AND segment_type <> 'VALIDITY' GROUP BY ALL ORDER BY 1",
             [table],
         ).fetchall()
-    assert [rows for _, rows in groups] == [15_000, 15_000, 15_000]
-    assert ROW_GROUP_SIZE == 20_480
+    ]
