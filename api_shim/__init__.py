@@ -1,4 +1,4 @@
-"""The REST shim: the documented scan API (spec/deals-extraction-api.md) over Dagster GraphQL.
+"""The REST shim: the documented scan API (docs/spec/deals-extraction-api.md) over Dagster GraphQL.
 
 `api_shim.app.create_app()` builds the FastAPI app; `api_shim.main.main()` serves it on port
 5000. The shim holds no extraction logic and no scan state: runs are launched, watched and

@@ -1,6 +1,6 @@
-"""The Python examples of deals-etl-api.md (Examples > Python Examples), verbatim, in the
-document's order. The tests swap in the shim's URL, an API key, a scan id and a token; a unit
-test checks that they still equal the document's blocks when the document is at hand."""
+"""The Python examples of docs/spec/deals-etl-api.md (Examples > Python Examples), verbatim, in
+the document's order. The tests swap in the shim's URL, an API key, a scan id and a token;
+test_spec_examples.py checks that they still equal the document's blocks."""
 
 SPEC_FILE = "deals-etl-api.md"
 SPEC_BASE_URL = "http://localhost:5200"

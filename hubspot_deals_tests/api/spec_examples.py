@@ -1,4 +1,4 @@
-"""The spec's "Complete Workflow Example", verbatim (spec/deals-extraction-api.md, Examples >
+"""The spec's "Complete Workflow Example", verbatim (docs/spec/deals-extraction-api.md, Examples >
 Python Examples > Complete Workflow Example). The tests swap in the shim's URL and a token."""
 
 SPEC_BASE_URL = "http://localhost:5000/api/v1"
