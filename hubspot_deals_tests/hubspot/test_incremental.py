@@ -56,6 +56,7 @@ def test_incremental_reads_exactly_the_changes(instance: DagsterInstance, sandbo
     assert served["dealsServed"] < 352 + 400  # changed deals, plus archived ones checked
 
 
+@pytest.mark.slow
 def test_12000_deals_sharing_one_timestamp(instance: DagsterInstance, sandbox_env) -> None:
     token = fake_token()
     with SandboxServer(deals=13_000, seed=32, archived_share=0.0, tokens=[token]) as sandbox:

@@ -19,6 +19,7 @@ def _created_day(deal: dict) -> date:
     return datetime.fromisoformat(deal["properties"]["createdate"]).astimezone(UTC).date()
 
 
+@pytest.mark.slow
 def test_property_selection_loads_only_those_columns(instance: DagsterInstance, standin) -> None:
     cfg = scan_run_config("org", standin.token_for_tests, properties=["amount", "dealstage"])
     assert execute_scan(instance, "props", cfg).success
@@ -34,6 +35,7 @@ def test_property_selection_loads_only_those_columns(instance: DagsterInstance, 
     }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("include_archived", [False, True])
 def test_archived_on_and_off(instance: DagsterInstance, standin, include_archived: bool) -> None:
     cfg = scan_run_config("org", standin.token_for_tests, include_archived=include_archived)
@@ -71,6 +73,7 @@ def test_single_day_range(instance: DagsterInstance, standin) -> None:
     assert [r["id"] for r in scan_rows("deals", "one-day")] == [standin.deals[7]["id"]]
 
 
+@pytest.mark.slow
 def test_rerun_does_not_duplicate_rows(instance: DagsterInstance, standin) -> None:
     cfg = scan_run_config("org", standin.token_for_tests, include_archived=True)
     assert execute_scan(instance, "again", cfg).success

@@ -34,6 +34,7 @@ def statuses(sandbox: SandboxServer) -> set[str]:
     return {code for counts in stats(sandbox)["requests"].values() for code in counts}
 
 
+@pytest.mark.slow
 def test_every_deal_and_value_of_a_seed(instance: DagsterInstance, monkeypatch) -> None:
     token = fake_token()
     with SandboxServer(deals=3000, seed=11, tokens=[token]) as sandbox:
@@ -64,6 +65,7 @@ def test_every_deal_and_value_of_a_seed(instance: DagsterInstance, monkeypatch) 
     assert outcome.deals_metadata["hubspot_requests"] == 29 + 2 + 1 + 1 + 1 + 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("sandbox_url_limit", "client_budget", "strategy", "refused"),
     [
@@ -98,6 +100,7 @@ def test_400_custom_properties_all_properties(
         assert live == 665
 
 
+@pytest.mark.slow
 def test_paces_to_the_burst_limit_without_429(instance: DagsterInstance, monkeypatch) -> None:
     token = fake_token()
     # 20 requests per rolling second-and-a-half; the scan needs about 45.
@@ -114,6 +117,7 @@ def test_paces_to_the_burst_limit_without_429(instance: DagsterInstance, monkeyp
     assert len(scan_rows("deals", "paced")) == 4000
 
 
+@pytest.mark.slow
 def test_paces_search_to_five_per_second(instance: DagsterInstance, monkeypatch) -> None:
     token = fake_token()
     with SandboxServer(deals=5000, seed=5, tokens=[token], rate_limit=100) as sandbox:
@@ -128,6 +132,7 @@ def test_paces_search_to_five_per_second(instance: DagsterInstance, monkeypatch)
     assert len(scan_rows("deals", "search-paced")) == live == 4750
 
 
+@pytest.mark.slow
 def test_shared_bucket_429s_are_retried(instance: DagsterInstance, monkeypatch) -> None:
     token = fake_token()
     with SandboxServer(
@@ -186,6 +191,7 @@ def test_missing_deals_scope_fails_at_once(instance: DagsterInstance, monkeypatc
     assert token not in outcome.error and token not in "".join(capfd.readouterr())
 
 
+@pytest.mark.slow
 def test_search_windows_past_the_10000_cap(instance: DagsterInstance, monkeypatch) -> None:
     token = fake_token()
     with SandboxServer(deals=12_000, seed=9, archived_share=0.0, tokens=[token]) as sandbox:

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import orjson
+import pytest
 import requests
 
 from hubspot_deals.sandbox.account import ALWAYS_INCLUDED, DEFAULT_PROPERTIES
@@ -251,6 +252,7 @@ def _rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+) kB", status)[1]) / 1024  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_a_million_deals_with_400_properties_start_fast_and_stay_small() -> None:
     token = make_token()
     started = time.perf_counter()
@@ -279,6 +281,7 @@ def test_a_million_deals_with_400_properties_start_fast_and_stay_small() -> None
     assert rss < 400, rss
 
 
+@pytest.mark.slow
 def test_same_seed_serves_identical_bytes_and_another_seed_differs() -> None:
     token = make_token()
 
