@@ -26,8 +26,8 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hubspot_deals.sandbox.process import SandboxServer  # noqa: E402
 from hubspot_deals.stack import dagster_dev, free_port, rest_api  # noqa: E402
+from hubspot_sandbox.process import SandboxServer  # noqa: E402
 
 EIGHT = ["dealname", "amount", "closedate", "pipeline", "dealstage", "createdate",
          "hs_lastmodifieddate", "hs_object_id"]  # fmt: skip

@@ -36,8 +36,8 @@ def main() -> int:
 
     from hubspot_deals.launch import execute_scan, scan_run_config
     from hubspot_deals.results import DestinationReader
-    from hubspot_deals.sandbox.process import SandboxServer
     from hubspot_deals.settings import get_settings
+    from hubspot_sandbox.process import SandboxServer
 
     token = "bench-" + secrets.token_hex(16)
     with SandboxServer(deals=args.deals, seed=1, tokens=[token]) as sandbox:

@@ -45,8 +45,8 @@ def main() -> int:
 
     from hubspot_deals.launch import execute_scan, scan_run_config
     from hubspot_deals.results import count_scan_rows
-    from hubspot_deals.sandbox.process import SandboxServer
     from hubspot_deals.settings import get_settings
+    from hubspot_sandbox.process import SandboxServer
 
     get_settings.cache_clear()
     token = "bench-" + secrets.token_hex(16)

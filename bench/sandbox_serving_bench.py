@@ -1,6 +1,6 @@
 """How fast the sandbox serves list pages, measured from a separate client process.
 
-    python -m hubspot_deals.sandbox.bench_serving [--deals 100000] [--threads 2]
+    python bench/sandbox_serving_bench.py [--deals 100000] [--threads 2]
 
 Starts a sandbox subprocess, then pages through every live deal with `limit=100` using a few
 threads of `requests.Session` (each thread walks its own id range, following `paging.next.after`)
@@ -16,8 +16,8 @@ import time
 import orjson
 import requests
 
-from hubspot_deals.sandbox.account import DEFAULT_PROPERTIES
-from hubspot_deals.sandbox.process import SandboxServer
+from hubspot_sandbox.account import DEFAULT_PROPERTIES
+from hubspot_sandbox.process import SandboxServer
 
 
 def _walk(

@@ -42,7 +42,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hubspot_deals.sandbox.process import SandboxServer  # noqa: E402
+from hubspot_sandbox.process import SandboxServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"

@@ -47,8 +47,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _prepare_environment(home)
     import requests
 
-    from hubspot_deals.sandbox.process import SandboxServer
     from hubspot_deals.stack import dagster_dev, port_or_free, rest_api
+    from hubspot_sandbox.process import SandboxServer
 
     token = "demo-" + secrets.token_hex(16)
     dagster_port = port_or_free(args.dagster_port)
@@ -218,7 +218,7 @@ def cmd_encrypt_token(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
-        from hubspot_deals.sandbox.cli import main as sandbox_main
+        from hubspot_sandbox.cli import main as sandbox_main
 
         return sandbox_main(argv[1:])
     if argv[:1] == ["api"]:

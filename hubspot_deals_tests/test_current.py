@@ -8,11 +8,11 @@ from dagster import DagsterEventType, DagsterInstance, RunRequest, build_run_sta
 from hubspot_deals.definitions import defs
 from hubspot_deals.launch import execute_scan, scan_run_config
 from hubspot_deals.partitions import organizations_partitions
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.sensors import deals_current_on_scan_success
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token
 from hubspot_deals_tests.expected import hubspot_deals_now, typed
+from hubspot_sandbox.process import SandboxServer
 
 
 def current_rows(org: str) -> dict[str, dict]:

@@ -25,11 +25,11 @@ from hubspot_deals.organizations import (
     load_organizations,
 )
 from hubspot_deals.partitions import scans_partitions
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.schedules import build_scan_schedule
 from hubspot_deals.sensors import build_change_sensor, detect_crashed_scans, resume_failed_scans
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
+from hubspot_sandbox.process import SandboxServer
 
 REPO = defs.get_repository_def()
 ORG = ScheduledOrganization(id="org-12345", token_env="HUBSPOT_TOKEN_ORG_12345")

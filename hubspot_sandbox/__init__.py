@@ -3,7 +3,7 @@
 `SandboxAccount` computes the data it serves; `SandboxServer` runs it in a subprocess.
 """
 
-from hubspot_deals.sandbox.account import SandboxAccount
-from hubspot_deals.sandbox.process import SandboxServer
+from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.process import SandboxServer
 
 __all__ = ["SandboxAccount", "SandboxServer"]

@@ -1,5 +1,5 @@
 import sys
 
-from hubspot_deals.sandbox.cli import main
+from hubspot_sandbox.cli import main
 
 sys.exit(main())

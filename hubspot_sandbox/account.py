@@ -29,8 +29,8 @@ from typing import Any
 
 import orjson
 
-from hubspot_deals.sandbox import catalog
-from hubspot_deals.sandbox.catalog import (
+from hubspot_sandbox import catalog
+from hubspot_sandbox.catalog import (
     ALWAYS_INCLUDED,
     BOOL,
     CHECKBOX,
@@ -46,7 +46,7 @@ from hubspot_deals.sandbox.catalog import (
     TEXTAREA,
     PropertySpec,
 )
-from hubspot_deals.sandbox.timestamps import (
+from hubspot_sandbox.timestamps import (
     date_from_ms,
     iso_bytes_from_ms,
     iso_from_ms,

@@ -10,15 +10,15 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hubspot_deals.sandbox import errors
-from hubspot_deals.sandbox.account import InvalidChange, UnknownDeal
-from hubspot_deals.sandbox.auth import parse_token_spec
-from hubspot_deals.sandbox.exchange import ApiError, Reply, Request
-from hubspot_deals.sandbox.stats import Stats
-from hubspot_deals.sandbox.timestamps import ms_from_filter_value
+from hubspot_sandbox import errors
+from hubspot_sandbox.account import InvalidChange, UnknownDeal
+from hubspot_sandbox.auth import parse_token_spec
+from hubspot_sandbox.exchange import ApiError, Reply, Request
+from hubspot_sandbox.stats import Stats
+from hubspot_sandbox.timestamps import ms_from_filter_value
 
 if TYPE_CHECKING:
-    from hubspot_deals.sandbox.app import SandboxApp
+    from hubspot_sandbox.app import SandboxApp
 
 _REVOKE = re.compile(r"/__sandbox/tokens/(?P<token>[^/]+)/revoke")
 

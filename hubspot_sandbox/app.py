@@ -27,29 +27,29 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from hubspot_deals.sandbox import errors
-from hubspot_deals.sandbox.account import PropertySelection, SandboxAccount
-from hubspot_deals.sandbox.admin import AdminRoutes
-from hubspot_deals.sandbox.auth import (
+from hubspot_sandbox import errors
+from hubspot_sandbox.account import PropertySelection, SandboxAccount
+from hubspot_sandbox.admin import AdminRoutes
+from hubspot_sandbox.auth import (
     CUSTOM_SCHEMA_READ,
     DEAL_SCHEMA_READ,
     DEALS_READ,
     OWNERS_READ,
     TokenStore,
 )
-from hubspot_deals.sandbox.config import SandboxConfig
-from hubspot_deals.sandbox.exchange import ApiError, Headers, Reply, Request
-from hubspot_deals.sandbox.faults import FaultInjector, fault_response
-from hubspot_deals.sandbox.oauth import OAuthServer, expired_authentication
-from hubspot_deals.sandbox.ratelimit import RateLimiter, RateLimitPolicy
-from hubspot_deals.sandbox.search import (
+from hubspot_sandbox.config import SandboxConfig
+from hubspot_sandbox.exchange import ApiError, Headers, Reply, Request
+from hubspot_sandbox.faults import FaultInjector, fault_response
+from hubspot_sandbox.oauth import OAuthServer, expired_authentication
+from hubspot_sandbox.ratelimit import RateLimiter, RateLimitPolicy
+from hubspot_sandbox.search import (
     DealSearch,
     SearchLimits,
     SearchValidationError,
     parse_search_request,
 )
-from hubspot_deals.sandbox.stats import Stats
-from hubspot_deals.sandbox.timestamps import iso_from_ms, now_ms
+from hubspot_sandbox.stats import Stats
+from hubspot_sandbox.timestamps import iso_from_ms, now_ms
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubspot_deals.sandbox.timestamps import iso_from_ms
+from hubspot_sandbox.timestamps import iso_from_ms
 
 # Property kinds: the (type, fieldType) pairs HubSpot uses for deal properties.
 STRING = ("string", "text")

@@ -1,4 +1,4 @@
-"""`hubspot-deals sandbox` / `python -m hubspot_deals.sandbox`: serve the sandbox with uvicorn."""
+"""`hubspot-deals sandbox` / `python -m hubspot_sandbox`: serve the sandbox with uvicorn."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import os
 import socket
 import sys
 
-from hubspot_deals.sandbox.auth import generate_token
-from hubspot_deals.sandbox.config import SandboxConfig
+from hubspot_sandbox.auth import generate_token
+from hubspot_sandbox.config import SandboxConfig
 
 TOKENS_ENV = "HUBSPOT_SANDBOX_TOKENS"
 
@@ -46,7 +46,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
-    from hubspot_deals.sandbox.app import SandboxApp
+    from hubspot_sandbox.app import SandboxApp
 
     try:
         config = parse_config(argv)

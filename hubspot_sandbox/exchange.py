@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import orjson
 
-from hubspot_deals.sandbox import errors
+from hubspot_sandbox import errors
 
 Headers = list[tuple[bytes, bytes]]
 

@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from hubspot_deals.sandbox import errors
-from hubspot_deals.sandbox.auth import TokenStore
-from hubspot_deals.sandbox.exchange import Reply, Request
+from hubspot_sandbox import errors
+from hubspot_sandbox.auth import TokenStore
+from hubspot_sandbox.exchange import Reply, Request
 
 AUTH_CODE_LIFETIME_SECONDS = 600.0  # [unverified] HubSpot does not document it
 TOKEN_ERRORS = {

@@ -26,10 +26,10 @@ from typing import IO, Any
 
 import orjson
 
-from hubspot_deals.sandbox.account import SandboxAccount
-from hubspot_deals.sandbox.auth import generate_token, parse_token_spec
-from hubspot_deals.sandbox.cli import TOKENS_ENV
-from hubspot_deals.sandbox.config import SandboxConfig
+from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.auth import generate_token, parse_token_spec
+from hubspot_sandbox.cli import TOKENS_ENV
+from hubspot_sandbox.config import SandboxConfig
 
 _STARTED = re.compile(r"HubSpot sandbox on (?P<url>http://\S+)")
 _running: weakref.WeakSet[SandboxServer] = weakref.WeakSet()
@@ -87,7 +87,7 @@ class SandboxServer:
         # the server's stderr, shown when it fails to start
         self._log = tempfile.TemporaryFile(prefix="hubspot-sandbox-")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hubspot_deals.sandbox", *self.config.to_argv()],
+            [sys.executable, "-m", "hubspot_sandbox", *self.config.to_argv()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._log,

@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
-from hubspot_deals.sandbox.account import SandboxAccount
-from hubspot_deals.sandbox.timestamps import ms_from_filter_value, ms_from_iso
+from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.timestamps import ms_from_filter_value, ms_from_iso
 
 OPERATORS = frozenset(
     {

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubspot_deals.sandbox.timestamps import iso_from_ms
+from hubspot_sandbox.timestamps import iso_from_ms
 
 
 @dataclass

@@ -16,12 +16,12 @@ import duckdb
 import psutil
 import pytest
 
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.settings import DATASET_NAME
 from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
 from hubspot_deals_tests.api.downloads import assert_formats_equal, download
 from hubspot_deals_tests.conftest import fake_token
 from hubspot_deals_tests.servers import DagsterDev
+from hubspot_sandbox.process import SandboxServer
 
 pytestmark = pytest.mark.slow
 

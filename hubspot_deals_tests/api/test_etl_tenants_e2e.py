@@ -23,8 +23,6 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_deals.sandbox.account import SandboxAccount
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
 from hubspot_deals_tests.api.etl_spec_examples import (
     PYTHON_EXAMPLES,
@@ -36,6 +34,8 @@ from hubspot_deals_tests.api.etl_spec_examples import (
 )
 from hubspot_deals_tests.conftest import fake_token
 from hubspot_deals_tests.servers import REPO, DagsterDev, free_port
+from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.process import SandboxServer
 
 pytestmark = pytest.mark.slow
 

@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from hubspot_deals.sandbox.account import SandboxAccount
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
 from hubspot_deals_tests.conftest import fake_token
 from hubspot_deals_tests.servers import DagsterDev
+from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.process import SandboxServer
 
 pytestmark = pytest.mark.slow
 

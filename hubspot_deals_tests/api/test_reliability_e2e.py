@@ -21,12 +21,12 @@ import psycopg2
 import pytest
 import requests
 
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.settings import DATASET_NAME
 from hubspot_deals.stack import BIN, ChildProcess
 from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
 from hubspot_deals_tests.conftest import fake_token, postgres_database
 from hubspot_deals_tests.servers import REPO, free_port, kill_leftovers
+from hubspot_sandbox.process import SandboxServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

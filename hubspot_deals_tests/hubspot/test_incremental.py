@@ -5,9 +5,9 @@ import requests
 from dagster import DagsterInstance
 
 from hubspot_deals.launch import execute_scan, scan_run_config
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
+from hubspot_sandbox.process import SandboxServer
 
 
 @pytest.fixture

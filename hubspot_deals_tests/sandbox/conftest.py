@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from hubspot_deals.sandbox.account import SandboxAccount
-from hubspot_deals.sandbox.process import SandboxServer
+from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.process import SandboxServer
 
 DEALS = 2_500
 SEED = 7

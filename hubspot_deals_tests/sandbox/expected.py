@@ -11,7 +11,7 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-from hubspot_deals.sandbox.account import SandboxAccount
+from hubspot_sandbox.account import SandboxAccount
 
 
 def to_ms(value: Any) -> int:

@@ -8,8 +8,8 @@ import urllib.error
 import pytest
 import requests
 
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals_tests.sandbox.conftest import make_token
+from hubspot_sandbox.process import SandboxServer
 
 DEALS = "/crm/v3/objects/deals"
 SEARCH = "/crm/v3/objects/deals/search"

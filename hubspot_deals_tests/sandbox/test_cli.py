@@ -1,4 +1,4 @@
-"""`python -m hubspot_deals.sandbox` and the CLI's options."""
+"""`python -m hubspot_sandbox` and the CLI's options."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import sys
 import pytest
 import requests
 
-from hubspot_deals.sandbox.cli import parse_config
-from hubspot_deals.sandbox.config import SandboxConfig
-from hubspot_deals.sandbox.process import SandboxServer, SandboxStartError
 from hubspot_deals_tests.sandbox.conftest import make_token
+from hubspot_sandbox.cli import parse_config
+from hubspot_sandbox.config import SandboxConfig
+from hubspot_sandbox.process import SandboxServer, SandboxStartError
 
 
 def test_defaults_and_every_option_round_trip() -> None:
@@ -57,7 +57,7 @@ def test_module_prints_its_url_counts_and_a_generated_token() -> None:
         [
             sys.executable,
             "-m",
-            "hubspot_deals.sandbox",
+            "hubspot_sandbox",
             "--port",
             "0",
             "--deals",
@@ -109,7 +109,7 @@ def test_bad_options_fail_cleanly() -> None:
     with pytest.raises(SystemExit):
         parse_config(["--fault-codes", "abc"])
     result = subprocess.run(
-        [sys.executable, "-m", "hubspot_deals.sandbox", "--fault-rate", "2"],
+        [sys.executable, "-m", "hubspot_sandbox", "--fault-rate", "2"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and "fault rate" in result.stderr

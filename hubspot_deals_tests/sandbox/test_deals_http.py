@@ -12,9 +12,9 @@ import orjson
 import pytest
 import requests
 
-from hubspot_deals.sandbox.account import ALWAYS_INCLUDED, DEFAULT_PROPERTIES
-from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals_tests.sandbox.conftest import Sandbox, make_token
+from hubspot_sandbox.account import ALWAYS_INCLUDED, DEFAULT_PROPERTIES
+from hubspot_sandbox.process import SandboxServer
 
 DEALS_PATH = "/crm/v3/objects/deals"
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from hubspot_deals.sandbox.process import SandboxServer
+from hubspot_sandbox.process import SandboxServer
 
 LIFETIME = 2  # seconds an access token works
 REDIRECT = "http://127.0.0.1:9/api/hs/auth/callback"
