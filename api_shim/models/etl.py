@@ -276,7 +276,11 @@ class EtlRemoveResponse(BaseModel):
     status: Literal["success"] = "success"
     message: str
     scan_id: str
-    deleted_deals: int
+    deleted_deals: int = Field(
+        description="Deal rows deleted. The scan's rows in its other tables (users, pipelines, "
+        "pipeline stages, deal properties) are deleted too, but are not deals: the scan API's "
+        "`recordsDeleted` counts them all."
+    )
     deleted_at: str
 
 

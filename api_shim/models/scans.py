@@ -388,7 +388,11 @@ class ScanListResponse(ResponseModel):
 
 class RemovedScanData(ResponseModel):
     scan_id: str
-    records_deleted: int = Field(description="Rows deleted from all of the scan's tables.")
+    records_deleted: int = Field(
+        description="Rows deleted from all of the scan's tables: its deals plus its users, "
+        "pipelines, pipeline stages and deal properties (the ETL API's `deleted_deals` counts "
+        "the deals alone)."
+    )
 
 
 class RemoveScanResponse(ResponseModel):

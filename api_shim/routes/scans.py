@@ -232,4 +232,6 @@ def resume_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> ResumeScanRespons
 )
 def remove_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> RemoveScanResponse:
     deleted = scans.remove(scan_id)
-    return RemoveScanResponse(data=RemovedScanData(scan_id=scan_id, records_deleted=deleted))
+    return RemoveScanResponse(
+        data=RemovedScanData(scan_id=scan_id, records_deleted=sum(deleted.values()))
+    )

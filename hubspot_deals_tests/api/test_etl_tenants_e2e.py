@@ -608,6 +608,51 @@ def test_remove_reports_the_deals_deleted(stack: Stack, spec_scan: dict) -> None
     assert removed.json()["message"] == "Scan and 0 deals removed successfully"
 
 
+def sandbox_table_rows(account: SandboxAccount) -> dict[str, int]:
+    """A full scan's rows (live deals only) in the scan's tables, from the sandbox's data."""
+    pipelines = account.pipelines()
+    return {
+        "deals": len(account.live_deal_ids()),
+        "users": len(account.owners()) + len(account.owners(archived=True)),
+        "pipelines": len(pipelines),
+        "pipeline_stages": sum(len(p["stages"]) for p in pipelines),
+        "deal_properties": len(account.property_definitions()),
+    }
+
+
+def completed_scan_rows(stack: Stack, key: str) -> tuple[str, dict[str, int]]:
+    """A new completed full scan of tenant B, and its rows by table as the scan API lists them."""
+    started = stack.start(key, TENANT_B)
+    assert started.status_code == 202, started.text
+    scan_id = started.json()["scan_id"]
+    assert stack.wait(key, scan_id)["status"] == "completed"
+    tables = stack.call("GET", f"/api/v1/results/{scan_id}/tables", key)
+    assert tables.status_code == 200, tables.text
+    return scan_id, {t["name"]: t["rowCount"] for t in tables.json()["data"]["tables"]}
+
+
+def test_remove_counts_deals_on_the_etl_api_and_every_row_on_the_scan_api(stack: Stack) -> None:
+    """`deleted_deals` is the deal rows removed, not the rows of every table; the scan API's
+    `recordsDeleted` keeps counting them all."""
+    key = stack.keys["b"]
+    expected = sandbox_table_rows(stack.account)
+    assert expected == {
+        "deals": 285, "users": 27, "pipelines": 3, "pipeline_stages": 17, "deal_properties": 77
+    }  # fmt: skip
+    etl_scan, rows = completed_scan_rows(stack, key)
+    assert {name: rows[name] for name in expected} == expected
+    removed = stack.call("DELETE", f"/api/v1/scans/{etl_scan}", key)
+    assert removed.status_code == 200, removed.text
+    body = removed.json()
+    assert body["deleted_deals"] == expected["deals"]
+    assert body["message"] == f"Scan and {expected['deals']} deals removed successfully"
+    scan, rows = completed_scan_rows(stack, key)
+    assert {name: rows[name] for name in expected} == expected
+    removed = stack.call("DELETE", f"/api/v1/scan/{scan}/remove", key)
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["data"] == {"scanId": scan, "recordsDeleted": sum(rows.values())}
+
+
 # -- tenants: another tenant's scans do not exist for a key -----------------------------------
 
 
