@@ -45,8 +45,10 @@ same scans.
 **API keys.** Once a key exists (`hubspot-deals api keys create`), every endpoint but health
 needs `Authorization: Bearer <key>`. A key has scopes (`scans.read`, `scans.write`,
 `deals.read`) and tenants (organization ids): it sees only its tenants' scans, and another
-tenant's scan id answers 404 exactly like one that does not exist. Without any key the API
-serves clients on this machine only.
+tenant's scan id answers 404 exactly like one that does not exist. Without a usable key (the
+key file missing, emptied or unreadable) every request is refused (401); only the explicit
+setting `HUBSPOT_DEALS_API_OPEN_ACCESS=true` (the demo's) serves clients on this machine without
+keys, and only while no key exists.
 
 **Rate limits** apply per client address and endpoint group (scan operations, results,
 maintenance, health/stats/pipeline); every limited response carries `X-RateLimit-Limit`,
@@ -150,7 +152,9 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.state.system = SystemService(settings, destination, dagster, store)
     app.state.etl = EtlScanService(scans, app.state.results, app.state.system)
     keys = key_store(settings.api_keys_file, destination.home)
-    app.state.authority = KeyAuthority(keys, keys_required=not is_loopback(settings.host))
+    app.state.authority = KeyAuthority(
+        keys, open_access=settings.open_access and is_loopback(settings.host)
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

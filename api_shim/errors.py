@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -126,12 +127,28 @@ _SECRETS = [
     (re.compile(r"(?i)(bearer\s+)[^\s\"']+"), r"\1[redacted]"),
     (re.compile(r"(?i)\b(pat-[a-z0-9]+-)[A-Za-z0-9-]+"), r"\1[redacted]"),
     (re.compile(r"(?i)(\w+://[^:/@\s]+:)[^@\s]+@"), r"\1[redacted]@"),
-    (re.compile(r"(?i)(access_?token[\"'=:\s]+)[^\s\"',}]+"), r"\1[redacted]"),
+    (re.compile(r"(?i)(access_?token[\"'=:\s]+)[^\s\"',}&]+"), r"\1[redacted]"),
 ]
 
 
+# A query parameter whose name says it carries a secret (`api_key`, `access_token`, `code`,
+# `client_secret`, `state`, `password`, ...): its value is replaced, whatever it looks like.
+_QUERY_PARAMETER = re.compile(r"([?&;])([^=&;\s\"'#?]+)=([^&;\s\"'#]*)")
+_SECRET_PARAMETER_NAME = re.compile(
+    r"(?i)(key|token|secret|password|passwd|pwd|code|state|signature|credentials?)$"
+)
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    if _SECRET_PARAMETER_NAME.search(unquote_plus(match[2])):
+        return f"{match[1]}{match[2]}=[redacted]"
+    return match[0]
+
+
 def redact(text: str) -> str:
-    """Strips anything token- or password-like from a message that leaves the process."""
+    """Strips anything token- or password-like from a message that leaves the process: log
+    lines (`api_shim.logs` runs every one through it) and error messages."""
+    text = _QUERY_PARAMETER.sub(_redact_parameter, text)
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text

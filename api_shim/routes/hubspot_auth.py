@@ -37,7 +37,7 @@ TenantQuery = Annotated[
     Query(
         alias="tenantId",
         description="The tenant (organization id); default: the API key's only tenant, or the "
-        "default organization when the API runs without keys.",
+        "default organization when the API runs with open access (no keys).",
         examples=["org-12345"],
         # Checked by the service, so that a bad id gets this surface's own error shape.
         json_schema_extra={"maxLength": 255, "pattern": TENANT_PATTERN},

@@ -84,7 +84,7 @@ class HubSpotOAuthService:
 
     def tenant(self, requested: str | None) -> str:
         """The tenant a request acts for: `tenantId`, else the API key's only tenant, else the
-        default organization when the API runs without keys."""
+        default organization when the API runs with open access."""
         visible = visible_tenants()
         if requested is None or requested == "":
             if visible is None:

@@ -82,7 +82,7 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
             "HUBSPOT_DEALS_OAUTH_CLIENT_SECRET": client_secret,
         }
         with DagsterDev({**home, **oauth_env}, module_dir) as dagster:
-            shim = Shim(shim_env(dagster, {**home, **oauth_env}), module_dir)
+            shim = Shim(shim_env(dagster, {**home, **oauth_env}, open_access="true"), module_dir)
             shim.process.env.update(
                 {
                     "HUBSPOT_DEALS_OAUTH_REDIRECT_URI": shim.url + "/api/hs/auth/callback",

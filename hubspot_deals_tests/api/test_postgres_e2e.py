@@ -63,7 +63,7 @@ def pg(module_dir: Path, clean_env: None) -> Iterator[PgStack]:
         dagster_env = {**home, "HUBSPOT_API_BASE_URL": standin.base_url}
         with (
             DagsterDev(dagster_env, module_dir) as dagster,
-            Shim(shim_env(dagster, home), module_dir) as shim,
+            Shim(shim_env(dagster, home, open_access="true"), module_dir) as shim,
         ):
             shim.wait_healthy()
             yield PgStack(standin, shim, token, slow_token, dsn)

@@ -30,14 +30,18 @@ def valid_config(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def shim(module_dir: Path, clean_env: None) -> Iterator[Shim]:
-    with Shim(shim_env(None, home_env(module_dir)), module_dir) as running:
+    with Shim(shim_env(None, home_env(module_dir), open_access="true"), module_dir) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def limited_shim(module_dir: Path, clean_env: None) -> Iterator[Shim]:
     env = shim_env(
-        None, home_env(module_dir), rate_limit_health="3/minute", rate_limit_scan="2/hour"
+        None,
+        home_env(module_dir),
+        open_access="true",
+        rate_limit_health="3/minute",
+        rate_limit_scan="2/hour",
     )
     with Shim(env, module_dir, name="limited-shim") as running:
         yield running
