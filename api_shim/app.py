@@ -17,6 +17,7 @@ from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
 from api_shim.models.common import error_example
 from api_shim.routes import api_router, etl_scans, hubspot_auth
+from api_shim.routes.params import reject_control_characters
 from api_shim.services.downloads import DownloadService
 from api_shim.services.etl_scans import EtlScanService
 from api_shim.services.hubspot_oauth import HubSpotOAuthService
@@ -41,6 +42,9 @@ same scans.
 **Errors** have the shape `{"success": false, "message": ..., "error": ...}` on the scan API
 (plus `validation_errors`, messages keyed by field path, for invalid input), and
 `{"error": "<code>", "message": ..., "timestamp": ...}` on the ETL API (plus `details`).
+A control character (U+0000-U+001F, U+007F-U+009F) in any text input, path, query or body, is a
+400 naming the field, on every endpoint and whatever the destination; tokens are printable
+ASCII without spaces.
 
 **API keys.** Once a key exists (`hubspot-deals api keys create`), every endpoint but health
 needs `Authorization: Bearer <key>`. A key has scopes (`scans.read`, `scans.write`,
@@ -162,12 +166,15 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
         limits=settings.rate_limits(),
         enabled=settings.rate_limit_enabled,
     )
-    # One check for every route, also those added later: API key, scope, tenants.
-    secured = [Depends(authorize)]
+    # One check for every route, also those added later: API key, scope, tenants; then no
+    # control character in any path or query parameter.
+    text = Depends(reject_control_characters)
+    secured = [Depends(authorize), text]
     app.include_router(api_router, prefix=API_PREFIX, dependencies=secured)
     app.include_router(etl_scans.router, prefix=API_PREFIX, dependencies=secured)
     app.include_router(etl_scans.health_router, dependencies=secured)
-    app.include_router(hubspot_auth.router)  # its own checks: the callback carries no key
+    # Its own key checks (the callback carries no key), the same text check.
+    app.include_router(hubspot_auth.router, dependencies=[text])
 
     @app.get("/docs", include_in_schema=False)
     def docs_redirect() -> RedirectResponse:

@@ -8,7 +8,8 @@ validation errors, unknown routes and anything unexpected) into
 `validation_errors` is present for 400s that come from input validation, keyed by field path
 like the spec: `{"config": {"auth": {"accessToken": ["Access token is required"]}}}`.
 Paths of the ETL surface (`/api/v1/scans/*`, `/health`) get the ETL document's shape instead
-(`api_shim.etl_errors`).
+(`api_shim.etl_errors`), and input errors of the OAuth paths (`/api/hs/auth/*`) that
+document's (`api_shim.oauth_errors`).
 """
 
 import logging
@@ -23,7 +24,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_shim.etl_errors import etl_error_body, flatten, is_etl_path, validation_details
+from api_shim.models.common import TEXT_ERRORS
 from api_shim.models.messages import VALIDATION_MESSAGES
+from api_shim.oauth_errors import is_oauth_path, oauth_error_body
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +243,8 @@ def translate_validation_errors(
             message = "Request body must be JSON (Content-Type: application/json)"
         elif kind == "unknown":
             message = _UNKNOWN_FIELD
+        elif err.get("type") in TEXT_ERRORS:
+            message = str(err.get("msg"))  # the text rule's own message, the same everywhere
         else:
             messages = VALIDATION_MESSAGES.get(tuple(path) if path else (source,)) or {}
             message = (
@@ -301,6 +306,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_etl_path(request.url.path):
             details = validation_details(errors)
             body = etl_error_body(400, "Input validation failed", details=details)
+            return JSONResponse(body, status_code=400)
+        if is_oauth_path(request.url.path):
+            fields = [
+                {"field": name, "message": message}
+                for name, message in validation_details(errors).items()
+            ]
+            body = oauth_error_body(
+                "VALIDATION_ERROR", "Input validation failed", details={"fields": fields}
+            )
             return JSONResponse(body, status_code=400)
         tree = translate_validation_errors(errors, json_body=_is_json(request))
         sources = {str((e.get("loc") or ["body"])[0]) for e in errors}

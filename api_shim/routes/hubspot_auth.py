@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api_shim.auth import authorize
+from api_shim.models.common import CONTROL_CHARACTERS_MESSAGE
+from api_shim.oauth_errors import OAUTH_PREFIX, oauth_error_body
 from api_shim.services.hubspot_oauth import (
     TENANT_PATTERN,
     HubSpotOAuthService,
@@ -19,7 +21,7 @@ from api_shim.services.hubspot_oauth import (
     OAuthNotConfigured,
 )
 
-router = APIRouter(prefix="/api/hs/auth", tags=["HubSpot OAuth"])
+router = APIRouter(prefix=OAUTH_PREFIX, tags=["HubSpot OAuth"])
 secured = [Depends(authorize)]
 
 NOT_CONFIGURED = {
@@ -52,17 +54,13 @@ def service(request: Request) -> HubSpotOAuthService:
 OAuthServiceDep = Annotated[HubSpotOAuthService, Depends(service)]
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
-
-
 def _error(exc: OAuthError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+    return JSONResponse(oauth_error_body(exc.code, exc.message), status_code=exc.status)
 
 
 def _not_configured() -> JSONResponse:
     return JSONResponse(
-        error_body("INTERNAL_ERROR", NOT_CONFIGURED["error"] + ": " + NOT_CONFIGURED_HINT),
+        oauth_error_body("INTERNAL_ERROR", NOT_CONFIGURED["error"] + ": " + NOT_CONFIGURED_HINT),
         status_code=500,
     )
 
@@ -81,7 +79,7 @@ def _responses(*codes: int, **examples: Any) -> dict[int | str, dict[str, Any]]:
     return {
         code: {
             "description": samples[code][1],
-            "content": {"application/json": {"example": error_body(*samples[code])}},
+            "content": {"application/json": {"example": oauth_error_body(*samples[code])}},
         }
         for code in codes
     }
@@ -140,7 +138,22 @@ def login(request: Request, oauth: OAuthServiceDep, tenant_id: TenantQuery = Non
     "`/?error=<code>`: `invalid_state` (unknown or already used), `expired_state`, "
     "`missing_state`, `missing_code`, HubSpot's `error` (e.g. `access_denied`), or HubSpot's "
     "token error in lower case (e.g. `bad_auth_code`).",
-    responses={302: {"description": "To `/?hubspot_auth=success` or `/?error=<code>`."}},
+    responses={
+        302: {"description": "To `/?hubspot_auth=success` or `/?error=<code>`."},
+        400: {
+            "description": "A control character in `code`, `state` or `error` (no redirect "
+            "from HubSpot carries one).",
+            "content": {
+                "application/json": {
+                    "example": oauth_error_body(
+                        "VALIDATION_ERROR",
+                        "Input validation failed",
+                        {"fields": [{"field": "code", "message": CONTROL_CHARACTERS_MESSAGE}]},
+                    )
+                }
+            },
+        },
+    },
     response_class=RedirectResponse,
     status_code=302,
 )

@@ -25,7 +25,7 @@ import requests
 
 from hubspot_deals.sandbox.account import SandboxAccount
 from hubspot_deals.sandbox.process import SandboxServer
-from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
+from hubspot_deals_tests.api.conftest import Shim, assert_nul_filters_are_400s, home_env, shim_env
 from hubspot_deals_tests.api.etl_spec_examples import (
     PYTHON_EXAMPLES,
     SPEC_API_KEY,
@@ -484,6 +484,8 @@ def test_results_links_and_empty_and_invalid_queries(stack: Stack, full_scan: st
         error = response.json()
         assert error["error"] == "validation_error" and list(error["details"]) == [field_name]
         assert error["message"] == "Input validation failed"
+    # A NUL in a filter: a 400 naming it, like PostgreSQL's (DuckDB answered an empty page).
+    assert_nul_filters_are_400s(stack.shim.api, full_scan, {"Authorization": f"Bearer {key}"})
 
 
 def test_incremental_scan_reads_only_the_changed_deals(stack: Stack, full_scan: str) -> None:
