@@ -15,7 +15,7 @@ from api_shim.destination import make_store
 from api_shim.errors import install_error_handlers
 from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
-from api_shim.models.common import error_example
+from api_shim.models.common import TEXT_PATTERN, error_example
 from api_shim.routes import api_router, etl_scans, hubspot_auth
 from api_shim.routes.params import reject_control_characters
 from api_shim.services.downloads import DownloadService
@@ -103,6 +103,37 @@ def _error_entry(path: str, status: int, message: str) -> dict[str, Any]:
     }
 
 
+def _document_text_rule(schema: dict[str, Any]) -> None:
+    """Every string a request sends (parameters and bodies, not responses) without a pattern of
+    its own gets the text rule's (`api_shim.models.common`) as its pattern: clients and request
+    generators see what the API refuses."""
+    components = schema.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref", "")
+        name = ref.rsplit("/", 1)[-1]
+        if ref.startswith("#/components/schemas/") and name not in seen:
+            seen.add(name)
+            visit(components[name])
+        if node.get("type") == "string" and not {"pattern", "enum", "const"} & node.keys():
+            node["pattern"] = TEXT_PATTERN
+        for key, value in node.items():
+            if key not in ("examples", "example", "default", "description"):
+                visit(value)
+
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                visit(parameter.get("schema"))
+            visit(operation.get("requestBody"))
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The generated document, without FastAPI's 422 (this API answers invalid input with 400)."""
     if app.openapi_schema:
@@ -122,6 +153,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     document_security(schema, _error_entry)
+    _document_text_rule(schema)
     app.openapi_schema = schema
     return schema
 

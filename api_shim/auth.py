@@ -204,8 +204,8 @@ def document_security(schema: dict[str, Any], error_bodies: Any) -> None:
         "scheme": "bearer",
         "description": "An API key from `hubspot-deals api keys create`. Keys carry scopes "
         "(scans.read, scans.write, deals.read) and tenants; another tenant's scan is not found. "
-        "Not needed only with HUBSPOT_DEALS_API_OPEN_ACCESS=true while no key exists (the "
-        "demo: the API then serves loopback clients only).",
+        "Only with HUBSPOT_DEALS_API_OPEN_ACCESS=true (the demo) and no key in the key file "
+        "may clients on the API's own machine call without one.",
     }
     for path, operations in schema.get("paths", {}).items():
         if path in PUBLIC_PATHS:

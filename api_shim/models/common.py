@@ -16,6 +16,9 @@ from pydantic_core import PydanticCustomError
 # reject_control_characters` (a dependency of every router).
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 NOT_TOKEN_CHARACTERS = re.compile("[^!-~]")  # a token is printable ASCII without spaces
+# The same rules as JSON Schema patterns, for the OpenAPI document (`api_shim.app`).
+TEXT_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+TOKEN_PATTERN = "^[!-~]*$"
 CONTROL_CHARACTERS_ERROR = "control_characters"
 TOKEN_FORMAT_ERROR = "token_format"
 CONTROL_CHARACTERS_MESSAGE = "Control characters (U+0000-U+001F, U+007F-U+009F) are not allowed"

@@ -13,7 +13,7 @@ from pydantic import (
     field_validator,
 )
 
-from api_shim.models.common import TextInputs, check_token
+from api_shim.models.common import TOKEN_PATTERN, TextInputs, check_token
 
 
 def _integral(value: object) -> object:
@@ -51,6 +51,7 @@ class EtlScanConfig(EtlRequest):
         description="HubSpot Private App access token: printable ASCII characters without "
         "spaces. Encrypted before it reaches Dagster; never returned or logged.",
         examples=["pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"],
+        json_schema_extra={"pattern": TOKEN_PATTERN},  # checked by `check_token`
     )
     properties: list[StrictStr] | None = Field(
         default=None,

@@ -14,7 +14,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api_shim.models.common import Pagination, RequestModel, ResponseModel, check_token
+from api_shim.models.common import (
+    TOKEN_PATTERN,
+    Pagination,
+    RequestModel,
+    ResponseModel,
+    check_token,
+)
 
 SCAN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
 ScanStatus = Literal[
@@ -69,6 +75,7 @@ class ScanAuth(RequestModel):
         "printable ASCII characters without spaces. Encrypted before it reaches Dagster; never "
         "returned or logged.",
         examples=["pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"],
+        json_schema_extra={"pattern": TOKEN_PATTERN},  # checked by `check_token`
     )
     tennant_url: TenantUrl | None = Field(
         default=None,
