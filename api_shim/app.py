@@ -15,8 +15,9 @@ from api_shim.destination import make_store
 from api_shim.errors import install_error_handlers
 from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
-from api_shim.models.common import error_example
+from api_shim.models.common import TEXT_PATTERN, error_example
 from api_shim.routes import api_router, etl_scans, hubspot_auth
+from api_shim.routes.params import reject_control_characters
 from api_shim.services.downloads import DownloadService
 from api_shim.services.etl_scans import EtlScanService
 from api_shim.services.hubspot_oauth import HubSpotOAuthService
@@ -41,12 +42,17 @@ same scans.
 **Errors** have the shape `{"success": false, "message": ..., "error": ...}` on the scan API
 (plus `validation_errors`, messages keyed by field path, for invalid input), and
 `{"error": "<code>", "message": ..., "timestamp": ...}` on the ETL API (plus `details`).
+A control character (U+0000-U+001F, U+007F-U+009F) in any text input, path, query or body, is a
+400 naming the field, on every endpoint and whatever the destination; tokens are printable
+ASCII without spaces.
 
 **API keys.** Once a key exists (`hubspot-deals api keys create`), every endpoint but health
 needs `Authorization: Bearer <key>`. A key has scopes (`scans.read`, `scans.write`,
 `deals.read`) and tenants (organization ids): it sees only its tenants' scans, and another
-tenant's scan id answers 404 exactly like one that does not exist. Without any key the API
-serves clients on this machine only.
+tenant's scan id answers 404 exactly like one that does not exist. Without a usable key (the
+key file missing, emptied or unreadable) every request is refused (401); only the explicit
+setting `HUBSPOT_DEALS_API_OPEN_ACCESS=true` (the demo's) serves clients on this machine without
+keys, and only while no key exists.
 
 **Rate limits** apply per client address and endpoint group (scan operations, results,
 maintenance, health/stats/pipeline); every limited response carries `X-RateLimit-Limit`,
@@ -97,6 +103,37 @@ def _error_entry(path: str, status: int, message: str) -> dict[str, Any]:
     }
 
 
+def _document_text_rule(schema: dict[str, Any]) -> None:
+    """Every string a request sends (parameters and bodies, not responses) without a pattern of
+    its own gets the text rule's (`api_shim.models.common`) as its pattern: clients and request
+    generators see what the API refuses."""
+    components = schema.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref", "")
+        name = ref.rsplit("/", 1)[-1]
+        if ref.startswith("#/components/schemas/") and name not in seen:
+            seen.add(name)
+            visit(components[name])
+        if node.get("type") == "string" and not {"pattern", "enum", "const"} & node.keys():
+            node["pattern"] = TEXT_PATTERN
+        for key, value in node.items():
+            if key not in ("examples", "example", "default", "description"):
+                visit(value)
+
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                visit(parameter.get("schema"))
+            visit(operation.get("requestBody"))
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The generated document, without FastAPI's 422 (this API answers invalid input with 400)."""
     if app.openapi_schema:
@@ -116,6 +153,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     document_security(schema, _error_entry)
+    _document_text_rule(schema)
     app.openapi_schema = schema
     return schema
 
@@ -150,7 +188,9 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.state.system = SystemService(settings, destination, dagster, store)
     app.state.etl = EtlScanService(scans, app.state.results, app.state.system)
     keys = key_store(settings.api_keys_file, destination.home)
-    app.state.authority = KeyAuthority(keys, keys_required=not is_loopback(settings.host))
+    app.state.authority = KeyAuthority(
+        keys, open_access=settings.open_access and is_loopback(settings.host)
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -158,12 +198,15 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
         limits=settings.rate_limits(),
         enabled=settings.rate_limit_enabled,
     )
-    # One check for every route, also those added later: API key, scope, tenants.
-    secured = [Depends(authorize)]
+    # One check for every route, also those added later: API key, scope, tenants; then no
+    # control character in any path or query parameter.
+    text = Depends(reject_control_characters)
+    secured = [Depends(authorize), text]
     app.include_router(api_router, prefix=API_PREFIX, dependencies=secured)
     app.include_router(etl_scans.router, prefix=API_PREFIX, dependencies=secured)
     app.include_router(etl_scans.health_router, dependencies=secured)
-    app.include_router(hubspot_auth.router)  # its own checks: the callback carries no key
+    # Its own key checks (the callback carries no key), the same text check.
+    app.include_router(hubspot_auth.router, dependencies=[text])
 
     @app.get("/docs", include_in_schema=False)
     def docs_redirect() -> RedirectResponse:

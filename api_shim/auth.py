@@ -4,8 +4,10 @@
 every route (also those added later) is covered. It finds the key, checks the scope the route
 needs (`required_scope`) and restricts the request to the key's tenants (`api_shim.tenancy`).
 
-Without any key configured the shim runs open, which `serving_check` only allows on a loopback
-address; once a key exists (even revoked), every request needs one.
+The API fails closed: without a usable key (the key file missing, emptied or unreadable, every
+key revoked) every request is refused. Open access (no key needed) is an explicit setting,
+`HUBSPOT_DEALS_API_OPEN_ACCESS`, that the demo sets: it holds on a loopback address only, and
+only while the key file holds no key.
 """
 
 import ipaddress
@@ -67,28 +69,48 @@ def is_loopback(host: str) -> bool:
 class KeyAuthority:
     """Checks requests' keys against the key file (re-read as soon as it changes)."""
 
-    def __init__(self, store: ApiKeyStore, keys_required: bool) -> None:
+    def __init__(self, store: ApiKeyStore, open_access: bool) -> None:
         self.store = store
-        # Served beyond loopback: never open, even if the key file disappears later.
-        self.keys_required = keys_required
+        # The explicit setting, and only for a loopback address: never the result of a
+        # missing or emptied key file.
+        self.open_access = open_access
+        self._problem: str | None = None
+
+    def _report(self, problem: str | None) -> None:
+        """Logs the key file's trouble once when it starts (and once when it ends), not on
+        every refused request. Never key material: the file holds digests, and the messages
+        name only the file."""
+        if problem == self._problem:
+            return
+        if problem is not None:
+            log.error("%s; refusing every request until it is fixed", problem)
+        else:
+            log.info("API keys from %s are readable again", self.store.path)
+        self._problem = problem
 
     def principal(self, authorization: str | None) -> Principal:
         try:
             configured = self.store.has_keys()
         except ApiKeyError as exc:
-            log.error("%s; refusing every request until it is fixed", exc)
+            self._report(str(exc))
             raise Unauthorized("API keys cannot be checked right now") from None
         if not configured:
-            if self.keys_required:
-                raise Unauthorized("No API key is configured on this server")
-            return OPEN
+            if self.open_access:
+                return OPEN
+            self._report(
+                f"API key file {self.store.path} holds no API key (deleted or emptied?): create "
+                "one with `hubspot-deals api keys create`, or set HUBSPOT_DEALS_API_OPEN_ACCESS"
+                "=true to serve clients on this machine without keys"
+            )
+            raise Unauthorized()
+        self._report(None)
         scheme, _, key = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise Unauthorized()
         try:
             stored = self.store.verify(key.strip())
         except ApiKeyError as exc:
-            log.error("%s; refusing every request until it is fixed", exc)
+            self._report(str(exc))
             raise Unauthorized("API keys cannot be checked right now") from None
         if stored is None:
             raise Unauthorized()
@@ -126,8 +148,17 @@ class ServingCheck:
     message: str
 
 
-def serving_check(host: str, store: ApiKeyStore) -> ServingCheck:
-    """Whether the shim may serve on `host`, and what to say about it at start-up."""
+def serving_check(host: str, store: ApiKeyStore, open_access: bool = False) -> ServingCheck:
+    """Whether the shim may serve on `host`, and what to say about it at start-up: with API
+    keys anywhere; without, only on a loopback address and with open access set."""
+    if open_access and not is_loopback(host):
+        return ServingCheck(
+            False,
+            True,
+            f"Refusing to serve on {host} with HUBSPOT_DEALS_API_OPEN_ACCESS=true: open access "
+            "is for clients on this machine only. Listen on 127.0.0.1, or create API keys and "
+            "unset it.",
+        )
     try:
         keys = store.has_keys()
     except ApiKeyError as exc:
@@ -135,24 +166,30 @@ def serving_check(host: str, store: ApiKeyStore) -> ServingCheck:
     if keys:
         message = f"API keys from {store.path} are required on every endpoint but health"
         return ServingCheck(True, False, message)
-    if is_loopback(host):
+    create = (
+        "`hubspot-deals api keys create --tenant <organization id> --scope scans.read "
+        "--scope scans.write --scope deals.read`"
+    )
+    if open_access:
         return ServingCheck(
             True,
             True,
-            (
-                f"No API key is configured ({store.path}): the API is open to clients on this "
-                f"machine only ({host}). Create one with `hubspot-deals api keys create`."
-            ),
+            f"HUBSPOT_DEALS_API_OPEN_ACCESS=true and no API key in {store.path}: the API is open "
+            f"to clients on this machine only ({host}) until a key is created with {create}.",
+        )
+    if is_loopback(host):
+        return ServingCheck(
+            False,
+            False,
+            f"Refusing to start without API keys: {store.path} holds none. Create one with "
+            f"{create}, or set HUBSPOT_DEALS_API_OPEN_ACCESS=true to serve clients on this "
+            "machine without keys.",
         )
     return ServingCheck(
         False,
-        True,
-        (
-            f"Refusing to serve on {host} without API keys: anyone who can reach it could start "
-            f"scans and read deals. Create a key first (`hubspot-deals api keys create --tenant "
-            f"<organization id> --scope scans.read --scope scans.write --scope deals.read`), or "
-            f"listen on 127.0.0.1."
-        ),
+        False,
+        f"Refusing to serve on {host} without API keys: anyone who can reach it could start "
+        f"scans and read deals. Create a key first ({create}).",
     )
 
 
@@ -167,7 +204,8 @@ def document_security(schema: dict[str, Any], error_bodies: Any) -> None:
         "scheme": "bearer",
         "description": "An API key from `hubspot-deals api keys create`. Keys carry scopes "
         "(scans.read, scans.write, deals.read) and tenants; another tenant's scan is not found. "
-        "Not needed while no key is configured (the API then serves loopback clients only).",
+        "Only with HUBSPOT_DEALS_API_OPEN_ACCESS=true (the demo) and no key in the key file "
+        "may clients on the API's own machine call without one.",
     }
     for path, operations in schema.get("paths", {}).items():
         if path in PUBLIC_PATHS:
@@ -176,7 +214,7 @@ def document_security(schema: dict[str, Any], error_bodies: Any) -> None:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             scope = required_scope(method.upper(), path)
-            # `{}`: no key while none is configured (loopback only), as the scheme says.
+            # `{}`: no key with open access while none exists (loopback only), as the scheme says.
             operation["security"] = [{SECURITY_SCHEME: [scope]}, {}]
             operation["description"] = (
                 operation.get("description", "") + f"\n\nRequires an API key with `{scope}`."

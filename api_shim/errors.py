@@ -8,13 +8,15 @@ validation errors, unknown routes and anything unexpected) into
 `validation_errors` is present for 400s that come from input validation, keyed by field path
 like the spec: `{"config": {"auth": {"accessToken": ["Access token is required"]}}}`.
 Paths of the ETL surface (`/api/v1/scans/*`, `/health`) get the ETL document's shape instead
-(`api_shim.etl_errors`).
+(`api_shim.etl_errors`), and input errors of the OAuth paths (`/api/hs/auth/*`) that
+document's (`api_shim.oauth_errors`).
 """
 
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +24,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_shim.etl_errors import etl_error_body, flatten, is_etl_path, validation_details
+from api_shim.models.common import TEXT_ERRORS
 from api_shim.models.messages import VALIDATION_MESSAGES
+from api_shim.oauth_errors import is_oauth_path, oauth_error_body
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +130,28 @@ _SECRETS = [
     (re.compile(r"(?i)(bearer\s+)[^\s\"']+"), r"\1[redacted]"),
     (re.compile(r"(?i)\b(pat-[a-z0-9]+-)[A-Za-z0-9-]+"), r"\1[redacted]"),
     (re.compile(r"(?i)(\w+://[^:/@\s]+:)[^@\s]+@"), r"\1[redacted]@"),
-    (re.compile(r"(?i)(access_?token[\"'=:\s]+)[^\s\"',}]+"), r"\1[redacted]"),
+    (re.compile(r"(?i)(access_?token[\"'=:\s]+)[^\s\"',}&]+"), r"\1[redacted]"),
 ]
 
 
+# A query parameter whose name says it carries a secret (`api_key`, `access_token`, `code`,
+# `client_secret`, `state`, `password`, ...): its value is replaced, whatever it looks like.
+_QUERY_PARAMETER = re.compile(r"([?&;])([^=&;\s\"'#?]+)=([^&;\s\"'#]*)")
+_SECRET_PARAMETER_NAME = re.compile(
+    r"(?i)(key|token|secret|password|passwd|pwd|code|state|signature|credentials?)$"
+)
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    if _SECRET_PARAMETER_NAME.search(unquote_plus(match[2])):
+        return f"{match[1]}{match[2]}=[redacted]"
+    return match[0]
+
+
 def redact(text: str) -> str:
-    """Strips anything token- or password-like from a message that leaves the process."""
+    """Strips anything token- or password-like from a message that leaves the process: log
+    lines (`api_shim.logs` runs every one through it) and error messages."""
+    text = _QUERY_PARAMETER.sub(_redact_parameter, text)
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
@@ -223,6 +243,8 @@ def translate_validation_errors(
             message = "Request body must be JSON (Content-Type: application/json)"
         elif kind == "unknown":
             message = _UNKNOWN_FIELD
+        elif err.get("type") in TEXT_ERRORS:
+            message = str(err.get("msg"))  # the text rule's own message, the same everywhere
         else:
             messages = VALIDATION_MESSAGES.get(tuple(path) if path else (source,)) or {}
             message = (
@@ -284,6 +306,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_etl_path(request.url.path):
             details = validation_details(errors)
             body = etl_error_body(400, "Input validation failed", details=details)
+            return JSONResponse(body, status_code=400)
+        if is_oauth_path(request.url.path):
+            fields = [
+                {"field": name, "message": message}
+                for name, message in validation_details(errors).items()
+            ]
+            body = oauth_error_body(
+                "VALIDATION_ERROR", "Input validation failed", details={"fields": fields}
+            )
             return JSONResponse(body, status_code=400)
         tree = translate_validation_errors(errors, json_body=_is_json(request))
         sources = {str((e.get("loc") or ["body"])[0]) for e in errors}

@@ -10,7 +10,7 @@ import uvicorn
 from api_shim.api_keys import key_store
 from api_shim.app import create_app
 from api_shim.auth import serving_check
-from api_shim.logs import configure_logging
+from api_shim.logs import configure_logging, uvicorn_log_config
 from api_shim.settings import get_api_settings
 from hubspot_deals.settings import get_settings
 
@@ -34,11 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
-    check = serving_check(args.host, key_store(settings.api_keys_file, get_settings().home))
+    keys = key_store(settings.api_keys_file, get_settings().home)
+    check = serving_check(args.host, keys, settings.open_access)
     if not check.allowed:
         print(f"error: {check.message}", file=sys.stderr)
         return 2
     log.log(logging.WARNING if check.open else logging.INFO, check.message)
     app = create_app(settings.model_copy(update={"host": args.host, "port": args.port}))
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=uvicorn_log_config(),
+    )
     return 0

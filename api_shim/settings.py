@@ -110,7 +110,14 @@ class ApiSettings(BaseSettings):
     api_keys_file: Path | None = Field(
         default=None,
         description="API keys (hashed), scopes and tenants; default <HUBSPOT_DEALS_HOME>/"
-        "api_keys.json. Without any key the API serves loopback clients only.",
+        "api_keys.json. Without a key (the file missing, emptied or unreadable) every request "
+        "is refused, unless open_access is set.",
+    )
+    open_access: bool = Field(
+        default=False,
+        description="Serve clients on this machine without API keys while the key file holds "
+        "none (the demo sets it). Loopback addresses only; once a key exists, keys are "
+        "required.",
     )
     postgres_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections.")
     postgres_statement_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -5,8 +5,8 @@ service reads them wherever it looks scans up, so every route, including ones ad
 ever sees the key's tenants. Another tenant's scan is simply not found: a key cannot tell it
 from a scan id that does not exist.
 
-`None` means every tenant: the shim without API keys (loopback only), the CLI and tests that
-drive the services directly.
+`None` means every tenant: the shim with open access (no keys, loopback only), the CLI and
+tests that drive the services directly.
 
 Scan ids are chosen by clients on the scan API, so two tenants may pick the same one. If the
 partition `<scan id>` belongs to a tenant the key cannot see, the scan goes to the partition

@@ -122,7 +122,7 @@ def main() -> int:
         dagster = dagster_dev(dagster_port, env, Path(tmp) / "dagster.log").start()
         api_env = {**env, "HUBSPOT_DEALS_API_DAGSTER_GRAPHQL_URL":
                    f"http://127.0.0.1:{dagster_port}/graphql"}  # fmt: skip
-        shim = rest_api(api_port, api_env, Path(tmp) / "api.log").start()
+        shim = rest_api(api_port, api_env, Path(tmp) / "api.log", open_access=True).start()
         api = f"http://127.0.0.1:{api_port}/api/v1"
         try:
             dagster.wait_http(f"http://127.0.0.1:{dagster_port}/server_info", timeout=180)

@@ -117,7 +117,7 @@ def api_stack(
         dagster_env = {**home, "HUBSPOT_API_BASE_URL": standin.base_url}
         with (
             DagsterDev(dagster_env, folder) as dagster,
-            Shim(shim_env(dagster, home), folder) as shim,
+            Shim(shim_env(dagster, home, open_access="true"), folder) as shim,
         ):
             shim.wait_healthy()
             yield {"shim": shim, "token": token, "slow_token": slow_token}

@@ -63,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         }
         logs = home / "logs"
         dagster = dagster_dev(dagster_port, env, logs / "dagster.log")
-        api = rest_api(api_port, env, logs / "api.log")
+        api = rest_api(api_port, env, logs / "api.log", open_access=True)
         try:
             print("Starting Dagster (webserver, daemon, code location) and the REST API ...")
             dagster.start()

@@ -94,9 +94,17 @@ def dagster_dev(port: int, env: dict[str, str], log_path: Path) -> ChildProcess:
 
 
 def rest_api(
-    port: int, env: dict[str, str], log_path: Path, host: str = "127.0.0.1"
+    port: int,
+    env: dict[str, str],
+    log_path: Path,
+    host: str = "127.0.0.1",
+    open_access: bool = False,
 ) -> ChildProcess:
-    """The REST shim under uvicorn (`hubspot-deals api`)."""
+    """The REST shim under uvicorn (`hubspot-deals api`). `open_access`: serve clients on this
+    machine without API keys while none exists (the demo's choice; see HUBSPOT_DEALS_API_
+    OPEN_ACCESS), rather than refuse to start without one."""
     args = [str(BIN / "hubspot-deals"), "api", "--host", host, "--port", str(port),
             "--log-level", "warning"]  # fmt: skip
+    if open_access:
+        env = {**env, "HUBSPOT_DEALS_API_OPEN_ACCESS": "true"}
     return ChildProcess(args, env, log_path)

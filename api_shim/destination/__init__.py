@@ -149,10 +149,11 @@ class ResultsStore(ABC):
         amount figures of every deal matching its filters."""
 
     @abstractmethod
-    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:
+    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> dict[str, int]:
         """Deletes the scan's rows from `tables` (those that exist) and its dlt state; returns
-        the data rows deleted. Tables the code location derives from several scans (e.g. an
-        organization's current deals) are not the scan's and are left alone."""
+        the data rows deleted by table (the ETL API reports the deals, the scan API them all).
+        Tables the code location derives from several scans (e.g. an organization's current
+        deals) are not the scan's and are left alone."""
 
     @abstractmethod
     def check(self) -> tuple[bool, str]:

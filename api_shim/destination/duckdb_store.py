@@ -437,12 +437,12 @@ class DuckDBResults(ResultsStore):
         ]
         return sql.rows(records, figures)
 
-    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:
+    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> dict[str, int]:
         self.drop_copies(scan_id)
         if not self.main_file.exists():
-            return 0
+            return {}
 
-        def delete() -> int:
+        def delete() -> dict[str, int]:
             with duckdb.connect(str(self.main_file)) as connection:
                 present = [
                     row[0]
@@ -452,10 +452,10 @@ class DuckDBResults(ResultsStore):
                         [DATASET_NAME],
                     ).fetchall()
                 ]
-                deleted = 0
+                deleted: dict[str, int] = {}
                 connection.execute("BEGIN")
                 for table in [t for t in present if t in tables]:
-                    deleted += connection.execute(
+                    deleted[table] = connection.execute(
                         f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = ?", [scan_id]
                     ).fetchone()[0]
                 state = connection.execute(
@@ -469,7 +469,7 @@ class DuckDBResults(ResultsStore):
                         [pipeline_name],
                     )
                 connection.execute("COMMIT")
-                return int(deleted)
+                return deleted
 
         return self._with_lock_retry(delete, "opened to delete the scan's rows")
 

@@ -484,11 +484,11 @@ class PostgresResults(ResultsStore):
         records = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         return sql.rows(records, figures)
 
-    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> int:
+    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> dict[str, int]:
         self._catalog_at = 0.0
         self._refresh_catalog()
         tables = [t for t in tables if "_scan_id" in self._catalog.get(t, [])]
-        deleted = 0
+        deleted: dict[str, int] = {}
         with self._connection() as conn:
             conn.autocommit = False
             try:
@@ -498,7 +498,7 @@ class PostgresResults(ResultsStore):
                             f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s",
                             (scan_id,),
                         )
-                        deleted += cur.rowcount
+                        deleted[table] = cur.rowcount
                     if "_dlt_pipeline_state" in self._catalog:
                         cur.execute(
                             f"DELETE FROM {DATASET_NAME}._dlt_pipeline_state "

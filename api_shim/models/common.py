@@ -1,12 +1,66 @@
-"""Shapes shared by every resource: the error envelope, the pagination block."""
+"""Shapes shared by every resource: the error envelope, the pagination block, and the one rule
+for text inputs (no control characters; tokens printable ASCII without spaces)."""
 
+import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+# -- text inputs ----------------------------------------------------------------------------
+# Unicode's control characters (C0, DEL, C1): no id, name, filter, reason or token contains one,
+# and PostgreSQL refuses a NUL in a string outright. Every text input of every route is checked
+# against this one rule: every string of a request body by `TextInputs` (the base of both
+# surfaces' request models), path and query parameters by `api_shim.routes.params.
+# reject_control_characters` (a dependency of every router).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+NOT_TOKEN_CHARACTERS = re.compile("[^!-~]")  # a token is printable ASCII without spaces
+# The same rules as JSON Schema patterns, for the OpenAPI document (`api_shim.app`).
+TEXT_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+TOKEN_PATTERN = "^[!-~]*$"
+CONTROL_CHARACTERS_ERROR = "control_characters"
+TOKEN_FORMAT_ERROR = "token_format"
+CONTROL_CHARACTERS_MESSAGE = "Control characters (U+0000-U+001F, U+007F-U+009F) are not allowed"
+TOKEN_FORMAT_MESSAGE = "Invalid token format: printable ASCII characters without spaces"
+# Error types whose message is the whole answer (it never repeats the input) on every surface.
+TEXT_ERRORS = frozenset({CONTROL_CHARACTERS_ERROR, TOKEN_FORMAT_ERROR})
 
 
-class RequestModel(BaseModel):
+def has_control_characters(value: str) -> bool:
+    return CONTROL_CHARACTERS.search(value) is not None
+
+
+def check_text(value: Any) -> Any:
+    """`value` unchanged, unless it is a string (or a list of strings) with a control
+    character. Anything else is left to the field's own type check."""
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(item, str) and has_control_characters(item) for item in items):
+        raise PydanticCustomError(CONTROL_CHARACTERS_ERROR, CONTROL_CHARACTERS_MESSAGE)
+    return value
+
+
+def check_token(value: Any) -> Any:
+    """A token (HubSpot's, an OAuth one) must look like one: `check_text`, and no spaces or
+    characters beyond printable ASCII (an HTTP header could not carry it)."""
+    check_text(value)
+    if isinstance(value, str) and NOT_TOKEN_CHARACTERS.search(value):
+        raise PydanticCustomError(TOKEN_FORMAT_ERROR, TOKEN_FORMAT_MESSAGE)
+    return value
+
+
+class TextInputs(BaseModel):
+    """The base of every request body: each field's strings pass `check_text` before the
+    field's own checks (type, length, pattern), so the answer is the same for every field, and
+    fields added later are covered too."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return check_text(value)
+
+
+class RequestModel(TextInputs):
     """Request bodies: camelCase fields, exact JSON types, unknown fields rejected."""
 
     model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel)

@@ -10,7 +10,10 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    field_validator,
 )
+
+from api_shim.models.common import TOKEN_PATTERN, TextInputs, check_token
 
 
 def _integral(value: object) -> object:
@@ -22,8 +25,8 @@ EtlStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 SCAN_ID_EXAMPLE = "scan_20250127_103000_0a1b2c3d4e5f"
 
 
-class EtlRequest(BaseModel):
-    """Request bodies: exact JSON types, unknown fields rejected."""
+class EtlRequest(TextInputs):
+    """Request bodies: exact JSON types, unknown fields rejected, no control characters."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -34,7 +37,6 @@ class EtlFilters(EtlRequest):
         default=None,
         min_length=1,
         max_length=255,
-        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
         description="Only deals of this pipeline (its internal id, e.g. `default`); every "
         "pipeline when omitted. HubSpot applies it (search), so other pipelines' deals are "
         "never read.",
@@ -46,9 +48,10 @@ class EtlScanConfig(EtlRequest):
     hubspot_access_token: StrictStr = Field(
         min_length=10,
         max_length=4096,
-        description="HubSpot Private App access token. Encrypted before it reaches Dagster; "
-        "never returned or logged.",
+        description="HubSpot Private App access token: printable ASCII characters without "
+        "spaces. Encrypted before it reaches Dagster; never returned or logged.",
         examples=["pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"],
+        json_schema_extra={"pattern": TOKEN_PATTERN},  # checked by `check_token`
     )
     properties: list[StrictStr] | None = Field(
         default=None,
@@ -64,6 +67,11 @@ class EtlScanConfig(EtlRequest):
         description="Deals per batch (1-100). Recorded with the scan; reads always use "
         "HubSpot's largest pages (100 deals a list page, 200 a search page).",
     )
+
+    @field_validator("hubspot_access_token", mode="before")
+    @classmethod
+    def _looks_like_a_token(cls, value: object) -> object:
+        return check_token(value)
 
 
 class EtlStartRequest(EtlRequest):
@@ -276,7 +284,11 @@ class EtlRemoveResponse(BaseModel):
     status: Literal["success"] = "success"
     message: str
     scan_id: str
-    deleted_deals: int
+    deleted_deals: int = Field(
+        description="Deal rows deleted. The scan's rows in its other tables (users, pipelines, "
+        "pipeline stages, deal properties) are deleted too, but are not deals: the scan API's "
+        "`recordsDeleted` counts them all."
+    )
     deleted_at: str
 
 

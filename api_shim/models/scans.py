@@ -14,7 +14,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api_shim.models.common import Pagination, RequestModel, ResponseModel
+from api_shim.models.common import (
+    TOKEN_PATTERN,
+    Pagination,
+    RequestModel,
+    ResponseModel,
+    check_token,
+)
 
 SCAN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
 ScanStatus = Literal[
@@ -65,9 +71,11 @@ class ScanAuth(RequestModel):
     access_token: str | None = Field(
         min_length=10,
         max_length=4096,
-        description="HubSpot Private App access token (required unless `oauth` is true). "
-        "Encrypted before it reaches Dagster; never returned or logged.",
+        description="HubSpot Private App access token (required unless `oauth` is true): "
+        "printable ASCII characters without spaces. Encrypted before it reaches Dagster; never "
+        "returned or logged.",
         examples=["pat-na1-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"],
+        json_schema_extra={"pattern": TOKEN_PATTERN},  # checked by `check_token`
     )
     tennant_url: TenantUrl | None = Field(
         default=None,
@@ -81,6 +89,11 @@ class ScanAuth(RequestModel):
         if isinstance(data, dict) and data.get("oauth") is True and "accessToken" not in data:
             return {**data, "accessToken": None}
         return data
+
+    @field_validator("access_token", mode="before")
+    @classmethod
+    def _looks_like_a_token(cls, value: Any) -> Any:
+        return check_token(value)
 
     @field_validator("access_token")
     @classmethod
@@ -388,7 +401,11 @@ class ScanListResponse(ResponseModel):
 
 class RemovedScanData(ResponseModel):
     scan_id: str
-    records_deleted: int = Field(description="Rows deleted from all of the scan's tables.")
+    records_deleted: int = Field(
+        description="Rows deleted from all of the scan's tables: its deals plus its users, "
+        "pipelines, pipeline stages and deal properties (the ETL API's `deleted_deals` counts "
+        "the deals alone)."
+    )
 
 
 class RemoveScanResponse(ResponseModel):

@@ -342,7 +342,8 @@ def cancel_scan(
     response_model=EtlRemoveResponse,
     summary="Remove scan",
     description="Removes a finished scan and all of its data: its rows in every table, its "
-    "Dagster runs and its partition. A pending or running scan must be cancelled first (409).",
+    "Dagster runs and its partition. `deleted_deals` counts the deal rows deleted (not the "
+    "rows of the other tables). A pending or running scan must be cancelled first (409).",
     responses=etl_error_responses(400, 404, 409, 429, 500, 503),
 )
 def remove_scan(scan_id: ScanIdPath, etl: EtlServiceDep) -> EtlRemoveResponse:

@@ -12,14 +12,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api_shim.auth import authorize
-from api_shim.services.hubspot_oauth import (
-    TENANT_PATTERN,
-    HubSpotOAuthService,
-    OAuthError,
-    OAuthNotConfigured,
-)
+from api_shim.models.common import CONTROL_CHARACTERS_MESSAGE
+from api_shim.oauth_errors import OAUTH_PREFIX, oauth_error_body
+from api_shim.services.hubspot_oauth import HubSpotOAuthService, OAuthError, OAuthNotConfigured
 
-router = APIRouter(prefix="/api/hs/auth", tags=["HubSpot OAuth"])
+router = APIRouter(prefix=OAUTH_PREFIX, tags=["HubSpot OAuth"])
 secured = [Depends(authorize)]
 
 NOT_CONFIGURED = {
@@ -37,10 +34,10 @@ TenantQuery = Annotated[
     Query(
         alias="tenantId",
         description="The tenant (organization id); default: the API key's only tenant, or the "
-        "default organization when the API runs without keys.",
+        "default organization when the API runs with open access (no keys).",
         examples=["org-12345"],
         # Checked by the service, so that a bad id gets this surface's own error shape.
-        json_schema_extra={"maxLength": 255, "pattern": TENANT_PATTERN},
+        json_schema_extra={"maxLength": 255},
     ),
 ]
 
@@ -52,17 +49,13 @@ def service(request: Request) -> HubSpotOAuthService:
 OAuthServiceDep = Annotated[HubSpotOAuthService, Depends(service)]
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
-
-
 def _error(exc: OAuthError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+    return JSONResponse(oauth_error_body(exc.code, exc.message), status_code=exc.status)
 
 
 def _not_configured() -> JSONResponse:
     return JSONResponse(
-        error_body("INTERNAL_ERROR", NOT_CONFIGURED["error"] + ": " + NOT_CONFIGURED_HINT),
+        oauth_error_body("INTERNAL_ERROR", NOT_CONFIGURED["error"] + ": " + NOT_CONFIGURED_HINT),
         status_code=500,
     )
 
@@ -81,7 +74,7 @@ def _responses(*codes: int, **examples: Any) -> dict[int | str, dict[str, Any]]:
     return {
         code: {
             "description": samples[code][1],
-            "content": {"application/json": {"example": error_body(*samples[code])}},
+            "content": {"application/json": {"example": oauth_error_body(*samples[code])}},
         }
         for code in codes
     }
@@ -140,7 +133,22 @@ def login(request: Request, oauth: OAuthServiceDep, tenant_id: TenantQuery = Non
     "`/?error=<code>`: `invalid_state` (unknown or already used), `expired_state`, "
     "`missing_state`, `missing_code`, HubSpot's `error` (e.g. `access_denied`), or HubSpot's "
     "token error in lower case (e.g. `bad_auth_code`).",
-    responses={302: {"description": "To `/?hubspot_auth=success` or `/?error=<code>`."}},
+    responses={
+        302: {"description": "To `/?hubspot_auth=success` or `/?error=<code>`."},
+        400: {
+            "description": "A control character in `code`, `state` or `error` (no redirect "
+            "from HubSpot carries one).",
+            "content": {
+                "application/json": {
+                    "example": oauth_error_body(
+                        "VALIDATION_ERROR",
+                        "Input validation failed",
+                        {"fields": [{"field": "code", "message": CONTROL_CHARACTERS_MESSAGE}]},
+                    )
+                }
+            },
+        },
+    },
     response_class=RedirectResponse,
     status_code=302,
 )

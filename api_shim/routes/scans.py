@@ -5,7 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api_shim.deps import ScanServiceDep
-from api_shim.models.common import Pagination, error_example, error_responses
+from api_shim.models.common import (
+    CONTROL_CHARACTERS_MESSAGE,
+    Pagination,
+    error_example,
+    error_responses,
+)
 from api_shim.models.scans import (
     CancelScanResponse,
     CheckpointInfo,
@@ -29,6 +34,12 @@ from api_shim.services.scan_runs import API_SCAN_TYPE, iso, last_sign_of_life
 from api_shim.services.scans import ScanState
 
 router = APIRouter(prefix="/scan", tags=["Scans"])
+
+_BAD_SCAN_ID_ERRORS = {"scan_id": [CONTROL_CHARACTERS_MESSAGE]}
+BAD_SCAN_ID = {
+    **error_example(f"Invalid request parameters: {_BAD_SCAN_ID_ERRORS}"),
+    "validation_errors": _BAD_SCAN_ID_ERRORS,
+}
 
 
 def state_change_responses(conflict: str) -> dict:
@@ -154,7 +165,14 @@ def list_scans(
     summary="Get scan status",
     description="Status and progress, live while the scan runs: the scan's Dagster runs and the "
     "progress tags its run writes every few seconds.",
-    responses=error_responses(404, 429, 500, 503),
+    responses=error_responses(
+        400,
+        404,
+        429,
+        500,
+        503,
+        examples={400: BAD_SCAN_ID},
+    ),
 )
 def scan_status(scan_id: ScanIdPath, scans: ScanServiceDep) -> ScanStatusResponse:
     return ScanStatusResponse(data=status_data(scans.state(scan_id)))
@@ -232,4 +250,6 @@ def resume_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> ResumeScanRespons
 )
 def remove_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> RemoveScanResponse:
     deleted = scans.remove(scan_id)
-    return RemoveScanResponse(data=RemovedScanData(scan_id=scan_id, records_deleted=deleted))
+    return RemoveScanResponse(
+        data=RemovedScanData(scan_id=scan_id, records_deleted=sum(deleted.values()))
+    )

@@ -283,10 +283,13 @@ class EtlScanService:
         return before, previous
 
     def remove(self, scan_id: str) -> int:
+        """Removes the scan with all of its rows; returns the deal rows deleted (the document's
+        `deleted_deals`: the other tables' rows go too, but are not deals)."""
         try:
-            return self.scans.remove(scan_id)
+            deleted = self.scans.remove(scan_id)
         except ScanStateConflict as exc:
             raise EtlConflict(exc.message) from None
+        return deleted.get("deals", 0)
 
     # -- health ---------------------------------------------------------------------------------
 

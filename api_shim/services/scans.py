@@ -473,8 +473,8 @@ class ScanService:
 
     # -- remove and cleanup ---------------------------------------------------------------------
 
-    def remove(self, scan_id: str) -> int:
-        """Deletes the scan's rows, runs and partition; returns the rows deleted."""
+    def remove(self, scan_id: str) -> dict[str, int]:
+        """Deletes the scan's rows, runs and partition; returns the rows deleted by table."""
         state = self.state(scan_id, fresh=True)
         scan = state.runs
         if scan.is_active:
@@ -500,7 +500,7 @@ class ScanService:
             scan = found
         return scan
 
-    def _remove(self, scan: ScanRuns) -> int:
+    def _remove(self, scan: ScanRuns) -> dict[str, int]:
         scan_id, partition = scan.scan_id, scan.partition
         pipeline_name = pipeline_name_for(partition)
         # Rows first: if the destination is busy, the scan stays whole and removal can be retried.
@@ -513,7 +513,13 @@ class ScanService:
             for run in scan.runs:
                 self._failures.pop(run.run_id, None)
                 self._marks.pop(run.run_id, None)
-        log.info("scan removed scan_id=%s rows=%d runs=%d", scan_id, deleted, len(scan.runs))
+        log.info(
+            "scan removed scan_id=%s rows=%d deals=%d runs=%d",
+            scan_id,
+            sum(deleted.values()),
+            deleted.get("deals", 0),
+            len(scan.runs),
+        )
         return deleted
 
     def scan_tables(self, scan: ScanRuns) -> list[str]:

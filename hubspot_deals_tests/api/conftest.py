@@ -19,6 +19,25 @@ from hubspot_deals_tests.servers import DagsterDev, ManagedProcess, free_port
 
 FINISHED = ("completed", "failed", "cancelled", "crashed")
 REPO = {"repositoryLocationName": "hubspot_deals", "repositoryName": "__repository__"}
+CONTROL_CHARACTERS_MESSAGE = "Control characters (U+0000-U+001F, U+007F-U+009F) are not allowed"
+NUL_FILTERS = [("filter_stage=x%00y", "filter_stage"), ("filter_pipeline=x%00", "filter_pipeline")]
+
+
+def assert_nul_filters_are_400s(api: str, scan_id: str, headers: dict[str, str]) -> None:
+    """A NUL in the ETL results' filters: the same 400 naming the filter on every destination
+    (PostgreSQL refuses NUL in a string; DuckDB matched nothing), before any database read."""
+    for query, field in NUL_FILTERS:
+        response = requests.get(
+            f"{api}/scans/{scan_id}/results?{query}", headers=headers, timeout=60
+        )
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body.pop("timestamp").endswith("Z")
+        assert body == {
+            "error": "validation_error",
+            "message": "Input validation failed",
+            "details": {field: CONTROL_CHARACTERS_MESSAGE},
+        }
 
 
 class SlowTokenStandIn(StandIn):

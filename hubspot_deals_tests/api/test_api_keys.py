@@ -64,21 +64,21 @@ def test_invalid_keys_are_refused(
 def test_a_damaged_key_file_refuses_every_request(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     path.write_text("{not json")
-    authority = KeyAuthority(ApiKeyStore(path), keys_required=False)
+    authority = KeyAuthority(ApiKeyStore(path), open_access=True)
     with pytest.raises(Unauthorized, match="cannot be checked"):
         authority.principal("Bearer anything")
-    allowed = serving_check("127.0.0.1", ApiKeyStore(path))
+    allowed = serving_check("127.0.0.1", ApiKeyStore(path), open_access=True)
     assert not allowed.allowed and "cannot be read" in allowed.message
 
 
 def test_authority_principals(tmp_path: Path) -> None:
     store = ApiKeyStore(tmp_path / "keys.json")
-    open_loopback = KeyAuthority(store, keys_required=False).principal(None)
+    open_loopback = KeyAuthority(store, open_access=True).principal(None)
     assert open_loopback.tenants is None and open_loopback.key_id is None
-    with pytest.raises(Unauthorized, match="No API key is configured"):
-        KeyAuthority(store, keys_required=True).principal(None)
+    with pytest.raises(Unauthorized, match="Invalid or missing API key"):
+        KeyAuthority(store, open_access=False).principal(None)
     key, record = store.create("", ["deals.read"], ["org-a"])
-    authority = KeyAuthority(store, keys_required=False)
+    authority = KeyAuthority(store, open_access=True)
     for header in (None, "", "Basic abc", "Bearer", f"Token {key}"):
         with pytest.raises(Unauthorized, match="Invalid or missing API key"):
             authority.principal(header)
@@ -88,14 +88,20 @@ def test_authority_principals(tmp_path: Path) -> None:
     assert principal.may_act_for("org-a") and not principal.may_act_for("org-b")
 
 
-def test_serving_check_allows_open_mode_on_loopback_only(tmp_path: Path) -> None:
+def test_serving_check_allows_open_access_on_loopback_only_when_set(tmp_path: Path) -> None:
     store = ApiKeyStore(tmp_path / "keys.json")
-    assert serving_check("127.0.0.1", store).allowed and serving_check("::1", store).open
-    refused = serving_check("0.0.0.0", store)
-    assert not refused.allowed and refused.message.startswith("Refusing to serve on 0.0.0.0")
+    assert serving_check("127.0.0.1", store, open_access=True).allowed
+    assert serving_check("::1", store, open_access=True).open
+    for host in ("127.0.0.1", "0.0.0.0"):
+        refused = serving_check(host, store)
+        assert not refused.allowed and refused.message.startswith("Refusing to ")
+    wide = serving_check("0.0.0.0", store, open_access=True)
+    assert not wide.allowed
+    assert wide.message.startswith("Refusing to serve on 0.0.0.0 with HUBSPOT_DEALS_API_OPEN")
     store.create("", ["scans.read"], ["org"])
     keyed = serving_check("0.0.0.0", store)
     assert keyed.allowed and not keyed.open
+    assert not serving_check("127.0.0.1", store, open_access=True).open
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,10 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
         dagster_env = {**home, "HUBSPOT_API_BASE_URL": sandbox.base_url}
         with (
             DagsterDev(dagster_env, module_dir) as dagster,
-            Shim(shim_env(dagster, home, duckdb_read_memory_limit="32MB"), module_dir) as shim,
+            Shim(
+                shim_env(dagster, home, open_access="true", duckdb_read_memory_limit="32MB"),
+                module_dir,
+            ) as shim,
         ):
             shim.wait_healthy()
             small = {"dateRange": {"startDate": "2021-01-01", "endDate": "2021-02-28"}}

@@ -82,7 +82,7 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
             "HUBSPOT_DEALS_OAUTH_CLIENT_SECRET": client_secret,
         }
         with DagsterDev({**home, **oauth_env}, module_dir) as dagster:
-            shim = Shim(shim_env(dagster, {**home, **oauth_env}), module_dir)
+            shim = Shim(shim_env(dagster, {**home, **oauth_env}, open_access="true"), module_dir)
             shim.process.env.update(
                 {
                     "HUBSPOT_DEALS_OAUTH_REDIRECT_URI": shim.url + "/api/hs/auth/callback",
@@ -227,7 +227,19 @@ def test_callback_state_is_single_use_bound_and_expiring(stack: Stack) -> None:
 
 def test_oauth_endpoints_validate_their_input(stack: Stack) -> None:
     resp = stack.hs("GET", "/status", params={"tenantId": "bad\x01tenant"})
+    control = "Control characters (U+0000-U+001F, U+007F-U+009F) are not allowed"
     assert (resp.status_code, resp.json()) == (
+        400,
+        {
+            "error": {
+                "code": "VALIDATION_ERROR",
+                "message": "Input validation failed",
+                "details": {"fields": [{"field": "tenantId", "message": control}]},
+            }
+        },
+    )
+    long = stack.hs("GET", "/status", params={"tenantId": "t" * 256})
+    assert (long.status_code, long.json()) == (
         400,
         {"error": {"code": "VALIDATION_ERROR", "message": "tenantId must be 1-255 characters"}},
     )

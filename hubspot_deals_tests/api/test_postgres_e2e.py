@@ -16,6 +16,7 @@ from hubspot_deals.settings import DATASET_NAME
 from hubspot_deals_tests.api.conftest import (
     Shim,
     SlowTokenStandIn,
+    assert_nul_filters_are_400s,
     home_env,
     shim_env,
 )
@@ -63,7 +64,7 @@ def pg(module_dir: Path, clean_env: None) -> Iterator[PgStack]:
         dagster_env = {**home, "HUBSPOT_API_BASE_URL": standin.base_url}
         with (
             DagsterDev(dagster_env, module_dir) as dagster,
-            Shim(shim_env(dagster, home), module_dir) as shim,
+            Shim(shim_env(dagster, home, open_access="true"), module_dir) as shim,
         ):
             shim.wait_healthy()
             yield PgStack(standin, shim, token, slow_token, dsn)
@@ -123,6 +124,21 @@ def test_postgres_downloads_in_every_format_equal_the_table(pg: PgStack, table: 
     if table == "deals":
         assert len(rows) == len(pg.standin.deals)  # every deal, archived ones too
     assert_formats_equal(pg.shim, "pg-full", table, body, rows, types)
+
+
+def test_postgres_nul_in_a_results_filter_is_the_400_duckdb_gives(pg: PgStack) -> None:
+    """psycopg2 refused the filter ("A string literal cannot contain NUL (0x00) characters"):
+    a 500, its traceback logged twice. Now the same 400 as on DuckDB, and nothing logged."""
+    shim = pg.shim
+    shim.wait_status("pg-full", ("completed",))
+    log_before = len(shim.log())
+    assert_nul_filters_are_400s(shim.api, "pg-full", {})
+    # The filter without its NUL reaches PostgreSQL, and matches nothing.
+    plain = shim.get("/scans/pg-full/results", params={"filter_stage": "xy"})
+    assert plain.status_code == 200 and plain.json()["pagination"]["total_results"] == 0
+    log = shim.log()[log_before:]
+    assert "Traceback" not in log and "NUL" not in log and " 500 " not in log
+    assert log.count('/results?filter_stage=x%00y HTTP/1.1" 400') == 1
 
 
 def test_postgres_results_stay_readable_while_another_scan_loads(pg: PgStack) -> None:

@@ -190,7 +190,10 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
             "HUBSPOT_DEALS_CHECKPOINT_DEALS": str(CHUNK),
             "HUBSPOT_DEALS_CHECKPOINT_SECONDS": "3600",  # chunks by count only, however slow
         }
-        with Dagster(env, module_dir) as dagster, Shim(shim_env(dagster, home), module_dir) as shim:
+        with (
+            Dagster(env, module_dir) as dagster,
+            Shim(shim_env(dagster, home, open_access="true"), module_dir) as shim,
+        ):
             yield Stack(
                 sandbox, dagster, shim, env, module_dir, dagster_dsn, destination_dsn, tokens
             )

@@ -108,7 +108,9 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
         # For scans launched from the Dagster UI (no token in their config).
         dagster_env["HUBSPOT_ACCESS_TOKEN"] = token
         with DagsterDev(dagster_env, module_dir) as dagster:
-            env = shim_env(dagster, home, duckdb_lock_timeout_seconds=str(LOCK_TIMEOUT))
+            env = shim_env(
+                dagster, home, open_access="true", duckdb_lock_timeout_seconds=str(LOCK_TIMEOUT)
+            )
             with Shim(env, module_dir) as shim:
                 shim.wait_healthy()
                 yield Stack(
@@ -381,7 +383,12 @@ def test_concurrent_starts_of_one_scan_id_launch_it_once(stack: Stack) -> None:
 
 
 def test_failed_launch_leaves_no_partition_behind(stack: Stack) -> None:
-    env = shim_env(stack.dagster, {"HUBSPOT_DEALS_HOME": str(stack.home)}, job_name="no_job")
+    env = shim_env(
+        stack.dagster,
+        {"HUBSPOT_DEALS_HOME": str(stack.home)},
+        open_access="true",
+        job_name="no_job",
+    )
     with Shim(env, stack.folder, name="shim-wrong-job") as broken:
         response = broken.start_scan("rollback-1", stack.token)
     assert response.status_code == 500
@@ -622,7 +629,7 @@ def test_health_and_pipeline_info_when_everything_runs(stack: Stack) -> None:
 
 
 def test_dagster_going_away_gives_503_not_a_hang(stack: Stack) -> None:
-    env = shim_env(None, {"HUBSPOT_DEALS_HOME": str(stack.home)})
+    env = shim_env(None, {"HUBSPOT_DEALS_HOME": str(stack.home)}, open_access="true")
     with Shim(env, stack.folder, name="shim-no-dagster") as orphan:
         for method, path in [
             ("GET", "/scan/ui-scan-1/status"),

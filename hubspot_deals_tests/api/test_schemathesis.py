@@ -31,7 +31,10 @@ def fuzzed_shim(module_dir: Path, clean_env: None) -> Iterator[Shim]:
     # OAuth configured, so that its routes are fuzzed past "not configured" (the spec's 500).
     home["HUBSPOT_DEALS_OAUTH_CLIENT_ID"] = "fuzz-client"
     home["HUBSPOT_DEALS_OAUTH_CLIENT_SECRET"] = secrets.token_hex(16)
-    with DagsterDev(home, module_dir) as dagster, Shim(shim_env(dagster, home), module_dir) as shim:
+    with (
+        DagsterDev(home, module_dir) as dagster,
+        Shim(shim_env(dagster, home, open_access="true"), module_dir) as shim,
+    ):
         yield shim
 
 

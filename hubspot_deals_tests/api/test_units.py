@@ -256,6 +256,22 @@ def test_redact_strips_tokens_and_passwords() -> None:
         assert secret not in cleaned
 
 
+def test_redact_replaces_secret_query_parameters_by_name() -> None:
+    line = (
+        '127.0.0.1:5 - "GET /api/v1/scan/list?api_key=hsd_1_s3cr3t&limit=5&token=t0k&'
+        "access_token=a&Code=c&state=st&client_secret=cs&password=pw&apiKey=k&"
+        'organizationId=org-1&filter_stage=closedwon HTTP/1.1" 401'
+    )
+    assert redact(line) == (
+        '127.0.0.1:5 - "GET /api/v1/scan/list?api_key=[redacted]&limit=5&token=[redacted]&'
+        "access_token=[redacted]&Code=[redacted]&state=[redacted]&client_secret=[redacted]&"
+        "password=[redacted]&apiKey=[redacted]&organizationId=org-1&filter_stage=closedwon "
+        'HTTP/1.1" 401'
+    )
+    # A name spelled with percent escapes is still the name it spells.
+    assert redact("/x?api%5Fkey=abc&b=1") == "/x?api%5Fkey=[redacted]&b=1"
+
+
 def test_validation_errors_nest_by_field_path_without_inputs() -> None:
     errors = [
         {"type": "missing", "loc": ("body", "config", "scanId"), "msg": "Field required"},

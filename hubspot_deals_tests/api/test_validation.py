@@ -4,14 +4,24 @@ The shim here points at a Dagster that is not running: input errors are answered
 GraphQL call (400/404), and everything that would need Dagster gets a quick 503.
 """
 
+import copy
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+import requests
 
-from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
+from hubspot_deals_tests.api.conftest import (
+    CONTROL_CHARACTERS_MESSAGE,
+    Shim,
+    assert_nul_filters_are_400s,
+    home_env,
+    shim_env,
+)
 from hubspot_deals_tests.conftest import fake_token
 
 TOKEN = fake_token()
@@ -30,14 +40,18 @@ def valid_config(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def shim(module_dir: Path, clean_env: None) -> Iterator[Shim]:
-    with Shim(shim_env(None, home_env(module_dir)), module_dir) as running:
+    with Shim(shim_env(None, home_env(module_dir), open_access="true"), module_dir) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def limited_shim(module_dir: Path, clean_env: None) -> Iterator[Shim]:
     env = shim_env(
-        None, home_env(module_dir), rate_limit_health="3/minute", rate_limit_scan="2/hour"
+        None,
+        home_env(module_dir),
+        open_access="true",
+        rate_limit_health="3/minute",
+        rate_limit_scan="2/hour",
     )
     with Shim(env, module_dir, name="limited-shim") as running:
         yield running
@@ -328,15 +342,261 @@ def test_valid_start_without_dagster_is_a_quick_503_and_leaks_no_token(shim: Shi
         "/results/{id}/result",
     ],
 )
-@pytest.mark.parametrize("scan_id", ["%00", "a%0Ab", "x" * 256], ids=["nul", "newline", "long"])
-def test_path_ids_that_cannot_exist_are_404(shim: Shim, path: str, scan_id: str) -> None:
+def test_path_ids_that_cannot_exist_are_404(shim: Shim, path: str) -> None:
     method = {"cancel": "POST", "remove": "DELETE"}.get(path.rsplit("/", 1)[-1], "GET")
-    response = shim.request(method, path.replace("{id}", scan_id))
+    response = shim.request(method, path.replace("{id}", "x" * 256))
     assert response.status_code == 404, response.text
     body = response.json()
     assert body["success"] is False
-    assert body["message"].startswith("No scan found with ID: ")
-    assert "\x00" not in body["message"] and "\n" not in body["message"]
+    assert body["message"] == "No scan found with ID: " + "x" * 255 + "..."
+
+
+# -- control characters in text inputs: one rule, every route, every surface ------------------
+
+CONTROL = CONTROL_CHARACTERS_MESSAGE
+TOKEN_FORMAT = "Invalid token format: printable ASCII characters without spaces"
+START_BODY = {
+    "config": {
+        "scanId": "scan-1",
+        "organizationId": "org-1",
+        "type": ["user"],
+        "auth": {"accessToken": TOKEN, "tennantUrl": "https://app.hubspot.com"},
+        "filters": {
+            "properties": ["dealname"],
+            "dateRange": {"startDate": "2024-01-01", "endDate": "2024-12-31"},
+        },
+    }
+}
+ETL_START_BODY = {
+    "tenant_id": "org-1",
+    "scan_type": "full",
+    "config": {
+        "hubspot_access_token": TOKEN,
+        "properties": ["dealname"],
+        "filters": {"pipeline": "default"},
+    },
+}
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/scan/start"): START_BODY,
+    ("POST", "/api/v1/scans/start"): ETL_START_BODY,
+    ("POST", "/api/v1/scans/{scan_id}/cancel"): {"reason": "no longer needed"},
+}
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """One text input of one route: a path or query parameter, or a string in the body
+    (`field` is its path, list positions as numbers)."""
+
+    method: str
+    route: str
+    location: str
+    field: tuple[str | int, ...]
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.method, self.route, self.location, ".".join(map(str, self.field)))
+
+    @property
+    def surface(self) -> str:
+        if self.route.startswith("/api/hs/auth"):
+            return "oauth"
+        return "etl" if self.route.startswith("/api/v1/scans") else "scan"
+
+    def send(self, shim: Shim, value: str) -> requests.Response:
+        path_values = {"scan_id": "scan-1", "format": "csv"}
+        params: dict[str, str] = {}
+        body = copy.deepcopy(BODIES.get((self.method, self.route)))
+        if self.location == "path":
+            path_values[str(self.field[0])] = value
+        elif self.location == "query":
+            params[str(self.field[0])] = value
+        else:
+            node: Any = body
+            for step in self.field[:-1]:
+                node = node[step]
+            node[self.field[-1]] = value
+        url = shim.url + self.route.format(
+            **{name: quote(v, safe="") for name, v in path_values.items()}
+        )
+        return shim.session.request(
+            self.method, url, params=params, json=body, timeout=60, allow_redirects=False
+        )
+
+    def expected(self, message: str) -> dict[str, Any]:
+        """The surface's 400 naming the field."""
+        names = [str(step) for step in self.field if isinstance(step, str)]
+        if self.surface == "etl":
+            return {
+                "error": "validation_error",
+                "message": "Input validation failed",
+                "details": {".".join(names): message},
+            }
+        if self.surface == "oauth":
+            return {
+                "error": {
+                    "code": "VALIDATION_ERROR",
+                    "message": "Input validation failed",
+                    "details": {"fields": [{"field": names[0], "message": message}]},
+                }
+            }
+        tree: dict[str, Any] = {names[-1]: [message]}
+        for name in reversed(names[:-1]):
+            tree = {name: tree}
+        if self.location != "body":
+            prefix = "Invalid request parameters"
+        elif self.route.endswith("/scan/start"):
+            prefix = "Configuration validation failed"
+        else:
+            prefix = "Invalid request data"
+        return {
+            "success": False,
+            "message": f"{prefix}: {tree}",
+            "error": f"{prefix}: {tree}",
+            "validation_errors": tree,
+        }
+
+
+def inputs(method: str, route: str, location: str, *fields: str | tuple) -> list[TextInput]:
+    return [TextInput(method, route, location, f if isinstance(f, tuple) else (f,)) for f in fields]
+
+
+SCAN_IDS = [
+    TextInput(method, f"/api/v1/scan/{{scan_id}}/{action}", "path", ("scan_id",))
+    for method, action in [("GET", "status"), ("POST", "cancel"), ("POST", "pause"),
+                           ("POST", "resume"), ("DELETE", "remove")]
+]  # fmt: skip
+OAUTH_TENANTS = [
+    TextInput(method, f"/api/hs/auth/{action}", "query", ("tenantId",))
+    for method, action in [("GET", "login"), ("GET", "status"), ("POST", "refresh"),
+                           ("POST", "logout")]
+]  # fmt: skip
+TEXT_INPUTS = [
+    *inputs("POST", "/api/v1/scan/start", "body",
+            ("config", "scanId"), ("config", "organizationId"), ("config", "type", 0),
+            ("config", "auth", "accessToken"), ("config", "auth", "tennantUrl"),
+            ("config", "filters", "properties", 0),
+            ("config", "filters", "dateRange", "startDate"),
+            ("config", "filters", "dateRange", "endDate")),
+    *inputs("GET", "/api/v1/scan/list", "query", "organizationId", "limit", "offset"),
+    *SCAN_IDS,
+    *inputs("GET", "/api/v1/results/{scan_id}/tables", "path", "scan_id"),
+    *inputs("GET", "/api/v1/results/{scan_id}/result", "path", "scan_id"),
+    *inputs("GET", "/api/v1/results/{scan_id}/result", "query", "tableName", "limit", "offset"),
+    *inputs("GET", "/api/v1/results/{scan_id}/download/{format}", "path", "scan_id", "format"),
+    *inputs("GET", "/api/v1/results/{scan_id}/download/{format}", "query", "tableName"),
+    *inputs("GET", "/api/v1/stats", "query", "organizationId"),
+    *inputs("POST", "/api/v1/maintenance/detect-crashed", "query", "timeoutMinutes"),
+    *inputs("POST", "/api/v1/scans/start", "body",
+            "tenant_id", "scan_type", ("config", "hubspot_access_token"),
+            ("config", "properties", 0), ("config", "filters", "pipeline")),
+    *inputs("GET", "/api/v1/scans/{scan_id}", "path", "scan_id"),
+    *inputs("GET", "/api/v1/scans/{scan_id}/results", "path", "scan_id"),
+    *inputs("GET", "/api/v1/scans/{scan_id}/results", "query",
+            "page", "limit", "filter_stage", "filter_pipeline", "sort_by", "sort_order"),
+    *inputs("POST", "/api/v1/scans/{scan_id}/cancel", "path", "scan_id"),
+    *inputs("POST", "/api/v1/scans/{scan_id}/cancel", "body", "reason"),
+    *inputs("DELETE", "/api/v1/scans/{scan_id}", "path", "scan_id"),
+    *OAUTH_TENANTS,
+    *inputs("GET", "/api/hs/auth/callback", "query", "code", "state", "error"),
+]  # fmt: skip
+CONTROL_CHARACTERS = {
+    "nul": "\x00",
+    "tab": "\t",
+    "newline": "\n",
+    "unit-separator": "\x1f",
+    "del": "\x7f",
+    "c1-next-line": "\x85",
+}
+
+
+def bad_value(case: TextInput, character: str) -> str:
+    """A value that would pass the field's other checks but for the control character."""
+    if case.field[-1] in ("accessToken", "hubspot_access_token"):
+        return f"pat-na1-{character}-0123456789"
+    return f"a{character}b"
+
+
+@pytest.mark.parametrize("character", list(CONTROL_CHARACTERS.values()), ids=CONTROL_CHARACTERS)
+@pytest.mark.parametrize("case", TEXT_INPUTS, ids=lambda c: " ".join(c.key).replace("/api", ""))
+def test_control_characters_in_any_text_input_are_a_400_naming_the_field(
+    shim: Shim, case: TextInput, character: str
+) -> None:
+    response = case.send(shim, bad_value(case, character))
+    assert response.status_code == 400, response.text
+    body = response.json()
+    if case.surface == "etl":
+        assert body.pop("timestamp").endswith("Z")
+    assert body == case.expected(CONTROL)
+    assert TOKEN not in response.text
+
+
+def test_the_control_character_cases_cover_every_input_of_the_document(shim: Shim) -> None:
+    """Every path and query parameter, and every string of every request body, that the
+    OpenAPI document lists is a case above (a route or field added later must be added too),
+    and every operation that takes input documents its 400."""
+    document = shim.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+
+    def strings(schema: dict[str, Any], at: tuple) -> Iterator[tuple]:
+        if "$ref" in schema:
+            yield from strings(schemas[schema["$ref"].rsplit("/", 1)[-1]], at)
+        for option in schema.get("anyOf", []):
+            yield from strings(option, at)
+        if schema.get("type") == "string":
+            yield at
+        if schema.get("type") == "array":
+            yield from strings(schema["items"], (*at, 0))
+        for name, field in schema.get("properties", {}).items():
+            yield from strings(field, (*at, name))
+
+    listed = set()
+    for route, item in document["paths"].items():
+        for method, operation in item.items():
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "400" in operation["responses"], (method, route)
+            for parameter in operation.get("parameters", []):
+                case = TextInput(method.upper(), route, parameter["in"], (parameter["name"],))
+                listed.add(case.key)
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            for field in strings(body["schema"], ()) if body else ():
+                listed.add(TextInput(method.upper(), route, "body", field).key)
+    assert listed == {case.key for case in TEXT_INPUTS}
+    assert len(listed) == 49
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "token"),
+    [
+        ("/api/v1/scan/start", ("config", "auth", "accessToken"), "pat na1 0123456789"),
+        ("/api/v1/scan/start", ("config", "auth", "accessToken"), "pat-na1-\u00e9-0123456789"),
+        ("/api/v1/scans/start", ("config", "hubspot_access_token"), "pat na1 0123456789"),
+        ("/api/v1/scans/start", ("config", "hubspot_access_token"), "pat-na1-\u00e9-0123456789"),
+    ],
+    ids=["scan-space", "scan-non-ascii", "etl-space", "etl-non-ascii"],
+)
+def test_tokens_are_printable_ascii_without_spaces(
+    shim: Shim, path: str, field: tuple[str, ...], token: str
+) -> None:
+    case = TextInput("POST", path, "body", field)
+    response = case.send(shim, token)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    body.pop("timestamp", None)
+    assert body == case.expected(TOKEN_FORMAT)
+
+
+def test_reported_control_character_requests_are_400s(shim: Shim) -> None:
+    """The defect's requests: a NUL in the ETL results' filters, in the scan list's
+    organizationId, and a token of 24 NULs (accepted before, and the scan failed later)."""
+    assert_nul_filters_are_400s(shim.api, "scan-1", {})
+    listed = shim.session.get(f"{shim.api}/scan/list?organizationId=a%00b", timeout=60)
+    assert listed.status_code == 400
+    assert listed.json()["validation_errors"] == {"organizationId": [CONTROL]}
+    config = {**START_BODY["config"], "auth": {"accessToken": "\x00" * 24}}
+    started = shim.post("/scan/start", json={"config": config})
+    assert started.status_code == 400
+    assert started.json()["validation_errors"] == {"config": {"auth": {"accessToken": [CONTROL]}}}
 
 
 def test_odd_but_possible_path_ids_reach_dagster(shim: Shim) -> None:
