@@ -550,7 +550,10 @@ class DagsterClient:
             cursor = batch[-1].run_id
 
     def terminate_run(self, run_id: str, force: bool = False) -> bool:
-        """Asks the run to stop; False when it had already finished or is unknown."""
+        """Asks the run to stop; False when Dagster refused: the run is unknown, finished, or
+        (SAFE_TERMINATE) in a status other than QUEUED and STARTED, the only two Dagster's
+        `terminateRun` stops; a STARTING run is refused. `force` (MARK_AS_CANCELED_IMMEDIATELY)
+        marks any unfinished run CANCELED without waiting for it to stop."""
         policy = "MARK_AS_CANCELED_IMMEDIATELY" if force else "SAFE_TERMINATE"
         result = self._typed(
             self.execute(TERMINATE_RUN, {"runId": run_id, "policy": policy}), "terminateRun"

@@ -86,9 +86,11 @@ class ChildProcess:
                 continue
 
 
-def dagster_dev(port: int, env: dict[str, str], log_path: Path) -> ChildProcess:
+def dagster_dev(
+    port: int, env: dict[str, str], log_path: Path, workspace: Path | str = "workspace.yaml"
+) -> ChildProcess:
     """`dagster dev -w workspace.yaml`: webserver, daemon and the code location."""
-    args = [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
+    args = [str(BIN / "dagster"), "dev", "-w", str(workspace), "-h", "127.0.0.1",
             "-p", str(port)]  # fmt: skip
     return ChildProcess(args, env, log_path)
 

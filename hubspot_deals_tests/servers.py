@@ -41,10 +41,14 @@ ManagedProcess = ChildProcess  # the tests' name for it
 class DagsterDev:
     """`dagster dev -w workspace.yaml`: webserver, daemon and the code location."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_dir: Path, workspace: Path | str = "workspace.yaml"
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = dagster_dev(self.port, {**os.environ, **env}, log_dir / "dagster-dev.log")
+        self.process = dagster_dev(
+            self.port, {**os.environ, **env}, log_dir / "dagster-dev.log", workspace
+        )
         self.home = {**os.environ, **env}.get("HUBSPOT_DEALS_HOME")
 
     def __enter__(self) -> "DagsterDev":

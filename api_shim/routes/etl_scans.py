@@ -297,8 +297,9 @@ def scan_results(
     "/{scan_id}/cancel",
     response_model=EtlCancelResponse,
     summary="Cancel scan",
-    description="Cancels a pending or running scan (terminates its Dagster run). The body and "
-    "its `reason` are optional. 409 when the scan has already finished.",
+    description="Cancels a pending or running scan (terminates its Dagster run; a run still "
+    "starting stops itself as soon as it starts). The body and its `reason` are optional. 409 "
+    "when the scan has already finished.",
     responses=etl_error_responses(
         400,
         404,

@@ -182,8 +182,9 @@ def scan_status(scan_id: ScanIdPath, scans: ScanServiceDep) -> ScanStatusRespons
     "/{scan_id}/cancel",
     response_model=CancelScanResponse,
     summary="Cancel a scan",
-    description="Terminates the scan's pending or running Dagster run; a paused scan's stop "
-    "becomes final (it can no longer be resumed).",
+    description="Terminates the scan's pending or running Dagster run (a run still starting "
+    "stops itself as soon as it starts: the request is recorded in Dagster first); a paused "
+    "scan's stop becomes final (it can no longer be resumed).",
     responses=state_change_responses(
         "Cannot cancel scan 'hubspot-deals-scan-2025-001': it is already completed"
     ),
@@ -200,7 +201,8 @@ def cancel_scan(scan_id: ScanIdPath, scans: ScanServiceDep) -> CancelScanRespons
     description="Stops a pending, running or resuming scan; its rows and last checkpoint stay "
     "(every chunk of deals commits with its checkpoint, so any moment is a safe point). The "
     "scan's Dagster run ends CANCELED and its partition of `hubspot/deals` records the pause "
-    "as an observation. `POST /scan/{scan_id}/resume` continues it; `POST "
+    "as an observation (recorded first: a run still starting stops itself once it starts). "
+    "`POST /scan/{scan_id}/resume` continues it; `POST "
     "/scan/{scan_id}/cancel` makes the stop final.",
     responses=state_change_responses(
         "Cannot pause scan 'hubspot-deals-scan-2025-001': it is completed; only a "

@@ -3,12 +3,16 @@
 Status mapping (newest run of the partition decides):
 
     QUEUED, NOT_STARTED                 -> pending; resuming for a run that resumes another
-                                           (hubspot_deals/resumed_from)
+                                           (hubspot_deals/resumed_from); see STARTING for marks
     STARTING, STARTED, MANAGED          -> running; resuming while the scan says it continues
                                            from a checkpoint (hubspot_deals/resuming), or, for
                                            runs without that tag, for a resume run or Dagster
                                            re-execution that has not reported progress yet;
-                                           crashed when the heartbeat is older than the timeout
+                                           crashed when the heartbeat is older than the timeout;
+                                           paused or cancelled while a run whose scan has not
+                                           begun (no heartbeat since it started) has a pause or
+                                           cancel mark naming it: the request Dagster could not
+                                           carry out, which the run obeys when its scan begins
     SUCCESS                             -> completed
     FAILURE                             -> failed; crashed when the run worker or step process
                                            died (Dagster's failure reason, the step's error or
@@ -18,13 +22,12 @@ Status mapping (newest run of the partition decides):
                                            has a pause or crash mark naming the run
     SUSPENDED                           -> paused
 
-Marks are runless observations of the scan's partition of the deals asset, written by the REST
-API before it stops a run (pause, crash detection, cancelling a paused scan): Dagster's own
-record of why a run was stopped, visible in the Dagster UI, with no second state store.
+Marks (`hubspot_deals.marks`) are runless observations of the scan's partition of the deals
+asset, written by the REST API before it stops a run (pause, cancel, crash detection): Dagster's
+own record of why a run was stopped, visible in the Dagster UI, with no second state store.
 """
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +36,7 @@ from typing import Any
 from api_shim.dagster import DagsterRun, RunFailure
 from api_shim.tenancy import public_scan_id
 from hubspot_deals import tags
+from hubspot_deals.marks import STOP_REQUESTS
 
 # Tags the shim adds or reads beyond hubspot_deals.tags.
 TENANT_URL_TAG = "hubspot_deals/tenant_url"
@@ -41,17 +45,16 @@ FAILURE_REASON_TAG = "dagster/failure_reason"
 RESUME_TAG = "dagster/is_resume_retry"
 WILL_RETRY_TAG = "dagster/will_retry"
 
-# The asset whose scan partitions carry the marks.
-DEALS_ASSET_PATH = ["hubspot", "deals"]
-MARK_KINDS = ("paused", "crashed", "cancelled")
-_MARK = re.compile(r"^hubspot_deals/(paused|crashed|cancelled) run=([^\s:]+)")
-
 # The spec's only scan `type`; the hubspot_deals/scan_type tag holds full/incremental instead.
 API_SCAN_TYPE = "user"
 # Dagster's RunFailureReason values that mean the run worker died rather than the scan failing.
 CRASH_REASONS = {"UNEXPECTED_TERMINATION", "START_TIMEOUT", "RUN_WORKER_RESTART"}
 TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
 ACTIVE_RUN_STATUSES = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "CANCELING"}
+# Live runs Dagster's terminateRun refuses (it stops only QUEUED and STARTED runs): a pause or
+# cancel of one stays a mark until the run reads it at its scan's start.
+UNTERMINABLE_RUN_STATUSES = {"NOT_STARTED", "MANAGED", "STARTING"}
+STOPPED_RUN_STATUSES = {"CANCELING", "CANCELED"}
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -88,25 +91,22 @@ def last_sign_of_life(run: DagsterRun) -> float:
     return max(heartbeat or 0.0, run.start_time or run.creation_time)
 
 
-def mark_description(kind: str, run_id: str, detail: str) -> str:
-    """A mark's observation text: machine-readable head, readable tail."""
-    assert kind in MARK_KINDS
-    return f"hubspot_deals/{kind} run={run_id}: {detail}"
-
-
-def run_marks(descriptions: Sequence[str]) -> dict[str, str]:
-    """Run id -> the newest mark naming it, from observation descriptions newest first."""
-    marks: dict[str, str] = {}
-    for text in descriptions:
-        match = _MARK.match(text)
-        if match is not None:
-            marks.setdefault(match.group(2), match.group(1))
-    return marks
+def before_its_scan(run: DagsterRun) -> bool:
+    """The run's scan has not begun: Dagster still starts the run, or it is STARTED but has not
+    written a heartbeat since (heartbeats are whole seconds; a re-execution copies its parent's,
+    older than its start). Such a run obeys a pause or cancel mark when its scan begins."""
+    if run.status in UNTERMINABLE_RUN_STATUSES:
+        return True
+    if run.status != "STARTED":
+        return False
+    heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
+    return heartbeat is None or heartbeat < int(run.start_time or run.creation_time)
 
 
 def needs_mark(run: DagsterRun) -> bool:
-    """Whether the run's status depends on a mark (it was stopped from outside)."""
-    return run.status in ("CANCELING", "CANCELED")
+    """Whether the run's status depends on a mark: it was stopped from outside, or its scan has
+    not begun and may yet obey a stop request."""
+    return run.status in STOPPED_RUN_STATUSES or before_its_scan(run)
 
 
 def run_status(
@@ -123,6 +123,8 @@ def run_status(
         or run.tags.get(RESUME_TAG) == "true"
         or tags.RESUMED_FROM in run.tags
     )
+    if mark in STOP_REQUESTS and before_its_scan(run):
+        return mark  # accepted, and carried out by the run itself when its scan begins
     if status in ("QUEUED", "NOT_STARTED"):
         return "resuming" if resume_run else "pending"
     if status in ("STARTING", "STARTED", "MANAGED"):
@@ -143,7 +145,7 @@ def run_status(
             return "resuming"  # Dagster's run retries are about to continue it
         crashed = run.tags.get(FAILURE_REASON_TAG) in CRASH_REASONS
         return "crashed" if crashed or (failure is not None and failure.crashed) else "failed"
-    if status in ("CANCELING", "CANCELED"):
+    if status in STOPPED_RUN_STATUSES:
         return mark if mark in ("paused", "crashed") else "cancelled"
     if status == "SUSPENDED":
         return "paused"

@@ -29,19 +29,19 @@ from api_shim.errors import (
 from api_shim.models.scans import FINISHED_STATUSES, SCAN_STATUSES, ScanConfigRequest
 from api_shim.oauth_grants import OAuthGrantStore
 from api_shim.services.scan_runs import (
-    DEALS_ASSET_PATH,
+    ACTIVE_RUN_STATUSES,
+    STOPPED_RUN_STATUSES,
     TENANT_URL_TAG,
     ScanRuns,
     group_scans,
     last_sign_of_life,
-    mark_description,
     needs_mark,
-    run_marks,
 )
 from api_shim.settings import ApiSettings
 from api_shim.tenancy import tenant_partition, tenant_visible, visible_tenants
 from hubspot_deals import tags
 from hubspot_deals.crypto import TokenCipher
+from hubspot_deals.marks import DEALS_ASSET_PATH, mark_description, run_marks
 from hubspot_deals.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,12 @@ log = logging.getLogger(__name__)
 # What the run's asset writes into the scan-type tag for the API's scans (it reads every deal).
 SCAN_KIND = "full"
 MAX_PATH_ID = 255
+# Runs a pause or cancel stops: Dagster terminates QUEUED and STARTED ones; the others stop
+# themselves when their scan starts (see `ScanService.request_stop`).
 CANCELLABLE_RUN_STATUSES = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED"}
 PAUSABLE_STATUSES = ("pending", "running", "resuming")
+# Statuses of a scan that is stopped or stopping: removable once its runs have ended.
+STOPPING_STATUSES = ("cancelled", "paused")
 RESUMABLE_STATUSES = ("paused", "failed", "crashed")
 LIVE_RUN_STATUSES = ("STARTING", "STARTED")
 CANCELING_WAIT_SECONDS = 15.0
@@ -155,8 +159,9 @@ class ScanService:
         return ScanState(scan, status, failure, now)
 
     def mark(self, scan: ScanRuns) -> str | None:
-        """The pause/crash/cancel mark of the scan's stopped newest run (cached: marks are
-        written before a run is stopped, so a stopped run's mark is settled)."""
+        """The pause/crash/cancel mark naming the scan's newest run. Cached once the run is
+        stopped (marks are written before a run is stopped, so a stopped run's mark is settled);
+        read afresh while the run may still receive a stop request (it is still starting)."""
         run_id = scan.latest.run_id
         with self._lock:
             if run_id in self._marks:
@@ -164,7 +169,8 @@ class ScanService:
                 return self._marks[run_id]
         marks = run_marks(self.dagster.observations(DEALS_ASSET_PATH, scan.partition))
         mark = marks.get(run_id)
-        self._remember_mark(run_id, mark)
+        if scan.latest.status in STOPPED_RUN_STATUSES:
+            self._remember_mark(run_id, mark)
         return mark
 
     def _remember_mark(self, run_id: str, mark: str | None) -> None:
@@ -174,8 +180,11 @@ class ScanService:
             while len(self._marks) > 4096:
                 self._marks.popitem(last=False)
 
-    def _write_mark(self, scan: ScanRuns, kind: str, detail: str) -> None:
-        run_id = scan.latest.run_id
+    def _write_mark(
+        self, scan: ScanRuns, kind: str, detail: str, run: DagsterRun | None = None
+    ) -> None:
+        """Records the mark naming `run` (the scan's newest by default) in Dagster."""
+        run_id = (run or scan.latest).run_id
         self.dagster.report_observation(
             DEALS_ASSET_PATH, scan.partition, mark_description(kind, run_id, detail)
         )
@@ -367,31 +376,70 @@ class ScanService:
     # -- cancel ---------------------------------------------------------------------------------
 
     def cancel(self, scan_id: str) -> ScanState:
+        """Stops a pending, running or resuming scan for good, whatever its run's Dagster status
+        (`request_stop`); makes a paused scan's stop final. 400 when it has already ended."""
         state = self.state(scan_id, fresh=True)
-        if state.status == "paused" and not state.runs.is_active:
-            # A paused scan's run is stopped already: cancelling makes the stop final.
-            self._write_mark(state.runs, "cancelled", "cancelled through the REST API")
+        detail = "cancelled through the REST API"
+        if state.status == "paused":
+            # A paused scan's run is stopped or stopping: the newer mark makes the stop final.
+            self._write_mark(state.runs, "cancelled", detail)
             log.info("paused scan cancelled scan_id=%s", scan_id)
             return ScanState(state.runs, "cancelled", None, self.clock())
         runs = [r for r in state.runs.runs if r.status in CANCELLABLE_RUN_STATUSES]
-        if not runs:
+        if not runs or state.status == "cancelled":
             raise ScanStateConflict(f"Cannot cancel scan '{scan_id}': it is already {state.status}")
         # A run whose worker died cannot stop itself: mark it cancelled instead.
         force = state.status == "crashed"
-        terminated = [r.run_id for r in runs if self.dagster.terminate_run(r.run_id, force)]
-        if not terminated:
+        stopping = [r.run_id for r in runs if self.request_stop(state.runs, r, "cancelled", force)]
+        if not stopping:
             state = self.state(scan_id, fresh=True)
             raise ScanStateConflict(f"Cannot cancel scan '{scan_id}': it is already {state.status}")
-        log.info("scan cancelled scan_id=%s runs=%s", scan_id, terminated)
+        log.info("scan cancelled scan_id=%s runs=%s", scan_id, stopping)
         return ScanState(state.runs, "cancelled", None, self.clock())
+
+    def request_stop(self, scan: ScanRuns, run: DagsterRun, kind: str, force: bool = False) -> bool:
+        """Asks one run of the scan to stop for a pause or cancel; True when it will stop.
+
+        The request is recorded first, as a mark naming the run (`hubspot_deals.marks`): durable
+        in Dagster whatever becomes of this process. Then Dagster is asked to terminate the run.
+        `terminateRun` stops only QUEUED and STARTED runs; a live run it refuses (NOT_STARTED,
+        MANAGED, STARTING: its worker is still starting up) stops itself when its scan starts
+        and reads the mark, and so does a STARTED run whose termination got lost, at its next
+        checkpoint (`hubspot_deals.assets.stop`). A refused run was not STARTED when the mark was
+        written, so its scan cannot have passed that first check yet: the request is never lost.
+        """
+        if kind == "paused":
+            detail = (
+                f"paused through the REST API; POST /api/v1/scan/{scan.scan_id}/resume continues "
+                "it from its last checkpoint"
+            )
+        else:
+            detail = "cancelled through the REST API"
+        self._write_mark(scan, kind, detail, run)
+        if self.dagster.terminate_run(run.run_id, force):
+            return True
+        now = self.find_partition(scan.partition, fresh=True)
+        current = next((r for r in now.runs if r.run_id == run.run_id), None) if now else None
+        if current is None or current.status not in ACTIVE_RUN_STATUSES:
+            return False
+        log.info(
+            "scan_id=%s run_id=%s is %s: Dagster cannot terminate it yet, it stops itself on "
+            "reading the %s mark",
+            scan.scan_id,
+            run.run_id,
+            current.status,
+            kind,
+        )
+        return True
 
     # -- pause, resume, crash detection --------------------------------------------------------
 
     def pause(self, scan_id: str) -> ScanState:
         """Stops a pending or running scan; its committed checkpoint stays for `resume`.
 
-        The pause mark is written first, then the run is asked to stop: every chunk commits its
-        rows and checkpoint together, so wherever the interrupt lands the scan stays resumable.
+        The pause mark is written first, then the run is asked to stop (`request_stop`: at once,
+        or by the run itself when it is still starting): every chunk commits its rows and
+        checkpoint together, so wherever the stop lands the scan stays resumable.
         """
         with self._start_lock(scan_id):
             state = self.state(scan_id, fresh=True)
@@ -401,13 +449,7 @@ class ScanService:
                     "running or resuming scan can be paused"
                 )
             scan = state.runs
-            self._write_mark(
-                scan,
-                "paused",
-                f"paused through the REST API; POST /api/v1/scan/{scan_id}/resume continues it "
-                "from its last checkpoint",
-            )
-            if not self.dagster.terminate_run(scan.latest.run_id):
+            if not self.request_stop(scan, scan.latest, "paused"):
                 state = self.state(scan_id, fresh=True)
                 raise ScanStateConflict(
                     f"Cannot pause scan '{scan_id}': its run has just ended ({state.status})"
@@ -482,8 +524,9 @@ class ScanService:
         return self._remove(scan)
 
     def _wait_for_canceling(self, scan: ScanRuns, status: str) -> ScanRuns:
-        """A scan being cancelled is removable once its runs have stopped; others are not."""
-        if any(r.status in CANCELLABLE_RUN_STATUSES for r in scan.runs):
+        """A scan being cancelled or paused is removable once its runs have stopped (a run that
+        was still starting stops itself within seconds); others are not."""
+        if status not in STOPPING_STATUSES:
             raise ScanStateConflict(
                 f"Cannot remove scan '{scan.scan_id}' while it is {status}; cancel it first"
             )

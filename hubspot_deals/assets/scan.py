@@ -25,6 +25,7 @@ from pydantic import Field
 from hubspot_deals import tags
 from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.assets.progress import ScanProgress
+from hubspot_deals.assets.stop import stop_if_requested
 from hubspot_deals.destination import (
     clear_scan_rows,
     definitions_pipeline,
@@ -174,9 +175,12 @@ def hubspot_scan(
 
     Deals load in checkpointed chunks; a run of a scan whose last run stopped part-way resumes
     after its last checkpoint, and a run of a finished scan (or one with other filters) starts a
-    fresh pass that replaces the scan's rows.
+    fresh pass that replaces the scan's rows. A pause or cancel requested while Dagster could not
+    terminate the run is obeyed before anything is touched or after the next checkpoint
+    (`hubspot_deals.assets.stop`).
     """
     scan_id = context.partition_key
+    stop_if_requested(context, "before reading or writing anything")
     organization_id = _organization_id(context, config)
     settings = get_settings()
     make_this_process_lean()
@@ -290,7 +294,9 @@ def hubspot_scan(
                 stream: DealStream | None = facts.get("stream")
                 if stream is None or stream.exhausted or "deals" not in selected:
                     break
-                progress.checkpointed(stream.checkpoint())
+                checkpoint = stream.checkpoint()
+                progress.checkpointed(checkpoint)
+                stop_if_requested(context, f"after the checkpoint of {checkpoint.deals_extracted}")
     except Exception as exc:
         cause = _hubspot_cause(exc)
         if cause is None:

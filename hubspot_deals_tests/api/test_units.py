@@ -19,14 +19,13 @@ from api_shim.services.scan_runs import (
     ScanRuns,
     group_scans,
     iso,
-    mark_description,
-    run_marks,
     run_status,
 )
 from api_shim.services.scans import pipeline_name_for
 from api_shim.settings import ApiSettings, RateLimit
 from api_shim.tenancy import public_scan_id, tenant_partition
 from hubspot_deals import destination, tags
+from hubspot_deals.marks import mark_description, run_marks
 
 NOW = 1_800_000_000.0
 RESUMING = "hubspot_deals/resuming"
@@ -110,6 +109,26 @@ def test_dagster_run_status_maps_to_scan_status(
 )
 def test_a_stopped_runs_mark_decides_its_status(status: str, mark: str, expected: str) -> None:
     assert run_status(run(status), None, NOW, CRASH, mark) == expected
+
+
+@pytest.mark.parametrize(
+    ("dagster_run", "mark", "expected"),
+    [
+        (run("STARTING"), "cancelled", "cancelled"),
+        (run("STARTING"), "paused", "paused"),
+        (run("NOT_STARTED"), "paused", "paused"),
+        (run("MANAGED"), "cancelled", "cancelled"),
+        (run("STARTED"), "paused", "paused"),  # no heartbeat yet: its scan has not begun
+        (run("STARTED", tags=heartbeat(200)), "cancelled", "cancelled"),  # before its start
+        (run("STARTED", tags=heartbeat(3)), "paused", "running"),  # stops at its next checkpoint
+        (run("STARTING"), "crashed", "running"),
+        (run("QUEUED"), "cancelled", "pending"),  # Dagster cancels a queued run at once
+    ],
+)
+def test_a_stop_request_shows_while_the_run_has_not_begun_its_scan(
+    dagster_run: DagsterRun, mark: str, expected: str
+) -> None:
+    assert run_status(dagster_run, None, NOW, CRASH, mark) == expected
 
 
 def test_the_newest_mark_of_each_run_counts() -> None:
