@@ -7,8 +7,11 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from pydantic import ValidationError
 
 # The embedded default instance: SQLite storage under DAGSTER_HOME, and one run at a time,
 # because DuckDB lets one process write at a time.
@@ -21,9 +24,14 @@ telemetry:
 """
 
 
+DEFAULT_HOME = ".hubspot_deals"
+
+
 def _prepare_environment(home: Path) -> None:
-    """Local defaults for the demo: state under `home`, Dagster storage in SQLite there."""
-    os.environ.setdefault("HUBSPOT_DEALS_HOME", str(home))
+    """Local defaults of the demo and of one-off scans: state under `home` (unless
+    HUBSPOT_DEALS_HOME says otherwise), Dagster storage in SQLite there (unless DAGSTER_HOME
+    does), so a scan from the CLI lands in the demo's instance and DuckDB file."""
+    home = Path(os.environ.setdefault("HUBSPOT_DEALS_HOME", str(home)))
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(home / "dagster_home")))
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home / "dagster.yaml"
@@ -171,6 +179,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         os.environ.update(lean_environment())
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
+    _prepare_environment(Path(args.home).resolve())
     from dagster import DagsterInstance
 
     from hubspot_deals.launch import execute_scan, scan_run_config
@@ -186,9 +195,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         pipeline=args.pipeline,
     )
     with DagsterInstance.get() as instance:
-        outcome = execute_scan(instance, args.scan_id, run_config)
+        # Dagster's console would print a failed step's stack trace: the CLI says the run's
+        # warnings and its failure's cause in a line each; the full log is in the instance.
+        outcome = execute_scan(instance, args.scan_id, run_config, console_log_level="CRITICAL")
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if not outcome.success:
-        print(f"Scan {args.scan_id} failed: {outcome.error}", file=sys.stderr)
+        cause = " ".join((outcome.error or "").split())  # a database's error spans lines
+        print(f"Scan {args.scan_id} failed: {cause}", file=sys.stderr)
         return 1
     if args.json:
         summary = {k: v for k, v in outcome.deals_metadata.items() if _plain(v)}
@@ -215,16 +229,51 @@ def cmd_encrypt_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invalid_settings(exc: ValidationError) -> str:
+    """A settings object's validation error as one line naming the environment variables."""
+    from api_shim.settings import ApiSettings
+    from hubspot_deals.settings import Settings
+
+    model = {"Settings": Settings, "ApiSettings": ApiSettings}.get(exc.title)
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        variable = name
+        if model is not None and name in model.model_fields:
+            alias = model.model_fields[name].validation_alias
+            choices = getattr(alias, "choices", None)
+            prefix = model.model_config.get("env_prefix", "")
+            variable = str(choices[0]) if choices else (prefix + name).upper()
+        value = error.get("input")
+        shown = f" (is {value!r})" if isinstance(value, str) and "SECRET" not in variable else ""
+        problems.append(f"{variable}{shown}: {error['msg']}")
+    return "invalid setting " + "; ".join(problems)
+
+
+def _run(command: Callable[[], int]) -> int:
+    """Runs a command; a setting it cannot use ends it with one line on stderr, not a
+    traceback (a bug in the code still shows one)."""
+    from hubspot_deals.crypto import EncryptionKeyError
+
+    try:
+        return command()
+    except ValidationError as exc:
+        print(f"error: {_invalid_settings(exc)}", file=sys.stderr)
+    except EncryptionKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
         from hubspot_deals.sandbox.cli import main as sandbox_main
 
-        return sandbox_main(argv[1:])
+        return _run(lambda: sandbox_main(argv[1:]))
     if argv[:1] == ["api"]:
         from api_shim.main import main as api_main
 
-        return api_main(argv[1:])
+        return _run(lambda: api_main(argv[1:]))
     parser = argparse.ArgumentParser(prog="hubspot-deals", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -234,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--deals", type=int, default=10_000)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--scan-id", default=None)
-    demo.add_argument("--home", default=".hubspot_deals", help="local state folder")
+    demo.add_argument("--home", default=DEFAULT_HOME, help="local state folder")
     demo.add_argument("--dagster-port", type=int, default=3000)
     demo.add_argument("--api-port", type=int, default=5000)
     demo.add_argument(
@@ -252,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--pipeline", default=None, help="only this pipeline's deals (its id)")
     scan.add_argument("--ask-token", action="store_true", help="prompt instead of the env")
     scan.add_argument("--json", action="store_true", help="print a JSON summary line")
+    scan.add_argument(
+        "--home",
+        default=DEFAULT_HOME,
+        help="local state folder, as the demo's, when HUBSPOT_DEALS_HOME and DAGSTER_HOME "
+        "are unset",
+    )
     scan.set_defaults(func=cmd_scan)
 
     enc = sub.add_parser("encrypt-token", help="encrypt a token (stdin) for scan run config")
@@ -260,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sandbox", help="start the HubSpot sandbox (see: hubspot-deals sandbox -h)")
     sub.add_parser("api", help="serve the REST scan API (see: hubspot-deals api -h)")
     args = parser.parse_args(argv)
-    return args.func(args)
+    return _run(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,157 @@
+"""Every CLI command on a missing or bad setting, a bad token, an unreachable HubSpot or
+database: an exit code and one line on stderr that says what is wrong, never a traceback."""
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hubspot_deals.sandbox.process import SandboxServer
+from hubspot_deals.stack import BIN, free_port
+from hubspot_deals_tests.sandbox.conftest import make_token
+
+DEALS, SEED = 400, 5
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(deals=DEALS, seed=SEED, tokens=[make_token()]) as server:
+        yield server
+
+
+def run_cli(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`hubspot-deals ARGS` in `cwd`, with none of the caller's HUBSPOT_* or DAGSTER_* settings."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "DAGSTER_"))}
+    return subprocess.run(
+        [str(BIN / "hubspot-deals"), *args],
+        env={**base, **(env or {})},
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The single stderr line of a command that failed with `code`."""
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and 'File "' not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_scan_without_dagster_home_uses_the_demos_home(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    env = {"HUBSPOT_API_BASE_URL": sandbox.base_url, "HUBSPOT_ACCESS_TOKEN": sandbox.token}
+    proc = run_cli(["scan", "first"], tmp_path, env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    live = sandbox.account().live_count
+    assert f"  deals            {live:>8} rows" in proc.stdout
+    home = tmp_path / ".hubspot_deals"
+    assert (home / "dagster_home" / "dagster.yaml").exists()
+    assert (home / "hubspot_deals.duckdb").exists()
+
+
+def test_scan_with_a_bad_token(sandbox: SandboxServer, tmp_path: Path) -> None:
+    wrong = make_token()
+    env = {"HUBSPOT_API_BASE_URL": sandbox.base_url, "HUBSPOT_ACCESS_TOKEN": wrong}
+    line = one_line_error(run_cli(["scan", "bad"], tmp_path, env), 1)
+    assert line.startswith(
+        "Scan bad failed: HubSpot rejected the access token (401 INVALID_AUTHENTICATION): "
+        "it is unknown, revoked or expired (HubSpot correlation id "
+    )
+    assert wrong not in line
+
+
+def test_scan_without_a_token(sandbox: SandboxServer, tmp_path: Path) -> None:
+    env = {"HUBSPOT_API_BASE_URL": sandbox.base_url}
+    assert one_line_error(run_cli(["scan", "none"], tmp_path, env), 1) == (
+        "Scan none failed: no HubSpot access token: the run config has no "
+        "access_token_ciphertext and HUBSPOT_ACCESS_TOKEN is not set"
+    )
+
+
+def test_scan_with_hubspot_unreachable(tmp_path: Path) -> None:
+    env = {
+        "HUBSPOT_API_BASE_URL": f"http://127.0.0.1:{free_port()}",
+        "HUBSPOT_ACCESS_TOKEN": make_token(),
+        "HUBSPOT_DEALS_MAX_ATTEMPTS": "1",
+    }
+    assert one_line_error(run_cli(["scan", "down"], tmp_path, env), 1) == (
+        "Scan down failed: ConnectionError talking to HubSpot; gave up after 1 attempts"
+    )
+
+
+@pytest.mark.slow
+def test_scan_with_the_database_unreachable(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """The scan waits out a busy destination for two minutes (a warning line each retry)."""
+    env = {
+        "HUBSPOT_API_BASE_URL": sandbox.base_url,
+        "HUBSPOT_ACCESS_TOKEN": sandbox.token,
+        "HUBSPOT_DEALS_DESTINATION": "postgres",
+        "HUBSPOT_DEALS_POSTGRES_DSN": f"postgresql://postgres@127.0.0.1:{free_port()}/none",
+    }
+    proc = run_cli(["scan", "nodb"], tmp_path, env)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and 'File "' not in proc.stderr, proc.stderr
+    *waits, last = proc.stderr.splitlines()
+    assert waits and all(w.startswith("warning: destination busy (connection to") for w in waits)
+    assert last.startswith("Scan nodb failed: psycopg2.OperationalError: connection to server at")
+    assert last.endswith("Is the server running on that host and accepting TCP/IP connections?")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (
+            ["scan", "x"],
+            {"HUBSPOT_DEALS_HTTP_TIMEOUT_SECONDS": "soon"},
+            "error: invalid setting HUBSPOT_DEALS_HTTP_TIMEOUT_SECONDS (is 'soon'): Input "
+            "should be a valid number, unable to parse string as a number",
+        ),
+        (
+            ["api"],
+            {"HUBSPOT_DEALS_API_PORT": "http"},
+            "error: invalid setting HUBSPOT_DEALS_API_PORT (is 'http'): Input should be a valid "
+            "integer, unable to parse string as an integer",
+        ),
+        (
+            ["api"],
+            {"HUBSPOT_DEALS_DESTINATION": "oracle"},
+            "error: invalid setting HUBSPOT_DEALS_DESTINATION (is 'oracle'): Input should be "
+            "'duckdb' or 'postgres'",
+        ),
+        (
+            ["encrypt-token"],
+            {"HUBSPOT_DEALS_ENCRYPTION_KEY": "not-a-key"},
+            "error: HUBSPOT_DEALS_ENCRYPTION_KEY (or <HUBSPOT_DEALS_HOME>/encryption.key) is not "
+            "a Fernet key: 32 url-safe base64-encoded bytes, as Fernet.generate_key() makes",
+        ),
+        (
+            ["sandbox", "--deals", "-3"],
+            {},
+            "error: deals and custom_properties must be >= 0 and owners >= 1",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_line(
+    args: list[str], env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    home = {"HUBSPOT_DEALS_HOME": str(tmp_path / "home")}
+    proc = run_cli(args, tmp_path, {**home, **env}, stdin="a-token-of-some-length\n")
+    assert one_line_error(proc, 2) == message
+
+
+def test_a_corrupt_api_key_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "api_keys.json").write_text("{not json")
+    proc = run_cli(["api", "keys", "list"], tmp_path, {"HUBSPOT_DEALS_HOME": str(tmp_path)})
+    line = one_line_error(proc, 2)
+    assert line.startswith(f"error: API key file {tmp_path / 'api_keys.json'} cannot be read: ")
