@@ -218,6 +218,75 @@ def _plain(value: object) -> bool:
     return isinstance(value, str | int | float | bool | list | dict) or value is None
 
 
+# An interactive check: a HubSpot that does not answer is reported after a few tries.
+DOCTOR_MAX_ATTEMPTS = 3
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Checks a HubSpot token the way a scan will use it; the token is never printed."""
+    from hubspot_deals.hubspot.client import HubSpotClient
+    from hubspot_deals.hubspot.connection import (
+        NEEDED_SCOPES,
+        check_connection,
+        missing_scopes_message,
+    )
+    from hubspot_deals.hubspot.errors import HubSpotError
+    from hubspot_deals.settings import get_settings
+
+    settings = get_settings()
+    token = args.token or (settings.access_token and settings.access_token.get_secret_value())
+    if not token and sys.stdin.isatty():
+        token = getpass.getpass("HubSpot access token: ").strip()
+    if not token:
+        print("error: no token: set HUBSPOT_ACCESS_TOKEN or pass --token", file=sys.stderr)
+        return 2
+    client = HubSpotClient(
+        token,
+        settings.api_base_url,
+        max_attempts=min(settings.max_attempts, DOCTOR_MAX_ATTEMPTS),
+        timeout=settings.http_timeout_seconds,
+    )
+    print(f"HubSpot         {settings.api_base_url}")
+    try:
+        report = check_connection(client, token)
+    except HubSpotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    app = f" (app {report.app_id})" if report.app_id else ""
+    print(f"token           valid: {report.token_kind}{app}")
+    print(f"portal          {report.portal_id}")
+    for scope in NEEDED_SCOPES:
+        print(f"scope           {scope:<28} {'granted' if scope in report.scopes else 'MISSING'}")
+    others = [s for s in report.scopes if s not in NEEDED_SCOPES]
+    if others:
+        print(f"other scopes    {', '.join(others)}")
+    if report.missing_scopes:
+        print(f"error: {missing_scopes_message(report.missing_scopes)}", file=sys.stderr)
+        return 1
+    print(f"deals           {report.deals:,} (live; archived ones are not counted)")
+    limit = report.rate_limit
+    if limit:
+        daily = f"; {limit['daily']:,} a day, {limit['daily_remaining']:,} left" if (
+            "daily" in limit) else ""  # fmt: skip
+        print(f"rate limit      {limit['max']:,} requests per {limit['interval_ms'] / 1000:g} s"
+              f"{daily}")  # fmt: skip
+    seconds, pace = report.full_scan_seconds, report.deals_per_second
+    if seconds is not None and pace is not None:
+        print(f"full scan       about {_duration(seconds)} at {pace:,.0f} deals/s "
+              "(the README's measured figures for this limit)")  # fmt: skip
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def cmd_encrypt_token(args: argparse.Namespace) -> int:
     from hubspot_deals.crypto import TokenCipher
 
@@ -308,6 +377,18 @@ def main(argv: list[str] | None = None) -> int:
         "are unset",
     )
     scan.set_defaults(func=cmd_scan)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check a HubSpot token: valid, portal, scopes, deal count, rate limit, scan time",
+    )
+    doctor.add_argument(
+        "--token",
+        default=None,
+        help="the token (visible to other users in the process list: prefer "
+        "HUBSPOT_ACCESS_TOKEN, or the prompt you get without either)",
+    )
+    doctor.set_defaults(func=cmd_doctor)
 
     enc = sub.add_parser("encrypt-token", help="encrypt a token (stdin) for scan run config")
     enc.set_defaults(func=cmd_encrypt_token)

@@ -1,15 +1,14 @@
 """Every CLI command on a missing or bad setting, a bad token, an unreachable HubSpot or
 database: an exit code and one line on stderr that says what is wrong, never a traceback."""
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hubspot_deals.sandbox.process import SandboxServer
-from hubspot_deals.stack import BIN, free_port
+from hubspot_deals.stack import free_port
+from hubspot_deals_tests.cli_runs import one_line_error, run_cli
 from hubspot_deals_tests.sandbox.conftest import make_token
 
 DEALS, SEED = 400, 5
@@ -19,31 +18,6 @@ DEALS, SEED = 400, 5
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(deals=DEALS, seed=SEED, tokens=[make_token()]) as server:
         yield server
-
-
-def run_cli(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """`hubspot-deals ARGS` in `cwd`, with none of the caller's HUBSPOT_* or DAGSTER_* settings."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "DAGSTER_"))}
-    return subprocess.run(
-        [str(BIN / "hubspot-deals"), *args],
-        env={**base, **(env or {})},
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    """The single stderr line of a command that failed with `code`."""
-    assert proc.returncode == code, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and 'File "' not in proc.stderr, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 def test_scan_without_dagster_home_uses_the_demos_home(
