@@ -318,8 +318,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
               f"{daily}")  # fmt: skip
     seconds, pace = report.full_scan_seconds, report.deals_per_second
     if seconds is not None and pace is not None:
-        print(f"full scan       about {_duration(seconds)} at {pace:,.0f} deals/s "
-              "(the README's measured figures for this limit)")  # fmt: skip
+        source = "measured at this limit" if report.pace_measured else "estimated from those"
+        print(f"full scan       about {_duration(seconds)} at {pace:,.0f} deals/s ({source} "
+              "in the README's Benchmarks)")  # fmt: skip
     return 0
 
 

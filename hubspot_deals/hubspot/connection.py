@@ -57,12 +57,21 @@ class ConnectionReport:
         return [scope for scope in NEEDED_SCOPES if scope not in self.scopes]
 
     @property
+    def per_ten_seconds(self) -> int | None:
+        limit, interval_ms = self.rate_limit.get("max"), self.rate_limit.get("interval_ms")
+        return round(limit * 10_000 / interval_ms) if limit and interval_ms else None
+
+    @property
+    def pace_measured(self) -> bool:
+        """Whether `deals_per_second` was measured at this limit, not estimated."""
+        return self.per_ten_seconds in MEASURED_DEALS_PER_SECOND
+
+    @property
     def deals_per_second(self) -> float | None:
         """A full scan's expected pace at this token's ten-secondly limit."""
-        limit, interval_ms = self.rate_limit.get("max"), self.rate_limit.get("interval_ms")
-        if not limit or not interval_ms:
+        per_ten_seconds = self.per_ten_seconds
+        if per_ten_seconds is None:
             return None
-        per_ten_seconds = round(limit * 10_000 / interval_ms)
         if per_ten_seconds in MEASURED_DEALS_PER_SECOND:
             return MEASURED_DEALS_PER_SECOND[per_ten_seconds]
         ceiling = per_ten_seconds / 10 * LIST_DEALS_PER_REQUEST + SEARCH_DEALS_PER_SECOND
