@@ -96,10 +96,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
                   f"REST API on {api_url}; their logs: {logs}")  # fmt: skip
             dagster.start()
             api.start()
-            phase("Waiting for Dagster's webserver to load the code location ...")
-            dagster.wait_http(dagster_url + "/server_info", timeout=180)
-            phase("Waiting for the REST API to see Dagster's daemon ...")
-            api.wait_http(api_url + "/health", timeout=180, ok=300)
+            for name, process, url, ok in (
+                ("Dagster's webserver", dagster, dagster_url + "/server_info", 500),
+                ("the REST API", api, api_url + "/health", 300),
+            ):
+                phase(f"Waiting for {name} ({url}) ...")
+                try:
+                    process.wait_http(url, timeout=180, ok=ok)
+                except (TimeoutError, RuntimeError):
+                    print(f"error: {name} did not come up; its log: {process.log_path}",
+                          file=sys.stderr)  # fmt: skip
+                    return 1
             scan_id = args.scan_id or "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             config = {
                 "scanId": scan_id,

@@ -10,6 +10,7 @@ from hubspot_deals.sandbox.process import SandboxServer
 from hubspot_deals.stack import free_port
 from hubspot_deals_tests.cli_runs import one_line_error, run_cli
 from hubspot_deals_tests.sandbox.conftest import make_token
+from hubspot_deals_tests.servers import kill_leftovers
 
 DEALS, SEED = 400, 5
 
@@ -129,3 +130,19 @@ def test_a_corrupt_api_key_file_is_one_line(tmp_path: Path) -> None:
     proc = run_cli(["api", "keys", "list"], tmp_path, {"HUBSPOT_DEALS_HOME": str(tmp_path)})
     line = one_line_error(proc, 2)
     assert line.startswith(f"error: API key file {tmp_path / 'api_keys.json'} cannot be read: ")
+
+
+def test_demo_whose_dagster_cannot_start(tmp_path: Path) -> None:
+    """A Dagster instance file Dagster refuses: the demo names the log instead of a traceback,
+    and leaves nothing running."""
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("storage:\n  bogus: {}\n")
+    home = tmp_path / "home"
+    args = ["demo", "--no-serve", "--deals", "100", "--home", str(home), "--dagster-port", "0",
+            "--api-port", "0"]  # fmt: skip
+    proc = run_cli(args, tmp_path, {"DAGSTER_HOME": str(dagster_home)})
+    log = home / "logs" / "dagster.log"
+    assert one_line_error(proc, 1) == f"error: Dagster's webserver did not come up; its log: {log}"
+    assert "bogus" in log.read_text()
+    assert kill_leftovers(str(home)) == []
