@@ -13,11 +13,15 @@ STAMP="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 
 setup() {
   if [ ! -x "$VENV/bin/python" ]; then
+    echo "Creating $VENV with $PYTHON ..."
     "$PYTHON" -m venv "$VENV"
   fi
   if [ ! -f "$STAMP" ]; then
+    echo "Installing hubspot-deals and its dependencies (Dagster, dlt, DuckDB, FastAPI, ...)" \
+      "into $VENV: 1-3 minutes, once per change of pyproject.toml ..."
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    echo "Installed."
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
   fi

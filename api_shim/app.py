@@ -12,6 +12,7 @@ from api_shim.api_keys import key_store
 from api_shim.auth import KeyAuthority, authorize, document_security, is_loopback
 from api_shim.dagster import DagsterClient
 from api_shim.destination import make_store
+from api_shim.docs_pages import add_docs_pages
 from api_shim.errors import install_error_handlers
 from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
@@ -175,7 +176,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
         version="1.0.0",
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from this process by add_docs_pages, not from a CDN
         openapi_url=f"{API_PREFIX}/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -207,6 +208,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.include_router(etl_scans.health_router, dependencies=secured)
     # Its own key checks (the callback carries no key), the same text check.
     app.include_router(hubspot_auth.router, dependencies=[text])
+    add_docs_pages(app, API_PREFIX)
 
     @app.get("/docs", include_in_schema=False)
     def docs_redirect() -> RedirectResponse:

@@ -67,8 +67,9 @@ class ScanNotFound(ApiError):
 class ScanAlreadyExists(ApiError):
     status_code = 409
 
-    def __init__(self, scan_id: str) -> None:
-        super().__init__(f"A scan with ID '{scan_id}' already exists")
+    def __init__(self, scan_id: str, status: str | None = None, advice: str = "") -> None:
+        known = f" ({status}): {advice}" if status else ""
+        super().__init__(f"A scan with ID '{scan_id}' already exists{known}")
 
 
 class Unauthorized(ApiError):

@@ -5,10 +5,14 @@ import getpass
 import json
 import os
 import secrets
+import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from pydantic import ValidationError
 
 # The embedded default instance: SQLite storage under DAGSTER_HOME, and one run at a time,
 # because DuckDB lets one process write at a time.
@@ -21,9 +25,14 @@ telemetry:
 """
 
 
+DEFAULT_HOME = ".hubspot_deals"
+
+
 def _prepare_environment(home: Path) -> None:
-    """Local defaults for the demo: state under `home`, Dagster storage in SQLite there."""
-    os.environ.setdefault("HUBSPOT_DEALS_HOME", str(home))
+    """Local defaults of the demo and of one-off scans: state under `home` (unless
+    HUBSPOT_DEALS_HOME says otherwise), Dagster storage in SQLite there (unless DAGSTER_HOME
+    does), so a scan from the CLI lands in the demo's instance and DuckDB file."""
+    home = Path(os.environ.setdefault("HUBSPOT_DEALS_HOME", str(home)))
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(home / "dagster_home")))
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home / "dagster.yaml"
@@ -41,8 +50,24 @@ def _table_counts(scan_id: str) -> dict[str, int]:
     return {t: count_scan_rows(t, scan_id) for t in SCAN_TABLES}
 
 
+def _stop_on_sigterm() -> None:
+    """`kill <pid>` stops the demo as Ctrl-C does: the stack's processes stop with it."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The quick start: the whole stack on the embedded defaults, and one scan through the API."""
+    _stop_on_sigterm()
+    began = time.monotonic()
+
+    def phase(message: str) -> None:
+        print(f"[{time.monotonic() - began:4.0f}s] {message}", flush=True)
+
     home = Path(args.home).resolve()
     _prepare_environment(home)
     import requests
@@ -53,7 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     token = "demo-" + secrets.token_hex(16)
     dagster_port = port_or_free(args.dagster_port)
     api_port = port_or_free(args.api_port)
-    print(f"Starting the HubSpot sandbox: {args.deals} deals, seed {args.seed} ...", flush=True)
+    phase(f"Starting the HubSpot sandbox: {args.deals} deals, seed {args.seed} ...")
     with SandboxServer(deals=args.deals, seed=args.seed, tokens=[token]) as sandbox:
         account = sandbox.account()
         env = {
@@ -65,29 +90,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
         dagster = dagster_dev(dagster_port, env, logs / "dagster.log")
         api = rest_api(api_port, env, logs / "api.log", open_access=True)
         try:
-            print("Starting Dagster (webserver, daemon, code location) and the REST API ...")
-            dagster.start()
-            api.start()
             dagster_url = f"http://127.0.0.1:{dagster_port}"
             api_url = f"http://127.0.0.1:{api_port}/api/v1"
-            dagster.wait_http(dagster_url + "/server_info", timeout=180)
-            api.wait_http(api_url + "/health", timeout=180, ok=300)
+            phase(f"Starting Dagster (webserver, daemon, code location) on {dagster_url} and the "
+                  f"REST API on {api_url}; their logs: {logs}")  # fmt: skip
+            dagster.start()
+            api.start()
+            for name, process, url, ok in (
+                ("Dagster's webserver", dagster, dagster_url + "/server_info", 500),
+                ("the REST API", api, api_url + "/health", 300),
+            ):
+                phase(f"Waiting for {name} ({url}) ...")
+                try:
+                    process.wait_http(url, timeout=180, ok=ok)
+                except (TimeoutError, RuntimeError):
+                    print(f"error: {name} did not come up; its log: {process.log_path}",
+                          file=sys.stderr)  # fmt: skip
+                    return 1
             scan_id = args.scan_id or "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            body = {
-                "config": {
-                    "scanId": scan_id,
-                    "organizationId": "demo-org",
-                    "type": ["user"],
-                    "auth": {"accessToken": token},
-                    "filters": {"includeArchived": True},
-                }
+            config = {
+                "scanId": scan_id,
+                "organizationId": "demo-org",
+                "type": ["user"],
+                "auth": {"accessToken": token},
+                "filters": {"includeArchived": True},
             }
             started = time.monotonic()
-            resp = requests.post(api_url + "/scan/start", json=body, timeout=60)
+            resp = requests.post(api_url + "/scan/start", json={"config": config}, timeout=60)
             if resp.status_code != 202:
                 print(f"Starting the scan failed: {resp.status_code} {resp.text}", file=sys.stderr)
                 return 1
-            print(f"Scan {scan_id!r} started through POST {api_url}/scan/start")
+            phase(f"Scan {scan_id!r} started through POST {api_url}/scan/start")
             status = _follow_scan(api_url, scan_id)
             seconds = time.monotonic() - started
             print()
@@ -100,11 +133,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"Scan {scan_id} completed in {seconds:.1f}s; loaded into {_target()}:")
             for table, n in counts.items():
                 print(f"  {table:<16} {n:>8} rows")
-            print(f"  deals/s          {counts.get('deals', 0) / seconds:>8.0f}")
-            ok = counts.get("deals") == expected
+            deals = counts.get("deals", 0)
+            print(f"  deals/s end to end {deals / seconds:>8,.0f}  (from the POST to completed: "
+                  "the run's start-up included)")  # fmt: skip
+            reading = _deal_loop_seconds(scan_id)
+            if reading:
+                print(f"  deals/s reading    {deals / reading:>8,.0f}  (the scan's deal loop, "
+                      f"{reading:.1f}s: reading HubSpot and loading)")  # fmt: skip
+            ok = deals == expected
             verdict = "equal to" if ok else "DIFFERENT FROM"
             print(
-                f"Deals loaded {counts.get('deals')} {verdict} the sandbox's {expected} "
+                f"Deals loaded {deals} {verdict} the sandbox's {expected} "
                 f"({account.live_count} live + {account.archived_count} archived, "
                 f"seed {args.seed})"
             )
@@ -113,20 +152,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"REST API docs  {api_url}/docs")
             print(f"Results        {api_url}/results/{scan_id}/result?tableName=deals")
             print(f"HubSpot sandbox {sandbox.base_url} (token {token})")
+            print("Another scan through the REST API:")
+            again = json.dumps({"config": {**config, "scanId": f"{scan_id}-2"}})
+            print(f"  curl -s -X POST {api_url}/scan/start -H 'Content-Type: application/json' "
+                  f"-d '{again}'")  # fmt: skip
             if not ok:
                 return 1
             if args.no_serve:
                 return 0
-            print("Serving until interrupted (Ctrl-C).", flush=True)
+            print("Serving until interrupted (Ctrl-C or kill).", flush=True)
             try:
                 while dagster.proc.poll() is None and api.proc.poll() is None:
                     time.sleep(1)
             except KeyboardInterrupt:
-                print("\nStopping ...")
+                print("\nStopping ...", flush=True)
             return 0
         finally:
             api.stop()
             dagster.stop()
+
+
+def _deal_loop_seconds(scan_id: str) -> float | None:
+    """How long the scan's deals asset spent in its deal loop (its `duration_seconds`)."""
+    from dagster import AssetRecordsFilter, DagsterInstance
+
+    from hubspot_deals.assets import DEALS_KEY
+
+    with DagsterInstance.get() as instance:
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=DEALS_KEY, asset_partitions=[scan_id]), limit=1
+        ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    value = records[0].asset_materialization.metadata.get("duration_seconds")
+    return float(value.value) if value is not None else None
 
 
 def _target() -> str:
@@ -171,6 +230,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         os.environ.update(lean_environment())
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
+    _prepare_environment(Path(args.home).resolve())
     from dagster import DagsterInstance
 
     from hubspot_deals.launch import execute_scan, scan_run_config
@@ -186,9 +246,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         pipeline=args.pipeline,
     )
     with DagsterInstance.get() as instance:
-        outcome = execute_scan(instance, args.scan_id, run_config)
+        # Dagster's console would print a failed step's stack trace: the CLI says the run's
+        # warnings and its failure's cause in a line each; the full log is in the instance.
+        outcome = execute_scan(instance, args.scan_id, run_config, console_log_level="CRITICAL")
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if not outcome.success:
-        print(f"Scan {args.scan_id} failed: {outcome.error}", file=sys.stderr)
+        cause = " ".join((outcome.error or "").split())  # a database's error spans lines
+        print(f"Scan {args.scan_id} failed: {cause}", file=sys.stderr)
         return 1
     if args.json:
         summary = {k: v for k, v in outcome.deals_metadata.items() if _plain(v)}
@@ -204,6 +269,76 @@ def _plain(value: object) -> bool:
     return isinstance(value, str | int | float | bool | list | dict) or value is None
 
 
+# An interactive check: a HubSpot that does not answer is reported after a few tries.
+DOCTOR_MAX_ATTEMPTS = 3
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Checks a HubSpot token the way a scan will use it; the token is never printed."""
+    from hubspot_deals.hubspot.client import HubSpotClient
+    from hubspot_deals.hubspot.connection import (
+        NEEDED_SCOPES,
+        check_connection,
+        missing_scopes_message,
+    )
+    from hubspot_deals.hubspot.errors import HubSpotError
+    from hubspot_deals.settings import get_settings
+
+    settings = get_settings()
+    token = args.token or (settings.access_token and settings.access_token.get_secret_value())
+    if not token and sys.stdin.isatty():
+        token = getpass.getpass("HubSpot access token: ").strip()
+    if not token:
+        print("error: no token: set HUBSPOT_ACCESS_TOKEN or pass --token", file=sys.stderr)
+        return 2
+    client = HubSpotClient(
+        token,
+        settings.api_base_url,
+        max_attempts=min(settings.max_attempts, DOCTOR_MAX_ATTEMPTS),
+        timeout=settings.http_timeout_seconds,
+    )
+    print(f"HubSpot         {settings.api_base_url}")
+    try:
+        report = check_connection(client, token)
+    except HubSpotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    app = f" (app {report.app_id})" if report.app_id else ""
+    print(f"token           valid: {report.token_kind}{app}")
+    print(f"portal          {report.portal_id}")
+    for scope in NEEDED_SCOPES:
+        print(f"scope           {scope:<28} {'granted' if scope in report.scopes else 'MISSING'}")
+    others = [s for s in report.scopes if s not in NEEDED_SCOPES]
+    if others:
+        print(f"other scopes    {', '.join(others)}")
+    if report.missing_scopes:
+        print(f"error: {missing_scopes_message(report.missing_scopes)}", file=sys.stderr)
+        return 1
+    print(f"deals           {report.deals:,} (live; archived ones are not counted)")
+    limit = report.rate_limit
+    if limit:
+        daily = f"; {limit['daily']:,} a day, {limit['daily_remaining']:,} left" if (
+            "daily" in limit) else ""  # fmt: skip
+        print(f"rate limit      {limit['max']:,} requests per {limit['interval_ms'] / 1000:g} s"
+              f"{daily}")  # fmt: skip
+    seconds, pace = report.full_scan_seconds, report.deals_per_second
+    if seconds is not None and pace is not None:
+        source = "measured at this limit" if report.pace_measured else "estimated from those"
+        print(f"full scan       about {_duration(seconds)} at {pace:,.0f} deals/s ({source} "
+              "in the README's Benchmarks)")  # fmt: skip
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def cmd_encrypt_token(args: argparse.Namespace) -> int:
     from hubspot_deals.crypto import TokenCipher
 
@@ -215,16 +350,54 @@ def cmd_encrypt_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invalid_settings(exc: ValidationError) -> str:
+    """A settings object's validation error as one line naming the environment variables."""
+    from api_shim.settings import ApiSettings
+    from hubspot_deals.settings import Settings
+
+    model = {"Settings": Settings, "ApiSettings": ApiSettings}.get(exc.title)
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        variable = name
+        if model is not None and name in model.model_fields:
+            alias = model.model_fields[name].validation_alias
+            choices = getattr(alias, "choices", None)
+            prefix = model.model_config.get("env_prefix", "")
+            variable = str(choices[0]) if choices else (prefix + name).upper()
+        value = error.get("input")
+        shown = f" (is {value!r})" if isinstance(value, str) and "SECRET" not in variable else ""
+        problems.append(f"{variable}{shown}: {error['msg']}")
+    return "invalid setting " + "; ".join(problems)
+
+
+def _run(command: Callable[[], int]) -> int:
+    """Runs a command; a setting it cannot use ends it with one line on stderr, not a
+    traceback (a bug in the code still shows one)."""
+    from hubspot_deals.crypto import EncryptionKeyError
+
+    try:
+        return command()
+    except KeyboardInterrupt:  # Ctrl-C, or the demo's SIGTERM, before it serves
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except ValidationError as exc:
+        print(f"error: {_invalid_settings(exc)}", file=sys.stderr)
+    except EncryptionKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
         from hubspot_sandbox.cli import main as sandbox_main
 
-        return sandbox_main(argv[1:])
+        return _run(lambda: sandbox_main(argv[1:]))
     if argv[:1] == ["api"]:
         from api_shim.main import main as api_main
 
-        return api_main(argv[1:])
+        return _run(lambda: api_main(argv[1:]))
     parser = argparse.ArgumentParser(prog="hubspot-deals", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -234,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--deals", type=int, default=10_000)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--scan-id", default=None)
-    demo.add_argument("--home", default=".hubspot_deals", help="local state folder")
+    demo.add_argument("--home", default=DEFAULT_HOME, help="local state folder")
     demo.add_argument("--dagster-port", type=int, default=3000)
     demo.add_argument("--api-port", type=int, default=5000)
     demo.add_argument(
@@ -252,7 +425,25 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--pipeline", default=None, help="only this pipeline's deals (its id)")
     scan.add_argument("--ask-token", action="store_true", help="prompt instead of the env")
     scan.add_argument("--json", action="store_true", help="print a JSON summary line")
+    scan.add_argument(
+        "--home",
+        default=DEFAULT_HOME,
+        help="local state folder, as the demo's, when HUBSPOT_DEALS_HOME and DAGSTER_HOME "
+        "are unset",
+    )
     scan.set_defaults(func=cmd_scan)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check a HubSpot token: valid, portal, scopes, deal count, rate limit, scan time",
+    )
+    doctor.add_argument(
+        "--token",
+        default=None,
+        help="the token (visible to other users in the process list: prefer "
+        "HUBSPOT_ACCESS_TOKEN, or the prompt you get without either)",
+    )
+    doctor.set_defaults(func=cmd_doctor)
 
     enc = sub.add_parser("encrypt-token", help="encrypt a token (stdin) for scan run config")
     enc.set_defaults(func=cmd_encrypt_token)
@@ -260,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sandbox", help="start the HubSpot sandbox (see: hubspot-deals sandbox -h)")
     sub.add_parser("api", help="serve the REST scan API (see: hubspot-deals api -h)")
     args = parser.parse_args(argv)
-    return args.func(args)
+    return _run(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ class TokenDecryptionError(Exception):
     """A stored token cannot be decrypted with the configured key."""
 
 
+class EncryptionKeyError(ValueError):
+    """The configured key is no Fernet key."""
+
+
 def _load_or_create_key(settings: Settings) -> bytes:
     if settings.encryption_key is not None:
         return settings.encryption_key.get_secret_value().encode()
@@ -34,7 +38,13 @@ class TokenCipher:
     """Encrypts tokens for run config and decrypts them inside the run."""
 
     def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+        try:
+            self._fernet = Fernet(key)
+        except ValueError:
+            raise EncryptionKeyError(
+                "HUBSPOT_DEALS_ENCRYPTION_KEY (or <HUBSPOT_DEALS_HOME>/encryption.key) is not a "
+                "Fernet key: 32 url-safe base64-encoded bytes, as Fernet.generate_key() makes"
+            ) from None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "TokenCipher":

@@ -1,5 +1,6 @@
 """Runs a scan through Dagster from Python: adds the partition, then executes the scan job."""
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ class ScanOutcome:
     seconds: float
     error: str | None
     deals_metadata: dict[str, Any]
+    warnings: list[str]
 
 
 def scan_run_config(
@@ -87,7 +89,8 @@ def execute_scan(
 ) -> ScanOutcome:
     """Executes scan_job for one scan in this process, recorded in `instance`.
 
-    The console shows warnings and errors only; the full event log is in the instance.
+    The console shows warnings and errors only (`console_log_level`); the full event log is in
+    the instance, and the outcome carries the run's warnings and its failure's cause.
     """
     run_config = {
         **run_config,
@@ -119,6 +122,11 @@ def execute_scan(
         time.monotonic() - started,
         error,
         _deals_metadata(result.all_events),
+        [
+            entry.user_message
+            for entry in instance.all_logs(result.run_id)
+            if entry.level == logging.WARNING and entry.user_message
+        ],
     )
 
 

@@ -21,7 +21,9 @@ def free_port() -> int:
 
 
 def port_or_free(port: int) -> int:
-    """`port` if nothing listens on it, else any free port."""
+    """`port` if nothing listens on it, else (or for 0) any free port."""
+    if port == 0:
+        return free_port()
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))

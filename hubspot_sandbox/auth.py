@@ -14,6 +14,20 @@ DEALS_READ = "crm.objects.deals.read"
 OWNERS_READ = "crm.objects.owners.read"
 DEAL_SCHEMA_READ = "crm.schemas.deals.read"
 CUSTOM_SCHEMA_READ = "crm.schemas.custom.read"
+# What the token-information endpoint reports for a token configured with every scope: the
+# CRM scopes of the objects and schemas the project reads or writes.
+EVERY_SCOPE = (
+    "crm.objects.companies.read",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    DEALS_READ,
+    "crm.objects.line_items.read",
+    OWNERS_READ,
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    CUSTOM_SCHEMA_READ,
+    DEAL_SCHEMA_READ,
+)
 
 
 def parse_token_spec(spec: str) -> tuple[str, frozenset[str] | None]:
@@ -81,6 +95,13 @@ class TokenStore:
         if expires_at is None or expires_at > self.clock():
             return None
         return expires_at
+
+    def scopes_of(self, token: str) -> list[str] | None:
+        """A configured, unexpired token's scopes (sorted), else None."""
+        if token not in self._scopes or self._expires.get(token, float("inf")) <= self.clock():
+            return None
+        scopes = self._scopes[token]
+        return sorted(EVERY_SCOPE if scopes is None else scopes)
 
     def allows(self, token: str, scope: str) -> bool:
         scopes = self._scopes.get(token)

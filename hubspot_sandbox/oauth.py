@@ -9,6 +9,9 @@
   `{"status":"BAD_AUTH_CODE","message":...,"correlationId","requestId"}` (also BAD_CLIENT_ID,
   BAD_CLIENT_SECRET, BAD_REDIRECT_URI, BAD_GRANT_TYPE, BAD_REFRESH_TOKEN).
 - `GET /oauth/v1/access-tokens/{token}`, `GET|DELETE /oauth/v1/refresh-tokens/{token}`.
+- `POST /oauth/v2/private-apps/get/access-token-info` with `{"tokenKey": ...}`: a private app's
+  token's `{"userId","hubId","appId","scopes"}`. An unknown key gets HubSpot's usual 401
+  INVALID_AUTHENTICATION [unverified: HubSpot's docs do not show this endpoint's errors].
 
 Access tokens it issues work on the CRM routes with the scopes asked for, until they expire
 (`--oauth-token-lifetime`, HubSpot: 1800 s); then they get HubSpot's 401
@@ -29,8 +32,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from hubspot_sandbox import errors
 from hubspot_sandbox.auth import TokenStore
-from hubspot_sandbox.exchange import Reply, Request
+from hubspot_sandbox.exchange import ApiError, Reply, Request
 
+PRIVATE_APP_TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
 AUTH_CODE_LIFETIME_SECONDS = 600.0  # [unverified] HubSpot does not document it
 TOKEN_ERRORS = {
     "BAD_GRANT_TYPE": "missing or unknown grant type",
@@ -89,7 +93,7 @@ class OAuthServer:
         self._lock = threading.Lock()
 
     def handles(self, path: str) -> bool:
-        return path == "/oauth/authorize" or path.startswith("/oauth/v1/")
+        return path in ("/oauth/authorize", PRIVATE_APP_TOKEN_INFO) or path.startswith("/oauth/v1/")
 
     @staticmethod
     def route_name(method: str, path: str) -> str:
@@ -105,6 +109,8 @@ class OAuthServer:
             return self.authorize(request)
         if path == "/oauth/v1/token" and method == "POST":
             return self.token(request)
+        if path == PRIVATE_APP_TOKEN_INFO and method == "POST":
+            return self.private_app_token_info(request)
         for prefix, kind in (("/oauth/v1/access-tokens/", "access"),
                              ("/oauth/v1/refresh-tokens/", "refresh")):  # fmt: skip
             if path.startswith(prefix) and len(path) > len(prefix):
@@ -216,6 +222,24 @@ class OAuthServer:
         grant, expires_at = entry
         body = {"token": token, **self._identity(grant), "app_id": self.app_id,
                 "expires_in": int(expires_at - self.clock()), "token_type": "access"}  # fmt: skip
+        return Reply(200, body)
+
+    def private_app_token_info(self, request: Request) -> Reply:
+        """A private app's token (not one of the OAuth access tokens issued here)."""
+        try:
+            body = request.json()
+        except ApiError as exc:
+            return Reply(exc.status, exc.body)
+        key = body.get("tokenKey") if isinstance(body, dict) else None
+        if not isinstance(key, str) or not key:
+            return Reply(400, errors.validation("tokenKey is required", request.correlation_id))
+        with self._lock:
+            issued_here = key in self._access
+        scopes = None if issued_here else self.tokens.scopes_of(key)
+        if scopes is None:
+            return Reply(401, errors.invalid_authentication(request.correlation_id))
+        body = {"userId": 7_000_000 + self.portal_id % 1_000_000, "hubId": self.portal_id,
+                "appId": self.app_id, "scopes": scopes}  # fmt: skip
         return Reply(200, body)
 
     def refresh_info(self, request: Request, token: str) -> Reply:

@@ -318,8 +318,8 @@ class ScanService:
             if config.auth.tennant_url:
                 run_tags[TENANT_URL_TAG] = config.auth.tennant_url
             added = self.dagster.add_partition(partition)
-            if not added and self.find_partition(partition, fresh=True) is not None:
-                raise ScanAlreadyExists(scan_id)
+            if not added and (existing := self.find_partition(partition, fresh=True)):
+                raise self._already_exists(scan_id, existing)
             added_at = time.monotonic()
             try:
                 run_id = self.dagster.launch_run(run_config, run_tags)
@@ -350,12 +350,29 @@ class ScanService:
         id (`api_shim.tenancy`). 409 when the request's tenants already have a scan of the id."""
         plain = self.find_partition(scan_id, fresh=True)
         if plain is not None and tenant_visible(plain.organization_id):
-            raise ScanAlreadyExists(scan_id)
+            raise self._already_exists(scan_id, plain)
         if visible_tenants() is None:
             return scan_id  # unrestricted: every partition is visible, so `plain` is None
-        if self._in_tenant_partition(scan_id, fresh=True) is not None:
-            raise ScanAlreadyExists(scan_id)  # one of the key's tenants has it already
+        own = self._in_tenant_partition(scan_id, fresh=True)
+        if own is not None:
+            raise self._already_exists(scan_id, own)  # one of the key's tenants has it already
         return scan_id if plain is None else tenant_partition(scan_id, organization)
+
+    def _already_exists(self, scan_id: str, scan: ScanRuns) -> ScanAlreadyExists:
+        """The 409 of a start, with the existing scan's status and the ways on from it."""
+        status = self._state_of(scan).status
+        path = f"/api/v1/scan/{scan_id}"
+        remove = f"remove it and its data (DELETE {path}/remove)"
+        if status in PAUSABLE_STATUSES:
+            ways = [f"follow it (GET {path}/status)",
+                    f"pause or cancel it (POST {path}/pause or {path}/cancel)",
+                    remove.replace("remove it", "then remove it")]  # fmt: skip
+        elif status in RESUMABLE_STATUSES:
+            ways = [f"resume it from its checkpoint (POST {path}/resume)", remove]
+        else:
+            ways = [remove]
+        advice = ", ".join(ways) + ", or start a scan with another ID"
+        return ScanAlreadyExists(scan_id, status, advice)
 
     def _launched_despite(self, partition: str, exc: ApiError) -> str | None:
         """After a launch timed out, the run may exist all the same."""

@@ -335,11 +335,18 @@ def test_conflicts_and_unknown_scans(stack: Stack) -> None:
     shim = stack.shim
     again = shim.start_scan("full-1", stack.token)
     assert again.status_code == 409
-    assert again.json() == {
-        "success": False,
-        "message": "A scan with ID 'full-1' already exists",
-        "error": "A scan with ID 'full-1' already exists",
-    }
+    message = (
+        "A scan with ID 'full-1' already exists (completed): remove it and its data (DELETE "
+        "/api/v1/scan/full-1/remove), or start a scan with another ID"
+    )
+    assert again.json() == {"success": False, "message": message, "error": message}
+    failed = shim.start_scan("bad-token-1", stack.token)
+    assert (failed.status_code, failed.json()["message"]) == (
+        409,
+        "A scan with ID 'bad-token-1' already exists (failed): resume it from its checkpoint "
+        "(POST /api/v1/scan/bad-token-1/resume), remove it and its data (DELETE "
+        "/api/v1/scan/bad-token-1/remove), or start a scan with another ID",
+    )
     for method, path in [
         ("GET", "/scan/nope-1/status"),
         ("POST", "/scan/nope-1/cancel"),

@@ -132,7 +132,7 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
         dagster_env["HUBSPOT_API_BASE_URL"] = sandbox.base_url
         with (
             DagsterDev(dagster_env, module_dir, workspace) as dagster,
-            Shim(shim_env(dagster, home), module_dir) as shim,
+            Shim(shim_env(dagster, home, open_access="true"), module_dir) as shim,
         ):
             shim.wait_healthy()
             yield Stack(sandbox, dagster, shim, token, Path(home["HUBSPOT_DEALS_HOME"]), hold_file)

@@ -161,3 +161,43 @@ def test_deleting_the_refresh_token_ends_the_grant(oauth: OAuthSandbox) -> None:
     assert (resp.status_code, resp.json()["category"]) == (401, "INVALID_AUTHENTICATION")
     again = oauth.token(grant_type="refresh_token", refresh_token=body["refresh_token"])
     assert _error(again)[1] == "BAD_REFRESH_TOKEN"
+
+
+def test_private_app_token_info(oauth: OAuthSandbox) -> None:
+    info = "/oauth/v2/private-apps/get/access-token-info"
+    portal = 20_000_001
+    limited = "limited-" + secrets.token_hex(8)
+    oauth.server.admin("POST", "tokens", {"token": limited, "scopes": ["crm.objects.owners.read"]})
+
+    def ask(key: object) -> requests.Response:
+        return oauth.session.post(oauth.url(info), json={"tokenKey": key})
+
+    every = ask(oauth.server.token)
+    assert every.status_code == 200
+    assert every.json() == {
+        "userId": 7_000_000 + portal % 1_000_000,
+        "hubId": portal,
+        "appId": 1_000_000 + portal % 1_000_000,
+        "scopes": [
+            "crm.objects.companies.read",
+            "crm.objects.contacts.read",
+            "crm.objects.contacts.write",
+            "crm.objects.deals.read",
+            "crm.objects.line_items.read",
+            "crm.objects.owners.read",
+            "crm.schemas.contacts.read",
+            "crm.schemas.contacts.write",
+            "crm.schemas.custom.read",
+            "crm.schemas.deals.read",
+        ],
+    }
+    assert ask(limited).json()["scopes"] == ["crm.objects.owners.read"]
+    # Not a private app's token: unknown, revoked, or an OAuth access token.
+    oauth.server.admin("POST", f"tokens/{limited}/revoke", {})
+    access_token = oauth.exchange()["access_token"]
+    for key in ("unknown-" + secrets.token_hex(8), limited, access_token):
+        answer = ask(key)
+        assert answer.status_code == 401
+        assert answer.json()["category"] == "INVALID_AUTHENTICATION"
+    missing = oauth.session.post(oauth.url(info), json={})
+    assert (missing.status_code, missing.json()["message"]) == (400, "tokenKey is required")
