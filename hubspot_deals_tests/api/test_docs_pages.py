@@ -25,7 +25,7 @@ CONTENT_TYPES = {
 
 @pytest.fixture(scope="module")
 def shim(module_dir: Path, clean_env: None) -> Iterator[Shim]:
-    with Shim(shim_env(None, home_env(module_dir)), module_dir) as running:
+    with Shim(shim_env(None, home_env(module_dir), open_access="true"), module_dir) as running:
         yield running
 
 
