@@ -29,6 +29,7 @@ _UNAVAILABLE_MESSAGES = (
     "terminating connection due to administrator command",
     "terminating connection because of crash of another server process",
     "too many clients already",
+    "too many connections",  # for database / for role (53300)
     "remaining connection slots are reserved",
     "could not connect to server",
     "connection refused",

@@ -4,7 +4,7 @@
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from dagster import (
     AssetExecutionContext,
@@ -45,6 +45,7 @@ from hubspot_deals.resources import HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
 
 SCAN_OP_NAME = "hubspot_scan"
+T = TypeVar("T")
 
 ASSET_OWNER = "team:data-engineering"
 
@@ -190,7 +191,18 @@ def hubspot_scan(
     # Local dlt state is a cache: drop it (and any package a crashed run left) and restore the
     # scan's committed state from the destination.
     pipeline.drop()
-    previous = when_destination_free(lambda: read_checkpoint(pipeline), context.log.warning)
+
+    def destination_step(action: Callable[[], T]) -> T:
+        """A step on the destination outside the chunk loop: waited out, and classified."""
+        try:
+            return when_destination_free(action, context.log.warning)
+        except Exception as exc:
+            failure = scan_failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    previous = destination_step(lambda: read_checkpoint(pipeline))
     resume = previous if previous and previous.fingerprint == fingerprint else None
     if resume and resume.finished:
         resume = None
@@ -212,11 +224,11 @@ def hubspot_scan(
     if resume is None:
         # A fresh pass replaces whatever the scan had, even rows of a first run that died
         # before its first checkpoint.
-        if when_destination_free(lambda: clear_scan_rows(pipeline, scan_id), context.log.warning):
+        if destination_step(lambda: clear_scan_rows(pipeline, scan_id)):
             context.log.info(f"scan {scan_id}: fresh pass, previous rows replaced")
     else:
-        orphans = when_destination_free(
-            lambda: delete_uncommitted_chunks(pipeline, scan_id, resume.chunks), context.log.warning
+        orphans = destination_step(
+            lambda: delete_uncommitted_chunks(pipeline, scan_id, resume.chunks)
         )
         context.log.info(
             f"scan {scan_id}: resuming after {resume.deals_extracted} deals "
@@ -277,9 +289,9 @@ def hubspot_scan(
                         deal_stream=open_stream, cache=cache,
                     ).with_resources(*names)  # fmt: skip
 
-                last_load = run_chunk(pipeline, chunk_source, context)
+                last_load, row_counts = run_chunk(pipeline, chunk_source, context)
                 first_load = first_load or last_load
-                for table, count in pipeline.last_trace.last_normalize_info.row_counts.items():
+                for table, count in row_counts.items():
                     rows_loaded[table] = rows_loaded.get(table, 0) + count
                 stream: DealStream | None = facts.get("stream")
                 if stream is None or stream.exhausted or "deals" not in selected:
@@ -297,9 +309,7 @@ def hubspot_scan(
     if stream is not None:
         progress.checkpointed(stream.checkpoint())
         if deal_filter.reads_archived:
-            when_destination_free(
-                lambda: keep_newest_deal_rows(pipeline, scan_id), context.log.warning
-            )
+            destination_step(lambda: keep_newest_deal_rows(pipeline, scan_id))
     stats = dict(client.stats)
     for name in selected:
         key = key_of[name]
@@ -348,14 +358,24 @@ def hubspot_scan(
 
 def run_chunk(
     pipeline: Pipeline, chunk_source: Callable[[], DltSource], context: AssetExecutionContext
-) -> LoadInfo:
-    """Loads one chunk. A chunk that was read but not loaded (the destination was busy) is
-    loaded from its package, never read again, so its checkpoint and rows commit together."""
+) -> tuple[LoadInfo, dict[str, int]]:
+    """Loads one chunk; returns the load's info and the rows it loaded per table. A chunk that
+    was read but not loaded (the destination was busy) is loaded from its package, never read
+    again, so its checkpoint and rows commit together."""
+    row_counts: dict[str, int] = {}
 
     def load() -> LoadInfo:
-        # A pending package (read, not loaded) is finished; nothing new is read then.
-        info = pipeline.run() if pipeline.has_pending_data else pipeline.run(chunk_source())
+        try:
+            # A pending package (read, not loaded) is finished; nothing new is read then.
+            info = pipeline.run() if pipeline.has_pending_data else pipeline.run(chunk_source())
+        finally:
+            # The rows are counted when normalized: by the try that read the chunk, which may
+            # not be the one that loads it.
+            trace = pipeline.last_trace
+            if trace is not None and trace.last_normalize_info is not None:
+                row_counts.clear()
+                row_counts.update(trace.last_normalize_info.row_counts)
         info.raise_on_failed_jobs()
         return info
 
-    return when_destination_free(load, context.log.warning)
+    return when_destination_free(load, context.log.warning), row_counts
