@@ -1,5 +1,8 @@
 """Asset checks on every scan's deals; the blocking ones stop downstream assets on bad data."""
 
+import functools
+from collections.abc import Callable
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -9,6 +12,7 @@ from dagster import (
 )
 
 from hubspot_deals.assets import DEALS_KEY
+from hubspot_deals.destination import when_destination_free
 from hubspot_deals.results import DestinationReader
 
 # Columns every deal row must have a value in, whatever properties the scan selected.
@@ -21,7 +25,22 @@ def _scan_id(context: AssetCheckExecutionContext) -> str:
     return context.partition_key
 
 
+Check = Callable[[AssetCheckExecutionContext], AssetCheckResult]
+
+
+def waiting_out_the_destination(check: Check) -> Check:
+    """The check reads the destination as the scan writes it: an unavailable destination is
+    waited out (HUBSPOT_DEALS_DESTINATION_PATIENCE_SECONDS), not a failed check."""
+
+    @functools.wraps(check)
+    def patient_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        return when_destination_free(lambda: check(context), context.log.warning)
+
+    return patient_check
+
+
 @asset_check(asset=DEALS_KEY, blocking=True, description="Deal ids are unique within the scan.")
+@waiting_out_the_destination
 def deal_ids_unique(context: AssetCheckExecutionContext) -> AssetCheckResult:
     reader = DestinationReader()
     rows, distinct = reader.query(
@@ -40,6 +59,7 @@ def deal_ids_unique(context: AssetCheckExecutionContext) -> AssetCheckResult:
     description="Required columns (id, hs_object_id, createdate, hs_lastmodifieddate, scan and "
     "organization ids) have a value in every row.",
 )
+@waiting_out_the_destination
 def deal_required_columns(context: AssetCheckExecutionContext) -> AssetCheckResult:
     reader = DestinationReader()
     present = reader.columns("deals")
@@ -61,6 +81,7 @@ def deal_required_columns(context: AssetCheckExecutionContext) -> AssetCheckResu
     blocking=True,
     description="`amount` is numeric and never negative (every value parsed as a number).",
 )
+@waiting_out_the_destination
 def deal_amount_valid(context: AssetCheckExecutionContext) -> AssetCheckResult:
     reader = DestinationReader()
     present = reader.columns("deals")
@@ -90,6 +111,7 @@ def deal_amount_valid(context: AssetCheckExecutionContext) -> AssetCheckResult:
     description="Live deals loaded equal HubSpot's total for the scan's filters when it began "
     "(a warning: deals created or edited during a scan can move the count).",
 )
+@waiting_out_the_destination
 def deal_count_matches_hubspot(context: AssetCheckExecutionContext) -> AssetCheckResult:
     scan_id = _scan_id(context)
     records = context.instance.fetch_materializations(

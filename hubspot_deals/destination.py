@@ -4,14 +4,17 @@ import hashlib
 import os
 import re
 import tempfile
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import dlt
 from dlt.common.destination import Destination
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from hubspot_deals.duckdb_file import AttachedDuckDbCredentials, attached_duckdb
+from hubspot_deals.failures import destination_unavailable, root_message
 from hubspot_deals.hubspot.checkpoint import Checkpoint
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
@@ -45,18 +48,9 @@ def make_destination(settings: Settings | None = None) -> Destination:
     # One DuckDB thread: the scan's Python needs the other core; loads are small chunks.
     duckdb_config = {"memory_limit": settings.duckdb_memory(), "threads": 1}
     credentials = AttachedDuckDbCredentials(str(settings.duckdb_file), global_config=duckdb_config)
+    # `auto`: each load sizes the limit by the table it writes, as it is at load time.
+    credentials.memory_limit_by_width = settings.duckdb_memory_limit == "auto"
     return attached_duckdb(credentials=credentials, destination_name="duckdb")
-
-
-def fit_duckdb_memory(pipeline: dlt.Pipeline, columns: int, settings: Settings) -> str | None:
-    """Sizes the `auto` DuckDB memory limit of the scan's loads by its deals table's width;
-    the limit each new connection of the pipeline gets. Returns the limit set, if any."""
-    credentials = pipeline.destination.config_params.get("credentials")
-    if not isinstance(credentials, DuckDbCredentials) or settings.duckdb_memory_limit != "auto":
-        return None
-    limit = settings.duckdb_memory(columns)
-    credentials.global_config = {**(credentials.global_config or {}), "memory_limit": limit}
-    return limit
 
 
 def pipeline_name_for(scan_id: str) -> str:
@@ -164,3 +158,33 @@ def keep_newest_deal_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
                 scan_id,
             )
         return duplicates
+
+
+T = TypeVar("T")
+
+
+def when_destination_free(
+    action: Callable[[], T], warn: Callable[[str], None], patience_seconds: float | None = None
+) -> T:
+    """Runs `action`, waiting out an unavailable destination (PostgreSQL down, restarting or
+    refusing connections; DuckDB locked by another process) for up to the patience
+    (HUBSPOT_DEALS_DESTINATION_PATIENCE_SECONDS) from its first failure. Past it, the error
+    stands."""
+    if patience_seconds is None:
+        patience_seconds = get_settings().destination_patience_seconds
+    deadline: float | None = None
+    delay = 1.0
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not destination_unavailable(exc):
+                raise
+            now = time.monotonic()
+            deadline = deadline or now + patience_seconds
+            if now >= deadline:
+                raise
+            pause = min(delay, deadline - now)
+            warn(f"destination busy ({root_message(exc)}); retry in {pause:.0f}s")
+            time.sleep(pause)
+            delay = min(delay * 2, 15.0)

@@ -16,7 +16,12 @@ DATASET_NAME = "hubspot_deals_extraction"
 # and 187 MB and loaded at 200 MB: the limit leaves wide tables about a fifth above that edge.
 DUCKDB_BASE_MB = 20
 DUCKDB_MB_PER_COLUMN = 0.55
-DUCKDB_AUTO_COLUMNS = 80  # the width assumed until the scan knows its own
+DUCKDB_AUTO_COLUMNS = 80  # the width assumed until a load knows its table's
+
+
+def duckdb_auto_memory_mb(columns: int = DUCKDB_AUTO_COLUMNS) -> int:
+    """DuckDB's `auto` memory limit, in MB, for loading a table of `columns` columns."""
+    return DUCKDB_BASE_MB + round(DUCKDB_MB_PER_COLUMN * max(columns, DUCKDB_AUTO_COLUMNS))
 
 
 class Settings(BaseSettings):
@@ -49,7 +54,8 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field(
         default="auto",
         description="DuckDB memory limit in the scan process (it spills beyond): `auto` sizes "
-        "it by the deals table's width (DuckDB needs blocks per column), or a DuckDB size.",
+        "each load by the width of the table it writes (DuckDB needs blocks per column), or a "
+        "DuckDB size.",
     )
     postgres_dsn: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
     default_organization_id: str = "default"
@@ -65,6 +71,12 @@ class Settings(BaseSettings):
         default=600,
         description="Incremental scans re-read this much before the last scan's "
         "start, because HubSpot's search index shows writes late.",
+    )
+    destination_patience_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="How long a scan waits out an unavailable destination (PostgreSQL down, "
+        "restarting or refusing connections; DuckDB locked by another process) before failing.",
     )
     http_timeout_seconds: float = 60.0
     max_attempts: int = Field(default=8, description="Attempts per HubSpot request (429/5xx).")
@@ -131,11 +143,10 @@ class Settings(BaseSettings):
         return self.home / "dlt_pipelines"
 
     def duckdb_memory(self, columns: int = DUCKDB_AUTO_COLUMNS) -> str:
-        """DuckDB's memory limit for a deals table of `columns` columns."""
+        """DuckDB's memory limit for loading a table of `columns` columns."""
         if self.duckdb_memory_limit != "auto":
             return self.duckdb_memory_limit
-        width = max(columns, DUCKDB_AUTO_COLUMNS)
-        return f"{DUCKDB_BASE_MB + round(DUCKDB_MB_PER_COLUMN * width)}MB"
+        return f"{duckdb_auto_memory_mb(columns)}MB"
 
 
 @lru_cache(maxsize=1)

@@ -30,24 +30,22 @@ from hubspot_deals.destination import (
     clear_scan_rows,
     definitions_pipeline,
     delete_uncommitted_chunks,
-    fit_duckdb_memory,
     keep_newest_deal_rows,
     read_checkpoint,
+    when_destination_free,
 )
+from hubspot_deals.failures import CONFIGURATION_ERROR, scan_failure
 from hubspot_deals.hubspot.checkpoint import DealStream, scan_fingerprint
 from hubspot_deals.hubspot.columns import DealTableBuilder
 from hubspot_deals.hubspot.deals import DealFilter
-from hubspot_deals.hubspot.errors import HubSpotError
 from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
 from hubspot_deals.incremental import incremental_cursor_ms
 from hubspot_deals.memory import make_this_process_lean
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
-from hubspot_deals.resources import CONFIGURATION_ERROR, HubSpotResource, ScanDestination
+from hubspot_deals.resources import HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
 
 SCAN_OP_NAME = "hubspot_scan"
-# Columns of a deals row besides its properties: the record's, the scan's and dlt's.
-RECORD_COLUMNS = 11
 T = TypeVar("T")
 
 ASSET_OWNER = "team:data-engineering"
@@ -197,7 +195,18 @@ def hubspot_scan(
     # Local dlt state is a cache: drop it (and any package a crashed run left) and restore the
     # scan's committed state from the destination.
     pipeline.drop()
-    previous = when_destination_free(lambda: read_checkpoint(pipeline), context)
+
+    def destination_step(action: Callable[[], T]) -> T:
+        """A step on the destination outside the chunk loop: waited out, and classified."""
+        try:
+            return when_destination_free(action, context.log.warning)
+        except Exception as exc:
+            failure = scan_failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    previous = destination_step(lambda: read_checkpoint(pipeline))
     resume = previous if previous and previous.fingerprint == fingerprint else None
     if resume and resume.finished:
         resume = None
@@ -219,11 +228,11 @@ def hubspot_scan(
     if resume is None:
         # A fresh pass replaces whatever the scan had, even rows of a first run that died
         # before its first checkpoint.
-        if when_destination_free(lambda: clear_scan_rows(pipeline, scan_id), context):
+        if destination_step(lambda: clear_scan_rows(pipeline, scan_id)):
             context.log.info(f"scan {scan_id}: fresh pass, previous rows replaced")
     else:
-        orphans = when_destination_free(
-            lambda: delete_uncommitted_chunks(pipeline, scan_id, resume.chunks), context
+        orphans = destination_step(
+            lambda: delete_uncommitted_chunks(pipeline, scan_id, resume.chunks)
         )
         context.log.info(
             f"scan {scan_id}: resuming after {resume.deals_extracted} deals "
@@ -245,9 +254,6 @@ def hubspot_scan(
         if unknown:
             context.log.warning(f"HubSpot has no deal properties {unknown}; skipped")
         facts["unknown_properties"] = unknown
-        limit = fit_duckdb_memory(pipeline, len(selected) + RECORD_COLUMNS, settings)
-        if limit is not None:
-            context.log.info(f"DuckDB memory limit {limit} for {len(selected)} properties")
         stream = DealStream.open(
             client,
             DealTableBuilder(selected, scan_id, organization_id),
@@ -287,9 +293,9 @@ def hubspot_scan(
                         deal_stream=open_stream, cache=cache,
                     ).with_resources(*names)  # fmt: skip
 
-                last_load = run_chunk(pipeline, chunk_source, context)
+                last_load, row_counts = run_chunk(pipeline, chunk_source, context)
                 first_load = first_load or last_load
-                for table, count in pipeline.last_trace.last_normalize_info.row_counts.items():
+                for table, count in row_counts.items():
                     rows_loaded[table] = rows_loaded.get(table, 0) + count
                 stream: DealStream | None = facts.get("stream")
                 if stream is None or stream.exhausted or "deals" not in selected:
@@ -298,21 +304,18 @@ def hubspot_scan(
                 progress.checkpointed(checkpoint)
                 stop_if_requested(context, f"after the checkpoint of {checkpoint.deals_extracted}")
     except Exception as exc:
-        cause = _hubspot_cause(exc)
-        if cause is None:
+        failure = scan_failure(exc)
+        if failure is None:
             raise
-        context.log.error(f"scan {scan_id} failed: {cause}")
-        raise Failure(
-            description=str(cause),
-            metadata={"error_category": cause.category, "transient": cause.transient},
-        ) from None
+        context.log.error(f"scan {scan_id} failed: {failure.description}")
+        raise failure from None
     finally:
         client.close()
     stream = facts.get("stream")
     if stream is not None:
         progress.checkpointed(stream.checkpoint())
         if deal_filter.reads_archived:
-            when_destination_free(lambda: keep_newest_deal_rows(pipeline, scan_id), context)
+            destination_step(lambda: keep_newest_deal_rows(pipeline, scan_id))
     stats = dict(client.stats)
     for name in selected:
         key = key_of[name]
@@ -359,67 +362,26 @@ def hubspot_scan(
         yield MaterializeResult(asset_key=key, metadata=extra)
 
 
-def when_destination_free(
-    action: Callable[[], T], context: AssetExecutionContext, patience_seconds: float = 120.0
-) -> T:
-    """Runs `action`, waiting out a busy destination: DuckDB locked by another process, or a
-    PostgreSQL server restarting. Past the patience, the error stands (a transient failure)."""
-    delay, waited = 1.0, 0.0
-    while True:
-        try:
-            return action()
-        except Exception as exc:
-            if not _destination_busy(exc) or waited >= patience_seconds:
-                raise
-            context.log.warning(f"destination busy ({_root_message(exc)}); retry in {delay:.0f}s")
-            time.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 15.0)
-
-
 def run_chunk(
     pipeline: Pipeline, chunk_source: Callable[[], DltSource], context: AssetExecutionContext
-) -> LoadInfo:
-    """Loads one chunk. A chunk that was read but not loaded (the destination was busy) is
-    loaded from its package, never read again, so its checkpoint and rows commit together."""
+) -> tuple[LoadInfo, dict[str, int]]:
+    """Loads one chunk; returns the load's info and the rows it loaded per table. A chunk that
+    was read but not loaded (the destination was busy) is loaded from its package, never read
+    again, so its checkpoint and rows commit together."""
+    row_counts: dict[str, int] = {}
 
     def load() -> LoadInfo:
-        # A pending package (read, not loaded) is finished; nothing new is read then.
-        info = pipeline.run() if pipeline.has_pending_data else pipeline.run(chunk_source())
+        try:
+            # A pending package (read, not loaded) is finished; nothing new is read then.
+            info = pipeline.run() if pipeline.has_pending_data else pipeline.run(chunk_source())
+        finally:
+            # The rows are counted when normalized: by the try that read the chunk, which may
+            # not be the one that loads it.
+            trace = pipeline.last_trace
+            if trace is not None and trace.last_normalize_info is not None:
+                row_counts.clear()
+                row_counts.update(trace.last_normalize_info.row_counts)
         info.raise_on_failed_jobs()
         return info
 
-    return when_destination_free(load, context)
-
-
-_BUSY_MARKERS = (
-    "could not set lock",  # DuckDB: another process has the file open
-    "conflicting lock",
-    "could not connect to server",  # PostgreSQL down or restarting
-    "connection refused",
-    "server closed the connection unexpectedly",
-    "the database system is starting up",
-    "the database system is shutting down",
-)
-
-
-def _chain(exc: BaseException):  # noqa: ANN202
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        yield current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-
-
-def _destination_busy(exc: BaseException) -> bool:
-    return any(m in str(e).lower() for e in _chain(exc) for m in _BUSY_MARKERS)
-
-
-def _root_message(exc: BaseException) -> str:
-    return str(list(_chain(exc))[-1]).strip().splitlines()[0][:200]
-
-
-def _hubspot_cause(exc: BaseException) -> HubSpotError | None:
-    """dlt wraps extraction errors; find the HubSpot error underneath, if any."""
-    return next((e for e in _chain(exc) if isinstance(e, HubSpotError)), None)
+    return when_destination_free(load, context.log.warning), row_counts

@@ -15,6 +15,7 @@ from dagster import (
 )
 
 from hubspot_deals.assets.scan import ASSET_OWNER
+from hubspot_deals.destination import when_destination_free
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.resources import ScanDestination
 from hubspot_deals.results import DestinationReader
@@ -33,7 +34,10 @@ from hubspot_deals.summary import deal_summary as compute_summary
 )
 def deal_summary(context: AssetExecutionContext, destination: ScanDestination) -> MaterializeResult:
     scan_id = context.partition_key
-    figures = compute_summary(DestinationReader(), scan_id)
+    # Reads and the load wait out an unavailable destination, as the scan's own steps do.
+    figures = when_destination_free(
+        lambda: compute_summary(DestinationReader(), scan_id), context.log.warning
+    )
     row = {
         "_scan_id": scan_id,
         "_organization_id": context.run.tags.get("hubspot_deals/organization_id", ""),
@@ -43,21 +47,24 @@ def deal_summary(context: AssetExecutionContext, destination: ScanDestination) -
         "computed_at": datetime.now(UTC),
     }
     pipeline = destination.pipeline_for_scan(scan_id)
-    pipeline.run(
-        dlt.resource(
-            [row],
-            name="deal_summary",
-            write_disposition="merge",
-            primary_key="_scan_id",
-            columns={
-                "pipelines": {"data_type": "json"},
-                "stages": {"data_type": "json"},
-                "total_value": {"data_type": "double"},
-                "avg_deal_value": {"data_type": "double", "nullable": True},
-                "min_value": {"data_type": "double", "nullable": True},
-                "max_value": {"data_type": "double", "nullable": True},
-            },
-        )
+    summary_row = dlt.resource(
+        [row],
+        name="deal_summary",
+        write_disposition="merge",
+        primary_key="_scan_id",
+        columns={
+            "pipelines": {"data_type": "json"},
+            "stages": {"data_type": "json"},
+            "total_value": {"data_type": "double"},
+            "avg_deal_value": {"data_type": "double", "nullable": True},
+            "min_value": {"data_type": "double", "nullable": True},
+            "max_value": {"data_type": "double", "nullable": True},
+        },
+    )
+    # A load cut part-way stays pending in the pipeline: the next try finishes it.
+    when_destination_free(
+        lambda: pipeline.run() if pipeline.has_pending_data else pipeline.run(summary_row),
+        context.log.warning,
     )
     return MaterializeResult(
         metadata={

@@ -1,9 +1,7 @@
-"""A PostgreSQL outage mid-scan: the scan waits it out (or fails transiently and resumes) and
-its rows end exact, never duplicated. The outage is a TCP proxy in front of the machine's
-PostgreSQL that drops every connection and refuses new ones for a while."""
+"""A PostgreSQL outage mid-scan: the scan waits it out within its run and its rows end exact,
+never duplicated. The outage is a TCP proxy in front of the machine's PostgreSQL that cuts every
+connection and then refuses, resets or answers new ones as a restarting server does."""
 
-import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,87 +11,20 @@ import requests
 from dagster import DagsterInstance
 
 from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.sensors import failure_of
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
+from hubspot_deals_tests.postgres_proxy import NOT_ACCEPTING, PostgresProxy
 from hubspot_sandbox.process import SandboxServer
 
 pytestmark = pytest.mark.postgres
 
 
-class CuttableProxy:
-    """Forwards a local port to PostgreSQL until `cut()`, which closes every connection and
-    stops listening (clients get 'connection refused') until `restore()`."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._sockets: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self.dropped = 0  # connections cut by outages
-
-    def _listen(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        assert self._listener is not None
-        self._listener.close()
-        with self._lock:
-            sockets, self._sockets = self._sockets, set()
-            self.dropped += len(sockets) // 2
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-
-    def restore(self) -> None:
-        self._listen()
-
-    def __enter__(self) -> "CuttableProxy":
-        self._listen()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cut()
-
-
 @pytest.fixture
-def proxied_postgres(postgres_destination: str, monkeypatch) -> Iterator[CuttableProxy]:
+def proxied_postgres(postgres_destination: str, monkeypatch) -> Iterator[PostgresProxy]:
     host_port, database = postgres_destination.rsplit("@", 1)[1].split("/", 1)
     host, port = host_port.split(":")
-    with CuttableProxy((host, int(port))) as proxy:
+    with PostgresProxy((host, int(port))) as proxy:
         monkeypatch.setenv(
             "HUBSPOT_DEALS_POSTGRES_DSN", f"postgresql://postgres@127.0.0.1:{proxy.port}/{database}"
         )
@@ -102,39 +33,101 @@ def proxied_postgres(postgres_destination: str, monkeypatch) -> Iterator[Cuttabl
         yield proxy
 
 
-def test_postgres_outage_mid_scan_is_waited_out_with_exact_rows(
-    instance: DagsterInstance, monkeypatch, proxied_postgres: CuttableProxy
-) -> None:
+def when_served(sandbox: SandboxServer, deals: int) -> None:
+    """Returns once the sandbox has served `deals` deals: the scan is part-way."""
+    deadline = time.monotonic() + 300
+    while requests.get(sandbox.url("/__sandbox/stats"), timeout=5).json()["dealsServed"] < deals:
+        assert time.monotonic() < deadline, "the scan did not get going"
+        time.sleep(0.02)
+
+
+def outage_warnings(instance: DagsterInstance, run_id: str) -> list[str]:
+    return [
+        r.user_message
+        for r in instance.all_logs(run_id)
+        if (r.user_message or "").startswith("destination busy")
+    ]
+
+
+def scan_during_outage(
+    instance: DagsterInstance, monkeypatch, proxy: PostgresProxy, phases: list[tuple[str, float]]
+) -> tuple[object, list[str], list[float], list[str]]:
+    """Scans 8,000 deals while the proxy plays `phases` (mode, seconds) from the 3,000th deal on;
+    returns the outcome, the deals' ids HubSpot has, when the outage ended, and its warnings."""
     token = fake_token()
     with SandboxServer(deals=8_000, seed=17, tokens=[token], latency_ms=10) as sandbox:
         monkeypatch.setenv("HUBSPOT_API_BASE_URL", sandbox.base_url)
         get_settings.cache_clear()
-
         restored_at: list[float] = []
 
         def outage() -> None:
-            deadline = time.monotonic() + 120
-            while (
-                requests.get(sandbox.url("/__sandbox/stats"), timeout=5).json()["dealsServed"]
-                < 3_000
-            ):
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
-            proxied_postgres.cut()
-            time.sleep(4)
-            proxied_postgres.restore()
+            when_served(sandbox, 3_000)
+            for mode, seconds in phases:
+                proxy.outage(mode)
+                time.sleep(seconds)
+            proxy.restore()
             restored_at.append(time.monotonic())
 
         cutter = threading.Thread(target=outage, daemon=True)
         cutter.start()
         outcome = execute_scan(instance, "outage", scan_run_config("org", token, None, True))
-        ended_at = time.monotonic()
-        cutter.join(30)
+        cutter.join(sum(s for _, s in phases) + 30)
         account = sandbox.account()
+    expected = sorted(account.live_deal_ids() + account.archived_deal_ids())
+    return outcome, expected, restored_at, outage_warnings(instance, outcome.run_id)
+
+
+def test_postgres_outage_mid_scan_is_waited_out_with_exact_rows(
+    instance: DagsterInstance, monkeypatch, proxied_postgres: PostgresProxy
+) -> None:
+    outcome, expected, restored_at, warnings = scan_during_outage(
+        instance, monkeypatch, proxied_postgres, [("refused", 4)]
+    )
     assert outcome.success, outcome.error
-    # The outage cut the scan's open connections and ended before the scan did: dlt's loader
-    # and the scan's own wait for a busy destination carried it through.
-    assert proxied_postgres.dropped >= 1
-    assert restored_at and restored_at[0] < ended_at
+    assert any("Connection refused" in w for w in warnings), warnings
+    assert restored_at and restored_at[0] < time.monotonic()
     ids = [r["id"] for r in scan_rows("deals", "outage")]
-    assert ids == sorted(account.live_deal_ids() + account.archived_deal_ids())
+    assert ids == expected
+    assert outcome.deals_metadata["rows_loaded"] == len(expected) == 8_000
+
+
+@pytest.mark.slow
+def test_postgres_unavailable_for_90_seconds_is_waited_out_in_one_run(
+    instance: DagsterInstance, monkeypatch, proxied_postgres: PostgresProxy
+) -> None:
+    """Refused, then reset, then answered "not currently accepting connections" (57P03), 30 s
+    each: within the 2 minutes' patience, so the one run completes with every deal once."""
+    phases = [("refused", 30), ("reset", 30), ("not_accepting", 30)]
+    outcome, expected, restored_at, warnings = scan_during_outage(
+        instance, monkeypatch, proxied_postgres, phases
+    )
+    ended_at = time.monotonic()
+    assert outcome.success, outcome.error
+    assert restored_at and restored_at[0] < ended_at
+    assert proxied_postgres.answered["reset"] >= 1
+    assert proxied_postgres.answered["not_accepting"] >= 1
+    assert any("Connection refused" in w for w in warnings), warnings
+    assert any(NOT_ACCEPTING in w for w in warnings), warnings
+    ids = [r["id"] for r in scan_rows("deals", "outage")]
+    assert ids == expected  # every deal, once
+    assert outcome.deals_metadata["rows_loaded"] == len(expected) == 8_000
+    runs = instance.get_run_records()
+    assert [r.dagster_run.run_id for r in runs] == [outcome.run_id]
+
+
+def test_an_outage_past_the_patience_fails_as_transient(
+    instance: DagsterInstance, monkeypatch, proxied_postgres: PostgresProxy
+) -> None:
+    """HUBSPOT_DEALS_DESTINATION_PATIENCE_SECONDS bounds the wait; the failure then says what it
+    was, and that resuming can succeed (the resume sensor resumes it)."""
+    monkeypatch.setenv("HUBSPOT_DEALS_DESTINATION_PATIENCE_SECONDS", "3")
+    outcome, _, _, warnings = scan_during_outage(
+        instance, monkeypatch, proxied_postgres, [("not_accepting", 40)]
+    )
+    assert not outcome.success
+    assert outcome.error.startswith(
+        "the destination stayed unavailable past the scan's patience "
+        "(HUBSPOT_DEALS_DESTINATION_PATIENCE_SECONDS): "
+    ) and outcome.error.endswith(f"FATAL:  {NOT_ACCEPTING}")
+    assert warnings and all(NOT_ACCEPTING in w for w in warnings)
+    assert failure_of(instance, outcome.run_id) == ("destination_unavailable", True)

@@ -11,6 +11,7 @@ import requests
 from dagster import DagsterInstance
 
 from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.sensors import failure_of
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_deals_tests.expected import typed
@@ -235,3 +236,57 @@ def test_pipeline_filter_reads_only_that_pipeline(instance: DagsterInstance, mon
     assert outcome.deals_metadata["filters"]["pipeline"] == pipeline
     # HubSpot applied the filter: search pages of 200 cover the pipeline's live deals only.
     assert sum(searched["POST /crm/v3/objects/deals/search"].values()) == 1 + -(-live // 200)
+
+
+@pytest.mark.slow
+def test_narrow_scan_into_a_table_widened_by_a_full_scan(
+    instance: DagsterInstance, monkeypatch
+) -> None:
+    """A full scan of a portal with 1,000 custom properties widens the shared deals table; a
+    scan of 3 properties of the same portal then loads into that 1,000-column table."""
+    token = fake_token()
+    narrow = ["dealname", "amount", "dealstage"]
+    with SandboxServer(deals=5_000, seed=23, tokens=[token], custom_properties=1_000) as sandbox:
+        use(sandbox, monkeypatch)
+        # Every property of January 2021's deals (the wide scan), all 5,000 deals narrowly.
+        wide = execute_scan(
+            instance, "wide", scan_run_config("org", token, None, True, "2021-01-01", "2021-01-31")
+        )
+        assert wide.success, wide.error
+        served_before = stats(sandbox)["dealsServed"]
+        outcome = execute_scan(instance, "narrow", scan_run_config("org", token, narrow, True))
+        assert outcome.success, outcome.error
+        served_by_narrow = stats(sandbox)["dealsServed"] - served_before
+        # A limit set too small for that table: a configuration error naming the setting,
+        # which the resume sensor leaves alone (resuming would fail the same way).
+        monkeypatch.setenv("HUBSPOT_DEALS_DUCKDB_MEMORY_LIMIT", "64MB")
+        get_settings.cache_clear()
+        small = execute_scan(instance, "narrow-64mb", scan_run_config("org", token, narrow, True))
+        account = sandbox.account()
+    # The test reads every column of the 1,026-column table back: its reader gets room for that.
+    monkeypatch.setenv("HUBSPOT_DEALS_DUCKDB_MEMORY_LIMIT", "1GB")
+    get_settings.cache_clear()
+    definitions = {d["name"]: d for d in account.property_definitions()}
+    assert len(definitions) == 1_017
+    deals = sorted(account.deals(), key=lambda d: int(d["id"]))
+    january = [d for d in deals if d["properties"]["createdate"] < "2021-02-01"]
+    wide_rows = scan_rows("deals", "wide")
+    assert [r["id"] for r in wide_rows] == [d["id"] for d in january] and len(january) == 78
+    for row, deal in zip(wide_rows, january, strict=True):
+        for name, raw in deal["properties"].items():
+            assert row[name] == typed(definitions[name], raw), (deal["id"], name, raw)
+    rows = scan_rows("deals", "narrow")
+    # Every deal read once (and the one deal of the search for HubSpot's total).
+    assert len(rows) == len(deals) == 5_000 and served_by_narrow == 5_001
+    for row, deal in zip(rows, deals, strict=True):
+        assert row["id"] == deal["id"] and row["archived"] == deal["archived"]
+        for name in narrow:
+            raw = deal["properties"][name]
+            assert row[name] == typed(definitions[name], raw), (deal["id"], name, raw)
+        assert row["closedate"] is None  # a column of the wide scan only
+    assert not small.success
+    assert small.error.startswith(
+        "DuckDB ran out of memory: loading deals (1026 columns) did not fit in 64MB. "
+        "Set HUBSPOT_DEALS_DUCKDB_MEMORY_LIMIT above 64MB"
+    )
+    assert failure_of(instance, small.run_id) == ("configuration_error", False)
