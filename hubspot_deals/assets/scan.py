@@ -43,6 +43,7 @@ from hubspot_deals.memory import make_this_process_lean
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.resources import CONFIGURATION_ERROR, HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
+from hubspot_deals.writer_pool import writer_pool
 
 SCAN_OP_NAME = "hubspot_scan"
 # Columns of a deals row besides its properties: the record's, the scan's and dlt's.
@@ -162,6 +163,7 @@ def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
     group_name="hubspot",
     partitions_def=scans_partitions,
     dagster_dlt_translator=ScanTranslator(),
+    pool=writer_pool(),
 )
 def hubspot_scan(
     context: AssetExecutionContext,
@@ -406,8 +408,13 @@ def _chain(exc: BaseException):  # noqa: ANN202
         current = current.__cause__ or current.__context__
 
 
+def busy_message(text: str) -> bool:
+    """Whether an error's message says the destination was busy: a transient cause."""
+    return any(m in text.lower() for m in _BUSY_MARKERS)
+
+
 def _destination_busy(exc: BaseException) -> bool:
-    return any(m in str(e).lower() for e in _chain(exc) for m in _BUSY_MARKERS)
+    return any(busy_message(str(e)) for e in _chain(exc))
 
 
 def _root_message(exc: BaseException) -> str:

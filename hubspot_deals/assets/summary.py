@@ -14,7 +14,7 @@ from dagster import (
     asset,
 )
 
-from hubspot_deals.assets.scan import ASSET_OWNER
+from hubspot_deals.assets.scan import ASSET_OWNER, when_destination_free
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.resources import ScanDestination
 from hubspot_deals.results import DestinationReader
@@ -33,32 +33,42 @@ from hubspot_deals.summary import deal_summary as compute_summary
 )
 def deal_summary(context: AssetExecutionContext, destination: ScanDestination) -> MaterializeResult:
     scan_id = context.partition_key
-    figures = compute_summary(DestinationReader(), scan_id)
-    row = {
-        "_scan_id": scan_id,
-        "_organization_id": context.run.tags.get("hubspot_deals/organization_id", ""),
-        **{k: v for k, v in figures.items() if k not in ("pipelines", "stages")},
-        "pipelines": json.dumps(figures["pipelines"]),
-        "stages": json.dumps(figures["stages"]),
-        "computed_at": datetime.now(UTC),
-    }
+    organization_id = context.run.tags.get("hubspot_deals/organization_id", "")
     pipeline = destination.pipeline_for_scan(scan_id)
-    pipeline.run(
-        dlt.resource(
-            [row],
-            name="deal_summary",
-            write_disposition="merge",
-            primary_key="_scan_id",
-            columns={
-                "pipelines": {"data_type": "json"},
-                "stages": {"data_type": "json"},
-                "total_value": {"data_type": "double"},
-                "avg_deal_value": {"data_type": "double", "nullable": True},
-                "min_value": {"data_type": "double", "nullable": True},
-                "max_value": {"data_type": "double", "nullable": True},
-            },
-        )
-    )
+
+    def summarize() -> dict:
+        figures = compute_summary(DestinationReader(), scan_id)
+        row = {
+            "_scan_id": scan_id,
+            "_organization_id": organization_id,
+            **{k: v for k, v in figures.items() if k not in ("pipelines", "stages")},
+            "pipelines": json.dumps(figures["pipelines"]),
+            "stages": json.dumps(figures["stages"]),
+            "computed_at": datetime.now(UTC),
+        }
+        if pipeline.has_pending_data:  # a row normalized before the file turned out busy
+            pipeline.run().raise_on_failed_jobs()
+        else:
+            pipeline.run(
+                dlt.resource(
+                    [row],
+                    name="deal_summary",
+                    write_disposition="merge",
+                    primary_key="_scan_id",
+                    columns={
+                        "pipelines": {"data_type": "json"},
+                        "stages": {"data_type": "json"},
+                        "total_value": {"data_type": "double"},
+                        "avg_deal_value": {"data_type": "double", "nullable": True},
+                        "min_value": {"data_type": "double", "nullable": True},
+                        "max_value": {"data_type": "double", "nullable": True},
+                    },
+                )
+            ).raise_on_failed_jobs()
+        return figures
+
+    # Another process (a scan of another organization, the API's read) may have the DuckDB file.
+    figures = when_destination_free(summarize, context)
     return MaterializeResult(
         metadata={
             "total_deals": figures["total_deals"],
