@@ -379,9 +379,22 @@ def run_chunk(
     """Loads one chunk. A chunk that was read but not loaded (the destination was busy) is
     loaded from its package, never read again, so its checkpoint and rows commit together."""
 
+    normalized: list[Any] = []  # the normalize step of the attempt that read the chunk
+
     def load() -> LoadInfo:
         # A pending package (read, not loaded) is finished; nothing new is read then.
-        info = pipeline.run() if pipeline.has_pending_data else pipeline.run(chunk_source())
+        pending = pipeline.has_pending_data
+        try:
+            info = pipeline.run() if pending else pipeline.run(chunk_source())
+        finally:
+            trace = pipeline.last_trace
+            steps = [s for s in trace.steps if s.step == "normalize"] if trace else []
+            if not pending:
+                normalized[:] = [s for s in steps if s.step_info is not None][-1:]
+            elif trace is not None and normalized:
+                # A load of the package normalizes nothing: the chunk's row counts (read by the
+                # scan and by dagster-dlt's metadata) are those of the attempt that read it.
+                trace.steps[:] = [s for s in trace.steps if s.step != "normalize"] + normalized
         info.raise_on_failed_jobs()
         return info
 
