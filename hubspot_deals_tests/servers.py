@@ -92,13 +92,14 @@ class HeldReadConnection:
             [sys.executable, "-c", _HOLD, str(path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        if line != "held":
+        assert self.process.stdout is not None and self.process.stderr is not None
+        if self.process.stdout.readline().strip() != "held":
             self.release()
-            raise RuntimeError(f"could not hold {path} read-only: {line!r}")
+            error = self.process.stderr.read().strip().splitlines()
+            raise RuntimeError(f"could not hold {path} read-only: {error[-1:]}")
 
     def release(self) -> None:
         if self.process.poll() is None:
