@@ -16,6 +16,7 @@ from hubspot_deals.sensors import (
     build_change_sensor,
     deals_current_on_scan_success,
     detect_crashed_scans,
+    duckdb_writer_pool,
     resume_failed_scans,
 )
 
@@ -33,6 +34,7 @@ defs = Definitions(
         build_change_sensor(organizations),
         resume_failed_scans,
         detect_crashed_scans,
+        duckdb_writer_pool,
     ],
     resources={
         "dlt": DagsterDltResource(),

@@ -78,10 +78,16 @@ def destination_unavailable(exc: BaseException) -> bool:
         state = _sqlstate(error)
         if state in _UNAVAILABLE_SQLSTATES or state.startswith(_UNAVAILABLE_SQLSTATE_CLASSES):
             return True
-        text = str(error).lower()
-        if any(marker in text for marker in _UNAVAILABLE_MESSAGES):
+        if unavailable_message(str(error)):
             return True
     return False
+
+
+def unavailable_message(text: str) -> bool:
+    """Whether an error's text says the destination was unavailable (the rule for errors known
+    only by their message, such as a failed step's recorded error)."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in _UNAVAILABLE_MESSAGES)
 
 
 def duckdb_out_of_memory(exc: BaseException) -> bool:

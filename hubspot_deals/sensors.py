@@ -1,5 +1,5 @@
-"""Sensors: deals_current on scan success, HubSpot changes, crashed scans, and resuming failed
-scans."""
+"""Sensors: deals_current on scan success, HubSpot changes, crashed scans, resuming failed
+scans, and DuckDB's writer pool."""
 
 import contextlib
 import json
@@ -26,9 +26,11 @@ from dagster import (
     sensor,
 )
 from dagster._core.events import JobFailureData, RunFailureReason
+from dagster._utils.error import SerializableErrorInfo
 
 from hubspot_deals import tags
 from hubspot_deals.assets.scan import SCAN_OP_NAME
+from hubspot_deals.failures import DESTINATION_UNAVAILABLE, unavailable_message
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.deals import DealFilter, DealReader
 from hubspot_deals.hubspot.errors import HubSpotAuthenticationError, HubSpotError
@@ -38,6 +40,7 @@ from hubspot_deals.launch import scheduled_scan_request
 from hubspot_deals.organizations import ScheduledOrganization
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.settings import get_settings
+from hubspot_deals.writer_pool import keep_writer_pool, runs_waiting_for_writer, writer_pool
 
 
 @run_status_sensor(
@@ -89,13 +92,25 @@ def changed_deals(org: ScheduledOrganization, since_ms: int) -> int:
         client.close()
 
 
+def latest_run_id(instance: DagsterInstance, organization_id: str) -> str | None:
+    """The organization's newest run of any job (its scans and its deals_current rebuilds)."""
+    records = instance.get_run_records(
+        RunsFilter(tags={tags.ORGANIZATION: organization_id}), limit=1
+    )
+    return records[0].dagster_run.run_id if records else None
+
+
+def scan_has_run(instance: DagsterInstance, scan_id: str) -> bool:
+    return bool(instance.get_run_records(RunsFilter(tags={tags.PARTITION: scan_id}), limit=1))
+
+
 def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefinition:
     watched = [o for o in orgs if o.change_sensor]
 
     @sensor(
         name="hubspot_changes_sensor",
         job=scan_job,
-        minimum_interval_seconds=300,
+        minimum_interval_seconds=get_settings().change_sensor_seconds,
         default_status=DefaultSensorStatus.RUNNING if watched else DefaultSensorStatus.STOPPED,
         description="Checks each organization of the organizations file for deals modified "
         "since its last scan (one search request) and starts an incremental scan if any.",
@@ -103,8 +118,17 @@ def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefiniti
     def hubspot_changes_sensor(context: SensorEvaluationContext) -> SensorResult:
         cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
         requests: list[RunRequest] = []
+        orphans: list[str] = []
         now = datetime.now(UTC)
         for org in watched:
+            # A scan this sensor added whose run request was dropped has no run: remove it.
+            requested = cursor.get(org.id, {}).pop("requested_scan", None)
+            if (
+                requested
+                and context.instance.has_dynamic_partition(scans_partitions.name, requested)
+                and not scan_has_run(context.instance, requested)
+            ):
+                orphans.append(requested)
             if scan_in_progress(context.instance, org.id):
                 continue
             started = last_scan_start(context.instance, org.id)
@@ -122,16 +146,29 @@ def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefiniti
             }
             if not changed:
                 continue
-            scan_id = f"{org.id}-{now:%Y-%m-%d-%H%M%S}"
-            run_key = f"{org.id}:{started.isoformat()}"
+            scan_id = base = f"{org.id}-{now:%Y-%m-%d-%H%M%S}"
+            n = 1
+            while context.instance.has_dynamic_partition(scans_partitions.name, scan_id):
+                n += 1  # a retry within the same second
+                scan_id = f"{base}-{n}"
+            # The same changes ask for one run, but a retry after that run failed (the
+            # organization's newest run is then another) must not reuse its key: Dagster drops
+            # a request whose key already has a run.
+            after = latest_run_id(context.instance, org.id) or "none"
+            run_key = f"{org.id}:{started.isoformat()}:after-{after}"
             requests.append(scheduled_scan_request(org, scan_id, run_key, "change_sensor"))
+            cursor[org.id]["requested_scan"] = scan_id
+        partition_requests = []
+        if requests:
+            partition_requests.append(
+                scans_partitions.build_add_request([r.partition_key for r in requests])
+            )
+        if orphans:
+            context.log.info(f"removing scans whose run request was dropped: {orphans}")
+            partition_requests.append(scans_partitions.build_delete_request(orphans))
         return SensorResult(
             run_requests=requests,
-            dynamic_partitions_requests=[
-                scans_partitions.build_add_request([r.partition_key for r in requests])
-            ]
-            if requests
-            else [],
+            dynamic_partitions_requests=partition_requests,
             cursor=json.dumps(cursor, sort_keys=True),
         )
 
@@ -156,10 +193,25 @@ def failure_of(instance: DagsterInstance, run_id: str) -> tuple[str, bool]:
                 str(getattr(category, "value", category) or "failure"),
                 bool(getattr(transient, "value", transient)),
             )
+        if error_chain_unavailable(data.error):
+            # Past the patience: another writer or a database outage, not the data.
+            return DESTINATION_UNAVAILABLE["error_category"], True
         if event.step_key and event.step_key != SCAN_OP_NAME:
             return "check_failed", False
         return "error", True
     return "run_failure", True  # no step failed: the run itself died or was stopped
+
+
+def error_chain_unavailable(error: SerializableErrorInfo | None) -> bool:
+    """Whether a recorded step error, or any error it was raised from, says the destination was
+    unavailable (busy DuckDB file, PostgreSQL outage): the rule of `failures.py`."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if unavailable_message(error.message):
+            return True
+        error = error.cause or error.context
+    return False
 
 
 @run_failure_sensor(
@@ -229,8 +281,11 @@ def detect_crashed_scans(context: SensorEvaluationContext) -> SkipReason:
         if r.dagster_run.job_name == scan_job.name or tags.HEARTBEAT in r.dagster_run.tags
     ]
     crashed = []
+    waiting = runs_waiting_for_writer(instance)  # queued for DuckDB's writer slot, not dead
     for record in records:
         run = record.dagster_run
+        if run.run_id in waiting:
+            continue
         age = heartbeat_age(run.tags, record.start_time, now)
         if age is None or age <= timeout:
             continue
@@ -246,3 +301,22 @@ def detect_crashed_scans(context: SensorEvaluationContext) -> SkipReason:
     if crashed:
         return SkipReason(f"marked {len(crashed)} crashed run(s) failed: {', '.join(crashed)}")
     return SkipReason(f"{len(records)} running scan(s), none without a heartbeat for {timeout} s")
+
+
+@sensor(
+    name="duckdb_writer_pool",
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="With the DuckDB destination, keeps the Dagster pool hubspot_deals/duckdb_writer "
+    "(the scan op and deals_current) at one slot, since DuckDB lets one process write its file, "
+    "and frees the slots of runs that ended without freeing them (a killed worker).",
+)
+def duckdb_writer_pool(context: SensorEvaluationContext) -> SkipReason:
+    pool = writer_pool()
+    if pool is None:
+        return SkipReason("PostgreSQL destination: writers run concurrently, no pool")
+    changed, freed = keep_writer_pool(context.instance)
+    done = [f"limit of {pool} set to 1"] if changed else []
+    if freed:
+        done.append(f"freed the slots of ended runs {', '.join(freed)}")
+    return SkipReason("; ".join(done) or f"{pool} has one slot, held by no ended run")

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="A running scan beats at least this often."
     )
+    change_sensor_seconds: int = Field(
+        default=300,
+        ge=30,
+        description="How often hubspot_changes_sensor asks HubSpot for each organization's "
+        "changed deals (one search request per organization).",
+    )
     crash_timeout_seconds: int = Field(
         default=600,
         ge=60,

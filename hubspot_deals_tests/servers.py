@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,8 @@ import requests
 from hubspot_deals.stack import BIN, REPO, ChildProcess, dagster_dev, free_port
 
 __all__ = [
-    "BIN", "REPO", "ChildProcess", "DagsterDev", "ManagedProcess", "free_port", "kill_leftovers"
+    "BIN", "REPO", "ChildProcess", "DagsterDev", "HeldReadConnection", "ManagedProcess",
+    "free_port", "kill_leftovers",
 ]  # fmt: skip
 
 
@@ -72,3 +75,48 @@ class DagsterDev:
         body = resp.json()
         assert not body.get("errors"), body["errors"]
         return body["data"]
+
+
+_HOLD = (
+    "import sys, duckdb\n"
+    "connection = duckdb.connect(sys.argv[1], read_only=True)\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.read()\n"
+    "connection.close()\n"
+)
+
+
+class HeldReadConnection:
+    """A read-only DuckDB connection to `path`, open in a process of its own until `release()`:
+    what the API or an analyst's session does to the file. DuckDB then refuses every other
+    process a writable connection ("Could not set lock on file")."""
+
+    def __init__(self, path: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _HOLD, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None and self.process.stderr is not None
+        if self.process.stdout.readline().strip() != "held":
+            self.release()
+            error = self.process.stderr.read().strip().splitlines()
+            raise RuntimeError(f"could not hold {path} read-only: {error[-1:]}")
+
+    def release(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> "HeldReadConnection":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

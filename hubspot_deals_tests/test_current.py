@@ -1,6 +1,9 @@
 """`deals_current` after a full scan, edits and incremental scans; the sensor that rebuilds it."""
 
+import threading
+import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance, RunRequest, build_run_status_sensor_context
@@ -12,6 +15,7 @@ from hubspot_deals.sensors import deals_current_on_scan_success
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token
 from hubspot_deals_tests.expected import hubspot_deals_now, typed
+from hubspot_deals_tests.servers import HeldReadConnection
 from hubspot_sandbox.process import SandboxServer
 
 
@@ -121,3 +125,55 @@ def test_sensor_requests_a_rebuild_for_the_scans_organization(
     assert request.partition_key == "org-sensor"
     assert request.run_key == f"current-{outcome.run_id}"
     assert instance.has_dynamic_partition(organizations_partitions.name, "org-sensor")
+
+
+def test_rebuild_waits_out_a_read_connection_held_by_another_process(
+    instance: DagsterInstance, monkeypatch, project_home
+) -> None:
+    """The API (or an analyst) reading the file when a scan completes: the rebuild waits for the
+    file instead of failing at once, and succeeds once the reader lets go."""
+    token = fake_token()
+    org = "org-held"
+    with SandboxServer(deals=300, seed=43, tokens=[token]) as sandbox:
+        monkeypatch.setenv("HUBSPOT_API_BASE_URL", sandbox.base_url)
+        get_settings.cache_clear()
+        full = execute_scan(instance, "h-full", scan_run_config(org, token, include_archived=True))
+        assert full.success, full.error
+    outcome: dict[str, Any] = {}
+
+    def rebuild_in_background() -> None:
+        outcome["result"] = defs.resolve_job_def("deals_current_job").execute_in_process(
+            instance=instance, partition_key=org, raise_on_error=False
+        )
+
+    with HeldReadConnection(get_settings().duckdb_file) as reader:
+        worker = threading.Thread(target=rebuild_in_background)
+        worker.start()
+        deadline = time.monotonic() + 120
+        while not busy_warnings(instance):
+            assert worker.is_alive(), "the rebuild ended without waiting for the held file"
+            assert time.monotonic() < deadline, "no 'destination busy' wait in 120 s"
+            time.sleep(0.2)
+        reader.release()
+        worker.join(timeout=180)
+    result = outcome["result"]
+    assert result.success
+    mat = result.asset_materializations_for_node("hubspot__deals_current")[0]
+    assert mat.metadata["dagster/row_count"].value == 300
+    assert len(current_rows(org)) == 300
+    assert busy_warnings(instance, result.run_id)
+
+
+def busy_warnings(instance: DagsterInstance, run_id: str | None = None) -> list[str]:
+    """The 'destination busy' warnings of deals_current runs (or of one run)."""
+    runs = (
+        [run_id]
+        if run_id
+        else [r.run_id for r in instance.get_runs() if r.job_name == "deals_current_job"]
+    )
+    return [
+        entry.user_message
+        for rid in runs
+        for entry in instance.all_logs(rid)
+        if entry.user_message.startswith("destination busy")
+    ]

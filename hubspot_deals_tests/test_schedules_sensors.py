@@ -1,6 +1,7 @@
 """Schedules and sensors evaluated against a real Dagster instance and the sandbox."""
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from hubspot_deals.schedules import build_scan_schedule
 from hubspot_deals.sensors import build_change_sensor, detect_crashed_scans, resume_failed_scans
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
+from hubspot_deals_tests.servers import HeldReadConnection
 from hubspot_sandbox.process import SandboxServer
 
 REPO = defs.get_repository_def()
@@ -227,3 +229,137 @@ def test_crash_sensor_marks_silent_scans_failed_and_they_are_resumed(
     assert request.tags["hubspot_deals/resumed_from"] == silent.run_id
     again = detect_crashed_scans(build_sensor_context(instance=instance, repository_def=REPO))
     assert again.skip_message == "1 running scan(s), none without a heartbeat for 600 s"
+
+
+def test_a_busy_destination_is_transient_and_resumed_whatever_step_met_it(
+    instance: DagsterInstance, sandbox
+) -> None:
+    """A scan whose summary met a DuckDB file still locked past the patience failed for a
+    transient cause, not a failed check: it is resumed."""
+    from dagster import DagsterEvent
+    from dagster._core.execution.plan.objects import StepFailureData
+    from dagster._core.test_utils import create_run_for_test
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    from hubspot_deals.current import rebuild_current_deals
+    from hubspot_deals.destination import make_pipeline
+
+    done = execute_scan(instance, "busy-1", scan_run_config("org-busy", sandbox.test_token))
+    assert done.success, done.error
+    with HeldReadConnection(get_settings().duckdb_file):
+        try:  # the error a write meets while another process reads the file
+            rebuild_current_deals(make_pipeline("hubspot_deals_current"), "org-busy", [])
+        except Exception:
+            error = serializable_error_info_from_exc_info(sys.exc_info())
+    assert "could not set lock" in str(error.to_string()).lower()
+    run = create_run_for_test(
+        instance, job_name="scan_job", status=DagsterRunStatus.STARTED,
+        run_config=scan_run_config("org-busy", sandbox.test_token),
+        tags={"dagster/partition": "busy-1", "hubspot_deals/organization_id": "org-busy"},
+    )  # fmt: skip
+    instance.report_dagster_event(
+        DagsterEvent(
+            event_type_value=DagsterEventType.STEP_FAILURE.value,
+            job_name="scan_job",
+            step_key="hubspot__deal_summary",
+            event_specific_data=StepFailureData(error=error, user_failure_data=None),
+        ),
+        run.run_id,
+    )
+    instance.report_run_failed(run)
+    request = resume_failed_scans(_failure_context(instance, run.run_id))
+    assert isinstance(request, RunRequest), request
+    assert request.partition_key == "busy-1"
+    assert request.run_key == f"resume-{run.run_id}"
+    assert request.tags["hubspot_deals/resume_attempt"] == "1"
+
+
+def test_change_sensor_retries_with_a_new_run_key_and_removes_a_scan_left_without_a_run(
+    instance: DagsterInstance, sandbox
+) -> None:
+    from dagster._core.test_utils import create_run_for_test
+
+    change_sensor = build_change_sensor([ORG])
+
+    def tick(cursor: str | None) -> SensorResult:
+        return change_sensor(
+            build_sensor_context(instance=instance, cursor=cursor, repository_def=REPO)
+        )
+
+    full = execute_scan(instance, "org-12345-full", scan_run_config(ORG.id, sandbox.test_token))
+    assert full.success
+    changed = sandbox.account().live_deal_ids()[:5]
+    sandbox.admin("POST", "deals/modify", {"ids": changed, "properties": {"dealname": "X"}})
+    first = tick(None)
+    (request,) = first.run_requests
+    # The daemon adds the partition and runs the request; the run fails, and is not resumed.
+    instance.add_dynamic_partitions("scans", [request.partition_key])
+    failed = create_run_for_test(
+        instance, job_name="scan_job", status=DagsterRunStatus.FAILURE,
+        tags={**request.tags, "dagster/partition": request.partition_key,
+              "dagster/run_key": request.run_key},
+    )  # fmt: skip
+    second = tick(first.cursor)
+    (retry,) = second.run_requests
+    assert retry.run_key != request.run_key
+    assert retry.run_key.endswith(f":after-{failed.run_id}")
+    assert retry.partition_key != request.partition_key
+    assert second.dynamic_partitions_requests[0].partition_keys == [retry.partition_key]
+    # This request is dropped: its partition is added, but no run is made for it.
+    instance.add_dynamic_partitions("scans", [retry.partition_key])
+    third = tick(second.cursor)
+    removals = [
+        list(r.partition_keys)
+        for r in third.dynamic_partitions_requests
+        if type(r).__name__ == "DeleteDynamicPartitionsRequest"
+    ]
+    assert removals == [[retry.partition_key]]
+    (again,) = third.run_requests  # the changes are still there: asked for once more
+    assert again.partition_key not in (request.partition_key, retry.partition_key)
+
+
+def test_writer_pool_sensor_keeps_one_slot_and_frees_those_of_ended_runs(
+    instance: DagsterInstance,
+) -> None:
+    from dagster._core.test_utils import create_run_for_test
+
+    from hubspot_deals.sensors import duckdb_writer_pool
+    from hubspot_deals.writer_pool import WRITER_POOL
+
+    def tick() -> str:
+        return duckdb_writer_pool(
+            build_sensor_context(instance=instance, repository_def=REPO)
+        ).skip_message
+
+    storage = instance.event_log_storage
+    assert REPO.get_job("scan_job").graph.node_named("hubspot_scan").definition.pool == WRITER_POOL
+    assert tick() == f"limit of {WRITER_POOL} set to 1"
+    assert storage.get_concurrency_info(WRITER_POOL).slot_count == 1
+    assert tick() == f"{WRITER_POOL} has one slot, held by no ended run"
+
+    def scan_run(scan_id: str, minutes_ago: float):
+        instance.add_dynamic_partitions("scans", [scan_id])
+        return create_run_for_test(
+            instance, job_name="scan_job", status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": scan_id, "hubspot_deals/organization_id": "org-p",
+                  "hubspot_deals/heartbeat": (datetime.now(UTC) - timedelta(minutes=minutes_ago))
+                  .isoformat(timespec="seconds")},
+        )  # fmt: skip
+
+    holder, waiter = scan_run("holder", 0.1), scan_run("waiter", 30)
+    assert storage.claim_concurrency_slot(WRITER_POOL, holder.run_id, "hubspot_scan").is_claimed
+    assert not storage.claim_concurrency_slot(WRITER_POOL, waiter.run_id, "hubspot_scan").is_claimed
+    # Waiting for the writer's slot for half an hour is not a crash.
+    crash = detect_crashed_scans(build_sensor_context(instance=instance, repository_def=REPO))
+    assert crash.skip_message == "2 running scan(s), none without a heartbeat for 600 s"
+    assert instance.get_run_by_id(waiter.run_id).status == DagsterRunStatus.STARTED
+    # The holder's worker is killed: its slot stays taken until the sensor frees it.
+    instance.report_run_failed(holder)
+    assert [s.run_id for s in storage.get_concurrency_info(WRITER_POOL).claimed_slots] == [
+        holder.run_id
+    ]
+    assert tick() == f"freed the slots of ended runs {holder.run_id}"
+    info = storage.get_concurrency_info(WRITER_POOL)
+    assert [(s.run_id, s.assigned_timestamp is not None) for s in info.pending_steps] == [
+        (waiter.run_id, True)
+    ]

@@ -12,8 +12,9 @@ from dagster import (
 
 from hubspot_deals.assets.scan import ASSET_OWNER
 from hubspot_deals.current import organization_layers, rebuild_current_deals
-from hubspot_deals.destination import make_pipeline
+from hubspot_deals.destination import make_pipeline, when_destination_free
 from hubspot_deals.partitions import organizations_partitions
+from hubspot_deals.writer_pool import writer_pool
 
 
 @asset(
@@ -23,6 +24,7 @@ from hubspot_deals.partitions import organizations_partitions
     group_name="hubspot",
     kinds={"hubspot", "sql"},
     owners=[ASSET_OWNER],
+    pool=writer_pool(),
     description="One row per deal of the organization: its latest state across the "
     "organization's scans (the newest full scan, with every later scan laid over it). Archived "
     "deals stay, flagged with `archived` and `archived_at`. Rebuilt when a scan completes.",
@@ -30,7 +32,12 @@ from hubspot_deals.partitions import organizations_partitions
 def deals_current(context: AssetExecutionContext) -> MaterializeResult:
     organization_id = context.partition_key
     layers = organization_layers(context.instance, organization_id)
-    rows = rebuild_current_deals(make_pipeline("hubspot_deals_current"), organization_id, layers)
+    pipeline = make_pipeline("hubspot_deals_current")
+    # The rebuild is one transaction: after a busy file (the API reading, a scan's summary) it
+    # is simply run again.
+    rows = when_destination_free(
+        lambda: rebuild_current_deals(pipeline, organization_id, layers), context.log.warning
+    )
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,

@@ -44,6 +44,7 @@ from hubspot_deals.memory import make_this_process_lean
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.resources import HubSpotResource, ScanDestination
 from hubspot_deals.settings import get_settings
+from hubspot_deals.writer_pool import writer_pool
 
 SCAN_OP_NAME = "hubspot_scan"
 T = TypeVar("T")
@@ -161,6 +162,7 @@ def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
     group_name="hubspot",
     partitions_def=scans_partitions,
     dagster_dlt_translator=ScanTranslator(),
+    pool=writer_pool(),
 )
 def hubspot_scan(
     context: AssetExecutionContext,

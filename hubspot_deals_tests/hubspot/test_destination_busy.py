@@ -2,13 +2,19 @@
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from types import SimpleNamespace
 
+import dlt
 from dagster import DagsterInstance
 
+from hubspot_deals.assets.scan import run_chunk
+from hubspot_deals.destination import make_pipeline
 from hubspot_deals.launch import execute_scan, scan_run_config
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_deals_tests.hubspot.standin import StandIn
+from hubspot_deals_tests.servers import HeldReadConnection
 
 HOLD = """
 import sys, time, duckdb
@@ -43,3 +49,36 @@ def test_scan_waits_while_another_process_holds_duckdb(
         if "destination busy" in (r.user_message or "")
     ]  # fmt: skip
     assert warnings and "lock" in warnings[0].lower()
+
+
+def test_a_chunk_that_meets_a_held_file_loads_from_its_package_once_free(
+    project_home,
+) -> None:
+    """Another process takes the file between a chunk's reading and its load: the load waits,
+    then loads the package it had made, and the chunk's row counts (which the scan adds up and
+    dagster-dlt's metadata reads) are still those of the chunk."""
+    pipeline = make_pipeline("held_chunk")
+    pipeline.run([{"id": 0}], table_name="deals")  # the file and table exist
+    holder: list[HeldReadConnection] = []
+
+    @dlt.resource(name="deals")
+    def chunk() -> Iterator[dict[str, int]]:
+        yield from ({"id": i} for i in range(1, 251))
+        # Read: the file is taken now, before the load opens it.
+        holder.append(HeldReadConnection(get_settings().duckdb_file))
+
+    class Log:
+        def __init__(self) -> None:
+            self.warnings: list[str] = []
+
+        def warning(self, message: str) -> None:
+            self.warnings.append(message)
+            holder[0].release()  # the reader is done: the next attempt finds the file free
+
+    context = SimpleNamespace(log=Log())
+    info, rows = run_chunk(pipeline, lambda: chunk(), context)  # type: ignore[arg-type]
+    assert not info.has_failed_jobs
+    assert len(context.log.warnings) == 1 and "lock" in context.log.warnings[0].lower()
+    assert rows == {"deals": 250}
+    with pipeline.sql_client() as client:
+        assert client.execute_sql("SELECT count(*), max(id) FROM deals") == [(251, 250)]
