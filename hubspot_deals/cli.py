@@ -327,7 +327,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if seconds is not None and pace is not None:
         source = "measured at this limit" if report.pace_measured else "estimated from those"
         print(f"full scan       about {_duration(seconds)} at {pace:,.0f} deals/s ({source} "
-              "in the README's Benchmarks)")  # fmt: skip
+              "in docs/benchmarks.md)")  # fmt: skip
     return 0
 
 

@@ -251,11 +251,11 @@ def test_compose_publishes_dagster_on_loopback_only() -> None:
 
 
 def test_launcher_snippets_pass_every_variable_a_run_worker_needs() -> None:
-    """The README's and dagster.yaml's Docker and Kubernetes launchers, and compose's code server
-    (whose subprocesses are the run workers), hand run workers every setting they read."""
-    readme = (REPO / "README.md").read_text().split("## Production", 1)[1].split("\n## ", 1)[0]
+    """docs/production.md's and dagster.yaml's Docker and Kubernetes launchers, and compose's code
+    server (whose subprocesses are the run workers), hand run workers every setting they read."""
+    guide = (REPO / "docs" / "production.md").read_text()
     instance = (REPO / "dagster.yaml").read_text()
-    for text in (readme, instance):
+    for text in (guide, instance):
         for launcher in ("DockerRunLauncher", "K8sRunLauncher"):
             snippet = text.split(f"class: {launcher}", 1)[1].split("run_launcher:", 1)[0]
             snippet = snippet.split("```", 1)[0]

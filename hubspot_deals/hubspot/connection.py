@@ -28,7 +28,7 @@ NEEDED_SCOPES = {
     "crm.schemas.deals.read": "deal property definitions (the typed columns)",
 }
 
-# Deals/s of full scans of 95,000 deals with every property into DuckDB, from the README's
+# Deals/s of full scans of 95,000 deals with every property into DuckDB, from docs/benchmarks.md's
 # Benchmarks: throttled to 100 and to 190 requests per 10 s, and unthrottled (the machine's
 # own ceiling). A scan reads by list and search at once, so it beats the list bucket alone.
 MEASURED_DEALS_PER_SECOND = {100: 1_879.0, 190: 2_979.0}

@@ -53,8 +53,7 @@ def test_a_full_scope_token(sandbox: SandboxServer, tmp_path: Path) -> None:
         "crm.schemas.contacts.write, crm.schemas.custom.read",
         f"deals           {live:,} (live; archived ones are not counted)",
         "rate limit      100 requests per 10 s; 250,000 a day, 249,998 left",
-        "full scan       about 1 s at 1,879 deals/s (measured at this limit in the README's "
-        "Benchmarks)",
+        "full scan       about 1 s at 1,879 deals/s (measured at this limit in docs/benchmarks.md)",
     ]
     assert proc.stderr == ""
 
