@@ -146,7 +146,7 @@ def test_concurrent_scans_rebuilds_and_readers_all_complete_and_current_equals_h
         }
         with (
             DagsterDev(stack_env, tmp_path) as dagster,
-            Shim(shim_env(dagster, env), tmp_path) as shim,
+            Shim(shim_env(dagster, env, open_access="true"), tmp_path) as shim,
             DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"])) as instance,
         ):
             wait_for(

@@ -8,6 +8,8 @@ launched while the test keeps the file waits in start-up, so the run is genuinel
 worker loading the code location) until the test deletes the file, however busy the machine.
 """
 
+import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ import requests
 
 from hubspot_deals.marks import DEALS_ASSET_PATH, mark_description
 from hubspot_deals.settings import DATASET_NAME
+from hubspot_deals.stack import BIN
 from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
 from hubspot_deals_tests.conftest import fake_token
 from hubspot_deals_tests.servers import REPO, DagsterDev
@@ -135,6 +138,14 @@ def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
             Shim(shim_env(dagster, home, open_access="true"), module_dir) as shim,
         ):
             shim.wait_healthy()
+            # deals_current's rebuild after a completed scan would be held in start-up too and
+            # take the one run slot from the scans under test.
+            stopped = subprocess.run(
+                [str(BIN / "dagster"), "sensor", "stop", "deals_current_on_scan_success",
+                 "-w", str(workspace)],
+                env={**os.environ, **dagster_env}, capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            assert stopped.returncode == 0, stopped.stdout + stopped.stderr
             yield Stack(sandbox, dagster, shim, token, Path(home["HUBSPOT_DEALS_HOME"]), hold_file)
 
 
