@@ -115,6 +115,7 @@ def test_postgres_unavailable_for_90_seconds_is_waited_out_in_one_run(
     assert [r.dagster_run.run_id for r in runs] == [outcome.run_id]
 
 
+@pytest.mark.slow
 def test_an_outage_past_the_patience_fails_as_transient(
     instance: DagsterInstance, monkeypatch, proxied_postgres: PostgresProxy
 ) -> None:
