@@ -122,10 +122,6 @@ class ApiSettings(BaseSettings):
     postgres_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections.")
     postgres_statement_timeout_seconds: float = Field(default=30.0, gt=0)
     postgres_connect_timeout_seconds: int = Field(default=5, ge=1)
-    postgres_create_indexes: bool = Field(
-        default=True,
-        description="PostgreSQL: create (_scan_id, key) indexes for fast deep pages when missing.",
-    )
 
     @field_validator(
         "rate_limit_scan", "rate_limit_results", "rate_limit_maintenance", "rate_limit_health"

@@ -35,7 +35,7 @@ def main() -> int:
     from dagster import DagsterInstance
 
     from hubspot_deals.launch import execute_scan, scan_run_config
-    from hubspot_deals.results import DestinationReader
+    from hubspot_deals.load.reads import DestinationReader
     from hubspot_deals.settings import get_settings
     from hubspot_sandbox.process import SandboxServer
 

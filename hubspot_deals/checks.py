@@ -12,8 +12,8 @@ from dagster import (
 )
 
 from hubspot_deals.assets import DEALS_KEY
-from hubspot_deals.destination import when_destination_free
-from hubspot_deals.results import DestinationReader
+from hubspot_deals.load.destination import when_destination_free
+from hubspot_deals.load.reads import DestinationReader
 
 # Columns every deal row must have a value in, whatever properties the scan selected.
 REQUIRED_COLUMNS = ("id", "hs_object_id", "createdate", "hs_lastmodifieddate", "_scan_id",

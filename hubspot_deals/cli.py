@@ -44,8 +44,8 @@ def _prepare_environment(home: Path) -> None:
 
 
 def _table_counts(scan_id: str) -> dict[str, int]:
-    from hubspot_deals.destination import SCAN_TABLES
-    from hubspot_deals.results import count_scan_rows
+    from hubspot_deals.load.names import SCAN_TABLES
+    from hubspot_deals.load.reads import count_scan_rows
 
     return {t: count_scan_rows(t, scan_id) for t in SCAN_TABLES}
 

@@ -8,10 +8,11 @@ from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
 from hubspot_deals.crypto import TokenCipher, TokenDecryptionError
-from hubspot_deals.destination import make_pipeline, pipeline_name_for
 from hubspot_deals.failures import CONFIGURATION_ERROR
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.oauth import HubSpotOAuthApp, RefreshingAccessToken
+from hubspot_deals.load.destination import make_pipeline
+from hubspot_deals.load.names import pipeline_name_for
 from hubspot_deals.settings import get_settings
 
 

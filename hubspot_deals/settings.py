@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="How long a scan waits out an unavailable destination (PostgreSQL down, "
         "restarting or refusing connections; DuckDB locked by another process) before failing.",
     )
+    postgres_create_indexes: bool = Field(
+        default=True,
+        description="PostgreSQL: a scan creates the (_scan_id, key) index of each table it "
+        "loads when missing, for the API's fast deep pages; false leaves them to the DBA.",
+    )
     http_timeout_seconds: float = 60.0
     max_attempts: int = Field(default=8, description="Attempts per HubSpot request (429/5xx).")
 

@@ -93,7 +93,7 @@ def postgres_destination(project_home: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def scan_rows(table: str, scan_id: str, order_by: str = "id") -> list[dict[str, Any]]:
     """All rows of a scan's table from the configured destination, as dicts."""
-    from hubspot_deals.results import destination_connection
+    from hubspot_deals.load.reads import destination_connection
 
     settings = get_settings()
     marker = "%s" if settings.destination == "postgres" else "?"

@@ -20,7 +20,7 @@ from hubspot_sandbox.process import SandboxServer
 
 
 def current_rows(org: str) -> dict[str, dict]:
-    from hubspot_deals.results import DestinationReader
+    from hubspot_deals.load.reads import DestinationReader
 
     reader = DestinationReader()
     with reader.connect() as conn:

@@ -10,9 +10,9 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from hubspot_deals import settings as settings_module
-from hubspot_deals.destination import make_pipeline
-from hubspot_deals.duckdb_file import ROW_GROUP_SIZE
 from hubspot_deals.failures import scan_failure
+from hubspot_deals.load.destination import make_pipeline
+from hubspot_deals.load.duckdb_file import ROW_GROUP_SIZE
 from hubspot_deals.settings import DATASET_NAME, get_settings
 
 

@@ -241,8 +241,8 @@ def test_a_busy_destination_is_transient_and_resumed_whatever_step_met_it(
     from dagster._core.test_utils import create_run_for_test
     from dagster._utils.error import serializable_error_info_from_exc_info
 
-    from hubspot_deals.current import rebuild_current_deals
-    from hubspot_deals.destination import make_pipeline
+    from hubspot_deals.load.current import rebuild_current_deals
+    from hubspot_deals.load.destination import make_pipeline
 
     done = execute_scan(instance, "busy-1", scan_run_config("org-busy", sandbox.test_token))
     assert done.success, done.error

@@ -1,11 +1,21 @@
-"""Reads (and the scan-removal deletes) of the destination the scans load into."""
+"""Reads of the destination the scans load into, for the REST layer. Removing a scan is the
+load layer's (`hubspot_deals.load.remove_scan`); a store only translates its errors and
+forgets what it kept of the scan."""
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from api_shim.errors import DestinationUnavailable, redact
 from api_shim.settings import ApiSettings
+from hubspot_deals.load import (
+    SCAN_COLUMNS,
+    DestinationBusyError,
+    DestinationError,
+    is_data_column,
+    remove_scan,
+)
 from hubspot_deals.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,18 +67,6 @@ class TableExport(ABC):
 EXPORT_BATCH_ROWS = 2000
 
 
-# Tables every scan loads, also for runs that recorded no materializations (failed early).
-SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
-SCAN_COLUMNS = ("_scan_id", "_organization_id")
-# Underscore columns are bookkeeping (dlt's `_dlt_*`, the code location's checkpoint chunks),
-# except these documented ones.
-SHOWN_UNDERSCORE_COLUMNS = frozenset({*SCAN_COLUMNS, "_unparsed"})
-
-
-def is_data_column(name: str) -> bool:
-    return not name.startswith("_") or name in SHOWN_UNDERSCORE_COLUMNS
-
-
 def visible_columns(
     declared: list[str] | None, existing: list[str], key: list[str] | None = None
 ) -> list[str]:
@@ -81,43 +79,13 @@ def visible_columns(
     return first + [c for c in names if c not in first and c not in last] + last
 
 
-def order_columns(primary_key: list[str], existing: list[str]) -> list[str]:
-    """Paging order: the dlt primary key without `_scan_id`, else `id`, `name`, or all."""
-    key = [c for c in primary_key if c != "_scan_id" and c in existing]
-    if key:
-        return key
-    for candidate in (["pipeline_id", "id"], ["id"], ["name"]):
-        if all(c in existing for c in candidate):
-            return candidate
-    return [c for c in existing if is_data_column(c)][:1] or existing[:1]
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def primary_keys_from_dlt_schemas(schema_json_texts: list[str]) -> dict[str, list[str]]:
-    """Primary-key columns by table from dlt's stored schemas (`_dlt_version.schema`)."""
-    import orjson
-
-    keys: dict[str, list[str]] = {}
-    for text in schema_json_texts:
-        try:
-            schema = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            continue
-        for table, spec in (schema.get("tables") or {}).items():
-            columns = spec.get("columns") or {}
-            key = [name for name, col in columns.items() if col.get("primary_key")]
-            if key:
-                keys[table] = key
-    return keys
-
-
 class ResultsStore(ABC):
     """The destination, read by scan. `version` identifies the scan's data (its run id)."""
 
     kind: str
+    destination: Settings
+    lock_wait_seconds: float = 30.0  # DuckDB: how long a removal waits for a loading scan
+    connect_timeout_seconds: int = 10
 
     @abstractmethod
     def tables(self, scan_id: str, version: str, declared: list[TableSpec]) -> list[TableRows]:
@@ -148,12 +116,32 @@ class ResultsStore(ABC):
         """A page of the scan's deals filtered and sorted as `query` says, with the count and
         amount figures of every deal matching its filters."""
 
+    def remove_scan(self, scan_id: str) -> dict[str, int]:
+        """Removes the scan from the destination through the load layer; returns the data
+        rows deleted by table (the ETL API reports the deals, the scan API them all)."""
+        try:
+            return remove_scan(
+                scan_id,
+                self.destination,
+                lock_wait_seconds=self.lock_wait_seconds,
+                connect_timeout_seconds=self.connect_timeout_seconds,
+            )
+        except DestinationBusyError:
+            raise DestinationUnavailable(
+                f"The DuckDB destination is locked by a loading scan; the scan could not be "
+                f"removed within {self.lock_wait_seconds:g}s. Retry shortly.",
+                headers={"Retry-After": "10"},
+            ) from None
+        except DestinationError as exc:
+            raise DestinationUnavailable(
+                f"Database connection failed: {redact(str(exc))}"
+            ) from None
+        finally:
+            self.forget_scan(scan_id)
+
     @abstractmethod
-    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> dict[str, int]:
-        """Deletes the scan's rows from `tables` (those that exist) and its dlt state; returns
-        the data rows deleted by table (the ETL API reports the deals, the scan API them all).
-        Tables the code location derives from several scans (e.g. an organization's current
-        deals) are not the scan's and are left alone."""
+    def forget_scan(self, scan_id: str) -> None:
+        """Drops what the store kept of the scan (read copies, counts)."""
 
     @abstractmethod
     def check(self) -> tuple[bool, str]:

@@ -5,8 +5,8 @@ parameter style differ)."""
 from dataclasses import dataclass
 from typing import Any
 
-from api_shim.destination import quote
 from api_shim.errors import BadRequest
+from hubspot_deals.load import quote
 
 SORT_FIELDS = ("closedate", "amount", "createdate")
 DEFAULT_SORT = "closedate"

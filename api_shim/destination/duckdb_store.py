@@ -15,7 +15,7 @@ deletes its copies. At most `results_cache_max_scans` copies are kept (least rec
 import hashlib
 import logging
 import os
-import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -36,15 +36,18 @@ from api_shim.destination import (
     TableExport,
     TableRows,
     TableSpec,
-    order_columns,
-    primary_keys_from_dlt_schemas,
-    quote,
     visible_columns,
 )
 from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
 from api_shim.destination.values import iso_text, json_value, parse_json_text
 from api_shim.errors import DestinationUnavailable, TableNotAvailable
 from api_shim.settings import ApiSettings
+from hubspot_deals.load import (
+    is_lock_error,
+    primary_keys_from_dlt_schemas,
+    quote,
+    scan_key_columns,
+)
 from hubspot_deals.settings import DATASET_NAME, Settings
 
 log = logging.getLogger(__name__)
@@ -52,11 +55,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 META_TABLE = "__scan_tables"
 ROW_COLUMN = "__row"
-
-
-def is_lock_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, duckdb.Error) and ("lock" in text and "conflicting" in text)
 
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -145,10 +143,12 @@ class DuckDBResults(ResultsStore):
     kind = "duckdb"
 
     def __init__(self, settings: ApiSettings, destination: Settings) -> None:
+        self.destination = destination
         self.main_file = destination.duckdb_file
         self.cache_dir = settings.results_cache_dir or (destination.home / "api_results")
         self.max_copies = settings.results_cache_max_scans
         self.lock_timeout = settings.duckdb_lock_timeout_seconds
+        self.lock_wait_seconds = self.lock_timeout
         self.read_memory_limit = settings.duckdb_read_memory_limit
         self.copy_memory_limit = settings.duckdb_copy_memory_limit
         self._copies: OrderedDict[Path, _Copy] = OrderedDict()
@@ -217,40 +217,41 @@ class DuckDBResults(ResultsStore):
             raise DestinationUnavailable(f"The DuckDB destination {self.main_file} does not exist")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")
-        spill = tmp.with_name(f"{tmp.name}.spill")
         started = time.monotonic()
-        # Bounded: numbering a million rows in key order would otherwise take most of the
-        # machine's memory (DuckDB's default is 80% of it); it spills to the cache folder.
-        out = duckdb.connect(
-            str(tmp),
-            config={
-                "memory_limit": self.copy_memory_limit,
-                "temp_directory": str(spill),
-                "preserve_insertion_order": False,
-            },
-        )
-        try:
-            source = str(self.main_file).replace("'", "''")
-            self._with_lock_retry(
-                lambda: out.execute(f"ATTACH '{source}' AS src (READ_ONLY)"), "opened"
+        # The copy's spill folder lives in the cache folder and goes when the copy is built.
+        with tempfile.TemporaryDirectory(
+            prefix=f"{tmp.name}.", suffix=".spill", dir=self.cache_dir, ignore_cleanup_errors=True
+        ) as spill:
+            # Bounded: numbering a million rows in key order would otherwise take most of the
+            # machine's memory (DuckDB's default is 80% of it); it spills to the cache folder.
+            out = duckdb.connect(
+                str(tmp),
+                config={
+                    "memory_limit": self.copy_memory_limit,
+                    "temp_directory": spill,
+                    "preserve_insertion_order": False,
+                },
             )
             try:
-                meta = self._copy_tables(out, scan_id, declared)
-            finally:
-                out.execute("DETACH src")  # release the destination's lock first
-            out.execute(
-                f"CREATE TABLE {META_TABLE} (position INTEGER, name VARCHAR, row_count BIGINT, "
-                "columns VARCHAR)"
-            )
-            out.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?)", meta)
-            out.execute("CHECKPOINT")
-        except BaseException:
+                source = str(self.main_file).replace("'", "''")
+                self._with_lock_retry(
+                    lambda: out.execute(f"ATTACH '{source}' AS src (READ_ONLY)"), "opened"
+                )
+                try:
+                    meta = self._copy_tables(out, scan_id, declared)
+                finally:
+                    out.execute("DETACH src")  # release the destination's lock first
+                out.execute(
+                    f"CREATE TABLE {META_TABLE} (position INTEGER, name VARCHAR, "
+                    "row_count BIGINT, columns VARCHAR)"
+                )
+                out.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?)", meta)
+                out.execute("CHECKPOINT")
+            except BaseException:
+                out.close()
+                tmp.unlink(missing_ok=True)
+                raise
             out.close()
-            shutil.rmtree(spill, ignore_errors=True)
-            tmp.unlink(missing_ok=True)
-            raise
-        out.close()
-        shutil.rmtree(spill, ignore_errors=True)
         os.replace(tmp, path)
         log.info(
             "results copy built scan_id=%s tables=%d seconds=%.3f",
@@ -285,7 +286,7 @@ class DuckDBResults(ResultsStore):
             columns_here = existing.get(spec.name)
             if not columns_here or "_scan_id" not in columns_here:
                 continue
-            order = order_columns(keys.get(spec.name, []), columns_here)
+            order = scan_key_columns(keys.get(spec.name, []), columns_here)
             columns = visible_columns(spec.columns, columns_here, order)
             count = self._copy_table(out, scan_id, spec.name, columns, order)
             meta.append((position, spec.name, int(count), orjson.dumps(columns).decode()))
@@ -308,36 +309,35 @@ class DuckDBResults(ResultsStore):
         source = f"src.{DATASET_NAME}.{quote(table)}"
         select = ", ".join(f"s.{quote(c)}" for c in columns)
         order_by = ", ".join(f"s.{quote(c)}" for c in order)
+        # A temporary table: the next table's numbering replaces it, the connection's close
+        # ends it.
         out.execute(
-            f"CREATE TEMP TABLE copy_keys AS SELECT s.rowid AS source_row, "
+            f"CREATE OR REPLACE TEMP TABLE copy_keys AS SELECT s.rowid AS source_row, "
             f"row_number() OVER (ORDER BY {order_by}, s.rowid) AS number "
             f"FROM {source} s WHERE s._scan_id = ?",
             [scan_id],
         )
-        try:
-            count = out.execute("SELECT count(*) FROM copy_keys").fetchone()[0]
+        count = out.execute("SELECT count(*) FROM copy_keys").fetchone()[0]
+        out.execute(
+            f"CREATE TABLE {quote(table)} AS SELECT 0::BIGINT AS {ROW_COLUMN}, {select} "
+            f"FROM {source} s WHERE false"
+        )
+        step = max(1_000, COPY_BATCH_CELLS // max(1, len(columns)))
+        for first in range(0, count, step):
+            batch = "number > ? AND number <= ?"
+            low, high = out.execute(
+                f"SELECT min(source_row), max(source_row) FROM copy_keys WHERE {batch}",
+                [first, first + step],
+            ).fetchone()
+            # The row-id range lets the scan skip row groups: a scan's rows are mostly
+            # stored in key order already (chunks of deals read in id order).
             out.execute(
-                f"CREATE TABLE {quote(table)} AS SELECT 0::BIGINT AS {ROW_COLUMN}, {select} "
-                f"FROM {source} s WHERE false"
+                f"INSERT INTO {quote(table)} SELECT k.number, {select} FROM {source} s "
+                f"JOIN (SELECT * FROM copy_keys WHERE {batch}) k ON s.rowid = k.source_row "
+                "WHERE s.rowid BETWEEN ? AND ? ORDER BY k.number",
+                [first, first + step, low, high],
             )
-            step = max(1_000, COPY_BATCH_CELLS // max(1, len(columns)))
-            for first in range(0, count, step):
-                batch = "number > ? AND number <= ?"
-                low, high = out.execute(
-                    f"SELECT min(source_row), max(source_row) FROM copy_keys WHERE {batch}",
-                    [first, first + step],
-                ).fetchone()
-                # The row-id range lets the scan skip row groups: a scan's rows are mostly
-                # stored in key order already (chunks of deals read in id order).
-                out.execute(
-                    f"INSERT INTO {quote(table)} SELECT k.number, {select} FROM {source} s "
-                    f"JOIN (SELECT * FROM copy_keys WHERE {batch}) k ON s.rowid = k.source_row "
-                    "WHERE s.rowid BETWEEN ? AND ? ORDER BY k.number",
-                    [first, first + step, low, high],
-                )
-            return int(count)
-        finally:
-            out.execute("DROP TABLE copy_keys")
+        return int(count)
 
     def _evict(self) -> None:
         with self._lock:
@@ -352,7 +352,8 @@ class DuckDBResults(ResultsStore):
             if path not in open_paths:
                 path.unlink(missing_ok=True)
 
-    def drop_copies(self, scan_id: str) -> None:
+    def forget_scan(self, scan_id: str) -> None:
+        """Closes and deletes the scan's read copies."""
         prefix = _digest(scan_id) + "-"
         with self._lock:
             for path in [p for p in self._copies if p.name.startswith(prefix)]:
@@ -436,42 +437,6 @@ class DuckDBResults(ResultsStore):
             for row in rows
         ]
         return sql.rows(records, figures)
-
-    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> dict[str, int]:
-        self.drop_copies(scan_id)
-        if not self.main_file.exists():
-            return {}
-
-        def delete() -> dict[str, int]:
-            with duckdb.connect(str(self.main_file)) as connection:
-                present = [
-                    row[0]
-                    for row in connection.execute(
-                        "SELECT table_name FROM duckdb_columns() WHERE schema_name = ? "
-                        "AND column_name = '_scan_id' AND NOT starts_with(table_name, '_dlt')",
-                        [DATASET_NAME],
-                    ).fetchall()
-                ]
-                deleted: dict[str, int] = {}
-                connection.execute("BEGIN")
-                for table in [t for t in present if t in tables]:
-                    deleted[table] = connection.execute(
-                        f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = ?", [scan_id]
-                    ).fetchone()[0]
-                state = connection.execute(
-                    "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND "
-                    "table_name = '_dlt_pipeline_state'",
-                    [DATASET_NAME],
-                ).fetchone()[0]
-                if state:
-                    connection.execute(
-                        f"DELETE FROM {DATASET_NAME}._dlt_pipeline_state WHERE pipeline_name = ?",
-                        [pipeline_name],
-                    )
-                connection.execute("COMMIT")
-                return deleted
-
-        return self._with_lock_retry(delete, "opened to delete the scan's rows")
 
     def check(self) -> tuple[bool, str]:
         # Never opened here: a health probe holding the file would fail a starting scan.

@@ -2,10 +2,8 @@
 
 PostgreSQL's MVCC lets pages be read while other scans load. Deep pages stay fast with a
 "deferred join": the page's keys come from an index-only scan of `(_scan_id, <primary key>)`,
-and only those rows are fetched. dlt does not create that index (its `create_indexes` is off),
-so the first read of a table starts `CREATE INDEX CONCURRENTLY` in a background thread (it does
-not block loads; pages work, more slowly, until it is ready). Turn this off with
-HUBSPOT_DEALS_API_POSTGRES_CREATE_INDEXES=false when the indexes are managed elsewhere.
+and only those rows are fetched. The scans create that index when they load
+(`hubspot_deals.load.indexes`); the API reads only.
 
 Even an index-only scan must step over every entry before a deep offset. So the first page
 past `ANCHOR_STEP` rows of a scan's table starts a background pass that keeps the key of every
@@ -20,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extensions
@@ -33,22 +31,19 @@ from api_shim.destination import (
     TableExport,
     TableRows,
     TableSpec,
-    order_columns,
-    primary_keys_from_dlt_schemas,
-    quote,
     visible_columns,
 )
 from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
 from api_shim.destination.values import iso_text, json_value
 from api_shim.errors import DestinationUnavailable, TableNotAvailable, redact
 from api_shim.settings import ApiSettings
+from hubspot_deals.load import primary_keys_from_dlt_schemas, quote, scan_key_columns
 from hubspot_deals.settings import DATASET_NAME, Settings
 
 log = logging.getLogger(__name__)
 
 CATALOG_TTL_SECONDS = 60.0
 CATALOG_MIN_REFRESH_SECONDS = 2.0
-INDEX_RETRY_SECONDS = 300.0
 ANCHOR_STEP = 10_000
 ANCHOR_CACHE = 256  # tables of scans
 # `deals` is appended chunk by chunk, so dlt keeps no primary key for it; its id is unique and
@@ -118,11 +113,12 @@ class PostgresResults(ResultsStore):
     kind = "postgres"
 
     def __init__(self, settings: ApiSettings, destination: Settings) -> None:
+        self.destination = destination
         self.dsn = destination.postgres_dsn.get_secret_value()
         self.pool_size = settings.postgres_pool_size
         self.connect_timeout = settings.postgres_connect_timeout_seconds
+        self.connect_timeout_seconds = self.connect_timeout
         self.statement_timeout_ms = int(settings.postgres_statement_timeout_seconds * 1000)
-        self.create_indexes = settings.postgres_create_indexes
         self._pool: _KeptPool | None = None
         self._slots = threading.BoundedSemaphore(self.pool_size)
         self._lock = threading.Lock()
@@ -131,7 +127,6 @@ class PostgresResults(ResultsStore):
         self._keys: dict[str, list[str]] = {}
         self._catalog_at = 0.0
         self._counts: OrderedDict[tuple[str, str, str], int] = OrderedDict()
-        self._indexed: dict[str, float] = {}  # table -> when to try (again)
         # (scan, run, table) -> key of rows 0, ANCHOR_STEP, 2 * ANCHOR_STEP, ...; None: building
         self._anchors: OrderedDict[tuple[str, str, str], list[tuple] | None] = OrderedDict()
 
@@ -216,7 +211,7 @@ class PostgresResults(ResultsStore):
         }
 
     def _order(self, table: str, existing: list[str]) -> list[str]:
-        return order_columns(self._keys.get(table, []), existing)
+        return scan_key_columns(self._keys.get(table, []), existing)
 
     def _count(self, scan_id: str, version: str, table: str) -> int:
         key = (scan_id, version, table)
@@ -236,60 +231,6 @@ class PostgresResults(ResultsStore):
                 self._counts.popitem(last=False)
         return count
 
-    # -- key indexes --------------------------------------------------------------------------
-
-    def _ensure_index(self, table: str, order: list[str]) -> None:
-        if not self.create_indexes:
-            return
-        with self._lock:
-            if self._indexed.get(table, 0.0) > time.monotonic():
-                return
-            self._indexed[table] = float("inf")  # done, or under way
-        threading.Thread(
-            target=self._create_index, args=(table, order), daemon=True, name=f"index-{table}"
-        ).start()
-
-    def _create_index(self, table: str, order: list[str]) -> None:
-        wanted = ["_scan_id", *order]
-        name = f"{table[:40]}__api_scan_key"
-        try:
-            # Autocommit, and no `with conn`: that opens a transaction, which CONCURRENTLY refuses.
-            conn = psycopg2.connect(self.dsn, connect_timeout=self.connect_timeout)
-            conn.autocommit = True
-            with closing(conn), conn.cursor() as cur:
-                cur.execute(
-                    """
-                    SELECT i.indexrelid::regclass::text, i.indisvalid,
-                           array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
-                                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
-                                 ORDER BY k.o)
-                    FROM pg_index i
-                    WHERE i.indrelid = to_regclass(%s)
-                    """,
-                    (f"{DATASET_NAME}.{quote(table)}",),
-                )
-                for index_name, valid, columns in cur.fetchall():
-                    if list(columns[: len(wanted)]) == wanted:
-                        if valid:
-                            return
-                        cur.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index_name}")
-                started = time.monotonic()
-                cur.execute(
-                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} ON "
-                    f"{DATASET_NAME}.{quote(table)} ({', '.join(quote(c) for c in wanted)})"
-                )
-                log.info(
-                    "created index %s on %s.%s in %.1fs",
-                    name,
-                    DATASET_NAME,
-                    table,
-                    time.monotonic() - started,
-                )
-        except psycopg2.Error as exc:
-            log.warning("could not create the key index on %s: %s", table, redact(str(exc)))
-            with self._lock:
-                self._indexed[table] = time.monotonic() + INDEX_RETRY_SECONDS
-
     # -- ResultsStore -------------------------------------------------------------------------
 
     def tables(self, scan_id: str, version: str, declared: list[TableSpec]) -> list[TableRows]:
@@ -300,7 +241,6 @@ class PostgresResults(ResultsStore):
                 continue
             order = self._order(spec.name, existing[spec.name])
             columns = visible_columns(spec.columns, existing[spec.name], order)
-            self._ensure_index(spec.name, order)
             out.append(TableRows(spec.name, self._count(scan_id, version, spec.name), columns))
         return out
 
@@ -319,7 +259,6 @@ class PostgresResults(ResultsStore):
         spec = next(s for s in declared if s.name == table)
         order = self._order(table, existing[table])
         columns = visible_columns(spec.columns, existing[table], order)
-        self._ensure_index(table, order)
         total = self._count(scan_id, version, table)
         if offset >= total:
             return Page([], total, columns)
@@ -441,7 +380,6 @@ class PostgresResults(ResultsStore):
         spec = next(s for s in declared if s.name == table)
         order = self._order(table, existing[table])
         columns = visible_columns(spec.columns, existing[table], order)
-        self._ensure_index(table, order)
         total = self._count(scan_id, version, table)
         sql = (
             f"SELECT {', '.join(quote(c) for c in columns)} FROM {DATASET_NAME}.{quote(table)} "
@@ -484,37 +422,13 @@ class PostgresResults(ResultsStore):
         records = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         return sql.rows(records, figures)
 
-    def delete_scan(self, scan_id: str, pipeline_name: str, tables: list[str]) -> dict[str, int]:
-        self._catalog_at = 0.0
-        self._refresh_catalog()
-        tables = [t for t in tables if "_scan_id" in self._catalog.get(t, [])]
-        deleted: dict[str, int] = {}
-        with self._connection() as conn:
-            conn.autocommit = False
-            try:
-                with conn.cursor() as cur:
-                    for table in tables:
-                        cur.execute(
-                            f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s",
-                            (scan_id,),
-                        )
-                        deleted[table] = cur.rowcount
-                    if "_dlt_pipeline_state" in self._catalog:
-                        cur.execute(
-                            f"DELETE FROM {DATASET_NAME}._dlt_pipeline_state "
-                            "WHERE pipeline_name = %s",
-                            (pipeline_name,),
-                        )
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                conn.autocommit = True
+    def forget_scan(self, scan_id: str) -> None:
+        self._catalog_at = 0.0  # its tables may have gone with it
         with self._lock:
             for key in [k for k in self._counts if k[0] == scan_id]:
                 del self._counts[key]
-        return deleted
+            for key in [k for k in self._anchors if k[0] == scan_id]:
+                del self._anchors[key]
 
     def check(self) -> tuple[bool, str]:
         try:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from api_shim.dagster import DagsterClient, DagsterRun
 from api_shim.destination import (
-    SCAN_TABLES,
     Page,
     ResultsStore,
     TableExport,
@@ -16,6 +15,7 @@ from api_shim.destination import (
 from api_shim.destination.deal_queries import DealQuery, DealRows
 from api_shim.errors import ScanStateConflict
 from api_shim.services.scans import ScanService, ScanState
+from hubspot_deals.load import SCAN_TABLES
 
 
 @dataclass

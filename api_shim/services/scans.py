@@ -6,7 +6,6 @@ run ended) and per-scan locks that serialize concurrent starts of one scan id.
 """
 
 import logging
-import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api_shim.dagster import DagsterClient, DagsterRun, RunFailure
-from api_shim.destination import SCAN_TABLES, ResultsStore
+from api_shim.destination import ResultsStore
 from api_shim.errors import (
     ApiError,
     BadRequest,
@@ -58,14 +57,6 @@ STOPPING_STATUSES = ("cancelled", "paused")
 RESUMABLE_STATUSES = ("paused", "failed", "crashed")
 LIVE_RUN_STATUSES = ("STARTING", "STARTED")
 CANCELING_WAIT_SECONDS = 15.0
-
-
-def pipeline_name_for(scan_id: str) -> str:
-    """The scan's dlt pipeline name: the code location's own rule, imported when a scan is
-    removed (the module imports dlt, which the API otherwise never needs)."""
-    from hubspot_deals.destination import pipeline_name_for as code_location_rule
-
-    return code_location_rule(scan_id)
 
 
 @dataclass
@@ -562,10 +553,9 @@ class ScanService:
 
     def _remove(self, scan: ScanRuns) -> dict[str, int]:
         scan_id, partition = scan.scan_id, scan.partition
-        pipeline_name = pipeline_name_for(partition)
-        # Rows first: if the destination is busy, the scan stays whole and removal can be retried.
-        deleted = self.store.delete_scan(partition, pipeline_name, self.scan_tables(scan))
-        self._remove_local_pipeline(pipeline_name)
+        # The destination first (rows, dlt state, working folder): if it is busy, the scan
+        # stays whole in Dagster and removal can be retried.
+        deleted = self.store.remove_scan(partition)
         for run in scan.runs:
             self.dagster.delete_run(run.run_id)
         self.dagster.delete_partition(partition)
@@ -581,23 +571,6 @@ class ScanService:
             len(scan.runs),
         )
         return deleted
-
-    def scan_tables(self, scan: ScanRuns) -> list[str]:
-        """The tables the scan's runs materialized (from Dagster), and the standard ones."""
-        tables = list(SCAN_TABLES)
-        for run in scan.runs:
-            for materialization in self.dagster.run_materializations(run.run_id):
-                name = materialization.asset_path[-1]
-                if name not in tables:
-                    tables.append(name)
-        return tables
-
-    def _remove_local_pipeline(self, pipeline_name: str) -> None:
-        """The scan's dlt working folder, so that a new scan with this id starts afresh."""
-        root = self.destination.pipelines_dir.resolve()
-        folder = (root / pipeline_name).resolve()
-        if folder.parent == root and folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
 
     def cleanup(self, days_old: int) -> list[str]:
         """Removes finished scans that finished more than `days_old` days ago."""

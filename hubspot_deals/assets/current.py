@@ -5,16 +5,43 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetKey,
+    DagsterInstance,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from hubspot_deals.assets.scan import ASSET_OWNER
-from hubspot_deals.current import organization_layers, rebuild_current_deals
-from hubspot_deals.destination import make_pipeline, when_destination_free
-from hubspot_deals.partitions import organizations_partitions
+from hubspot_deals.load.current import ScanLayer, rebuild_current_deals
+from hubspot_deals.load.destination import make_pipeline, when_destination_free
+from hubspot_deals.partitions import organizations_partitions, scans_partitions
+from hubspot_deals.scan_history import completed_scans
 from hubspot_deals.writer_pool import writer_pool
+
+
+def organization_layers(instance: DagsterInstance, organization_id: str) -> list[ScanLayer]:
+    """The organization's scans that make up its current deals, oldest first."""
+    seen: dict[str, ScanLayer | None] = {}
+    for scan in completed_scans(instance, organization_id):  # newest run of each scan first
+        if scan.scan_id in seen:
+            continue
+        usable = (
+            instance.has_dynamic_partition(scans_partitions.name, scan.scan_id)  # not removed
+            and scan.filters.get("properties") == "all"  # a subset would blank other columns
+        )
+        seen[scan.scan_id] = (
+            ScanLayer(
+                scan_id=scan.scan_id,
+                started_at=scan.started_at,
+                scan_type=scan.scan_type,
+                complete_base=scan.scan_type == "full" and not scan.narrowed,
+            )
+            if usable
+            else None
+        )
+    layers = sorted((layer for layer in seen.values() if layer), key=lambda x: x.started_at)
+    bases = [i for i, layer in enumerate(layers) if layer.complete_base]
+    return layers[bases[-1] :] if bases else layers
 
 
 @asset(

@@ -26,7 +26,13 @@ from hubspot_deals import tags
 from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.assets.progress import ScanProgress
 from hubspot_deals.assets.stop import stop_if_requested
-from hubspot_deals.destination import (
+from hubspot_deals.failures import CONFIGURATION_ERROR, scan_failure
+from hubspot_deals.hubspot.checkpoint import DealStream, scan_fingerprint
+from hubspot_deals.hubspot.columns import DealTableBuilder
+from hubspot_deals.hubspot.deals import DealFilter
+from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
+from hubspot_deals.incremental import incremental_cursor_ms
+from hubspot_deals.load.destination import (
     clear_scan_rows,
     definitions_pipeline,
     delete_uncommitted_chunks,
@@ -34,12 +40,8 @@ from hubspot_deals.destination import (
     read_checkpoint,
     when_destination_free,
 )
-from hubspot_deals.failures import CONFIGURATION_ERROR, scan_failure
-from hubspot_deals.hubspot.checkpoint import DealStream, scan_fingerprint
-from hubspot_deals.hubspot.columns import DealTableBuilder
-from hubspot_deals.hubspot.deals import DealFilter
-from hubspot_deals.hubspot.source import hubspot_deals_source, select_properties
-from hubspot_deals.incremental import incremental_cursor_ms
+from hubspot_deals.load.indexes import ensure_page_indexes
+from hubspot_deals.load.reads import DestinationError
 from hubspot_deals.memory import make_this_process_lean
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.resources import HubSpotResource, ScanDestination
@@ -296,6 +298,8 @@ def hubspot_scan(
                     ).with_resources(*names)  # fmt: skip
 
                 last_load, row_counts = run_chunk(pipeline, chunk_source, context)
+                if first_load is None:
+                    create_page_indexes(context)
                 first_load = first_load or last_load
                 for table, count in row_counts.items():
                     rows_loaded[table] = rows_loaded.get(table, 0) + count
@@ -362,6 +366,19 @@ def hubspot_scan(
                 }
             )
         yield MaterializeResult(asset_key=key, metadata=extra)
+
+
+def create_page_indexes(context: AssetExecutionContext) -> None:
+    """The API's page indexes (PostgreSQL), once the scan's first load has made its tables:
+    without them pages are only slower, so a failure is a warning and the next scan tries
+    again."""
+    try:
+        created = ensure_page_indexes()
+    except DestinationError as exc:
+        context.log.warning(f"page indexes not created: {exc}")
+        return
+    if created:
+        context.log.info(f"page indexes created: {', '.join(created)}")
 
 
 def run_chunk(

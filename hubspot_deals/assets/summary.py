@@ -15,11 +15,11 @@ from dagster import (
 )
 
 from hubspot_deals.assets.scan import ASSET_OWNER
-from hubspot_deals.destination import when_destination_free
+from hubspot_deals.load.destination import when_destination_free
+from hubspot_deals.load.reads import DestinationReader
+from hubspot_deals.load.summary import deal_summary as compute_summary
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.resources import ScanDestination
-from hubspot_deals.results import DestinationReader
-from hubspot_deals.summary import deal_summary as compute_summary
 
 
 @asset(

@@ -63,7 +63,7 @@ def store() -> Iterator[PostgresResults]:
                 )
         conn.close()
         results = PostgresResults(
-            ApiSettings(postgres_create_indexes=False),
+            ApiSettings(),
             Settings(destination="postgres", postgres_dsn=dsn),
         )
         yield results

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import requests
 
-from hubspot_deals.destination import pipeline_name_for
+from hubspot_deals.load.names import pipeline_name_for
 from hubspot_deals.settings import DATASET_NAME
 from hubspot_deals_tests.api.conftest import (
     REPO,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from api_shim.dagster import DagsterClient, DagsterRun, RunFailure, _failure_from_events
-from api_shim.destination import order_columns, primary_keys_from_dlt_schemas, visible_columns
+from api_shim.destination import visible_columns
 from api_shim.destination.values import iso_timestamp, json_value, parse_json_text
 from api_shim.errors import redact, translate_validation_errors
 from api_shim.middleware import endpoint_group
@@ -21,10 +21,10 @@ from api_shim.services.scan_runs import (
     iso,
     run_status,
 )
-from api_shim.services.scans import pipeline_name_for
 from api_shim.settings import ApiSettings, RateLimit
 from api_shim.tenancy import public_scan_id, tenant_partition
-from hubspot_deals import destination, tags
+from hubspot_deals import tags
+from hubspot_deals.load import primary_keys_from_dlt_schemas, scan_key_columns
 from hubspot_deals.marks import mark_description, run_marks
 
 NOW = 1_800_000_000.0
@@ -384,20 +384,15 @@ def test_column_order_and_paging_key() -> None:
     )
     assert keys == {"pipeline_stages": ["_scan_id", "pipeline_id", "id"]}
     existing = ["_scan_id", "_organization_id", "label", "pipeline_id", "id", "_dlt_id", "_x"]
-    order = order_columns(keys["pipeline_stages"], existing)
+    order = scan_key_columns(keys["pipeline_stages"], existing)
     assert order == ["pipeline_id", "id"]
     assert visible_columns(None, existing, order) == [
         "pipeline_id", "id", "label", "_scan_id", "_organization_id",
     ]  # fmt: skip
-    assert order_columns([], ["_scan_id", "name", "label"]) == ["name"]
+    assert scan_key_columns([], ["_scan_id", "name", "label"]) == ["name"]
     assert visible_columns(["id", "gone", "amount"], ["amount", "id"], ["id"]) == ["id", "amount"]
     deals = ["id", "_unparsed", "_scan_chunk", "_scan_id", "_dlt_load_id"]
     assert visible_columns(None, deals, ["id"]) == ["id", "_unparsed", "_scan_id"]
-
-
-def test_pipeline_name_is_the_code_locations() -> None:
-    for scan_id in ("s1", "a" * 200, "with space/slash"):
-        assert pipeline_name_for(scan_id) == destination.pipeline_name_for(scan_id)
 
 
 def test_rate_limit_settings() -> None:

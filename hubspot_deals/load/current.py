@@ -4,19 +4,18 @@ The base is the organization's newest completed full scan that read every proper
 date range; every later completed scan of the organization (incremental or filtered) is laid
 over it in the order the scans began, the newest row of each deal winning. A deal archived
 since carries `archived` and `archived_at` from the scan that saw it archived.
+
+Which scans are layers is Dagster's knowledge (`hubspot_deals.assets.current`); this module
+only writes the table from the layers it is given.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
 import dlt
-from dagster import DagsterInstance
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from hubspot_deals.partitions import scans_partitions
-from hubspot_deals.scan_history import completed_scans
-
-CURRENT_TABLE = "deals_current"
+from hubspot_deals.load.names import CURRENT_TABLE
 
 
 @dataclass(frozen=True)
@@ -25,31 +24,6 @@ class ScanLayer:
     started_at: datetime
     scan_type: str
     complete_base: bool  # full, all properties, no date range
-
-
-def organization_layers(instance: DagsterInstance, organization_id: str) -> list[ScanLayer]:
-    """The organization's scans that make up its current deals, oldest first."""
-    seen: dict[str, ScanLayer | None] = {}
-    for scan in completed_scans(instance, organization_id):  # newest run of each scan first
-        if scan.scan_id in seen:
-            continue
-        usable = (
-            instance.has_dynamic_partition(scans_partitions.name, scan.scan_id)  # not removed
-            and scan.filters.get("properties") == "all"  # a subset would blank other columns
-        )
-        seen[scan.scan_id] = (
-            ScanLayer(
-                scan_id=scan.scan_id,
-                started_at=scan.started_at,
-                scan_type=scan.scan_type,
-                complete_base=scan.scan_type == "full" and not scan.narrowed,
-            )
-            if usable
-            else None
-        )
-    layers = sorted((layer for layer in seen.values() if layer), key=lambda x: x.started_at)
-    bases = [i for i, layer in enumerate(layers) if layer.complete_base]
-    return layers[bases[-1] :] if bases else layers
 
 
 def rebuild_current_deals(

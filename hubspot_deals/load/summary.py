@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from hubspot_deals.results import DestinationReader
+from hubspot_deals.load.reads import DestinationReader
 
 
 def deal_summary(reader: DestinationReader, scan_id: str) -> dict[str, Any]:

@@ -11,8 +11,21 @@ from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 DLT_COLUMNS = frozenset({"_dlt_load_id", "_dlt_id"})
 
 
-class DestinationBusyError(Exception):
+class DestinationError(Exception):
+    """The destination could not be reached or could not do what was asked (the driver's error
+    is the cause). Its message names no credentials."""
+
+
+class DestinationBusyError(DestinationError):
     """DuckDB stayed locked by a writing process for longer than the reader waits."""
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """DuckDB refusing its file because another process holds it (a loading scan)."""
+    import duckdb
+
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and "lock" in text and "conflicting" in text
 
 
 class DestinationReader:

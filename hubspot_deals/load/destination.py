@@ -1,8 +1,6 @@
 """The dlt destination (DuckDB by default, PostgreSQL by configuration) and per-scan pipelines."""
 
-import hashlib
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -13,9 +11,10 @@ from dlt.common.destination import Destination
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from hubspot_deals.duckdb_file import AttachedDuckDbCredentials, attached_duckdb
 from hubspot_deals.failures import destination_unavailable, root_message
 from hubspot_deals.hubspot.checkpoint import Checkpoint
+from hubspot_deals.load.duckdb_file import AttachedDuckDbCredentials, attached_duckdb
+from hubspot_deals.load.names import SCAN_TABLES
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
 # dlt settings changed from dlt's defaults; an environment that sets one keeps its own.
@@ -53,20 +52,6 @@ def make_destination(settings: Settings | None = None) -> Destination:
     return attached_duckdb(credentials=credentials, destination_name="duckdb")
 
 
-def pipeline_name_for(scan_id: str) -> str:
-    """One dlt pipeline (and so one dlt state) per scan, sharing one dataset.
-
-    The name is a valid dlt identifier (lowercase letters, digits, underscores, at most 64);
-    a scan id that had to be changed to fit gets a hash of itself, so two ids never share one.
-    """
-    safe = re.sub(r"[^a-z0-9_]", "_", scan_id.lower())
-    name = f"hubspot_scan_{safe}"
-    if safe == scan_id and len(name) <= 64:
-        return name
-    digest = hashlib.sha256(scan_id.encode()).hexdigest()[:10]
-    return f"hubspot_scan_{safe[:40]}_{digest}"
-
-
 def make_pipeline(
     pipeline_name: str, settings: Settings | None = None, pipelines_dir: str | None = None
 ) -> dlt.Pipeline:
@@ -90,9 +75,6 @@ _DEFINITIONS_DIR = tempfile.TemporaryDirectory(prefix="hubspot_deals_definitions
 def definitions_pipeline() -> dlt.Pipeline:
     """The pipeline dagster-dlt derives the asset specs from (it never loads anything)."""
     return make_pipeline("hubspot_deals_definitions", pipelines_dir=_DEFINITIONS_DIR.name)
-
-
-SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
 
 
 def read_checkpoint(pipeline: dlt.Pipeline) -> Checkpoint | None:

@@ -1,0 +1,59 @@
+"""The load layer: every write to the destination (DuckDB file or PostgreSQL) and the SQL
+reads that the assets and the REST layer share.
+
+- `destination`: dlt destinations and per-scan pipelines; a scan's checkpoint, clearing and
+  de-duplicating its rows; waiting out a busy destination.
+- `duckdb_file`: dlt's DuckDB destination with the file attached in chunk-sized row groups.
+- `names`: tables, scan columns and per-scan pipeline names that writers and readers share.
+- `remove`: removing a scan (rows, dlt state, dlt working folder).
+- `indexes`: the PostgreSQL indexes the API's pages need, created when scans load.
+- `reads`: read-only SQL on either destination; `summary` and `current`: a scan's deal
+  summary and an organization's current deals.
+
+The names below are imported on first use (PEP 562): the REST layer imports what it needs
+without loading dlt.
+"""
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "SCAN_TABLES": "names",
+    "SCAN_COLUMNS": "names",
+    "SHOWN_UNDERSCORE_COLUMNS": "names",
+    "CURRENT_TABLE": "names",
+    "is_data_column": "names",
+    "pipeline_name_for": "names",
+    "quote": "names",
+    "DestinationError": "reads",
+    "DestinationBusyError": "reads",
+    "DestinationReader": "reads",
+    "count_scan_rows": "reads",
+    "destination_connection": "reads",
+    "is_lock_error": "reads",
+    "remove_scan": "remove",
+    "ensure_page_indexes": "indexes",
+    "page_index_name": "indexes",
+    "scan_key_columns": "indexes",
+    "primary_keys_from_dlt_schemas": "indexes",
+    "deal_summary": "summary",
+    "ScanLayer": "current",
+    "rebuild_current_deals": "current",
+    "make_pipeline": "destination",
+    "make_destination": "destination",
+    "definitions_pipeline": "destination",
+    "read_checkpoint": "destination",
+    "clear_scan_rows": "destination",
+    "delete_uncommitted_chunks": "destination",
+    "keep_newest_deal_rows": "destination",
+    "when_destination_free": "destination",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)
