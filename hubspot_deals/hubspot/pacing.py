@@ -1,8 +1,10 @@
-"""Client-side pacing to a HubSpot rate-limit bucket, learned from its response headers."""
+"""Client-side pacing to HubSpot's rate-limit buckets, learned from its responses."""
 
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
+from typing import Any
 
 
 class RollingWindowPacer:
@@ -86,3 +88,67 @@ class RollingWindowPacer:
             # Small differences are timing; larger ones are requests that are not ours.
             if foreign > 1:
                 self._done.extend([now] * min(foreign, self.limit))
+
+
+SEPARATE = "separate"
+SHARED = "shared"
+
+
+class RateLimitBuckets:
+    """The buckets a token's requests are paced on, and which model the portal runs: the rule of
+    which bucket a search request draws on has this one owner.
+
+    HubSpot documents search as a bucket of its own (5 requests per second per account, exempt
+    from the ten-secondly one). On some portals search requests count against the ten-secondly
+    bucket as well; pacing search apart there overdraws that bucket by the search rate. The model
+    is learned from HubSpot's answers to search requests, so a scan knows it after its first
+    search (the expected-total count), before its readers start:
+    - a search response carrying `X-HubSpot-RateLimit-Remaining`: HubSpot sends the ten-secondly
+      counts with the requests it counted there (documented search responses carry none);
+    - a 429 to a search whose policy or group is the ten-secondly one.
+    Once shared, a search waits for a place in both its own bucket and the ten-secondly one.
+    """
+
+    def __init__(self, search_requests_per_second: int) -> None:
+        self.burst = RollingWindowPacer(limit=None, interval=10.0)
+        self.search = RollingWindowPacer(limit=search_requests_per_second, interval=1.0, margin=0)
+        self.search_model = SEPARATE
+        self.learned_from: str | None = None  # "headers" or "429": what showed it
+
+    @property
+    def search_shares_burst(self) -> bool:
+        return self.search_model == SHARED
+
+    def pacers(self, search: bool) -> tuple[RollingWindowPacer, ...]:
+        """The pacers a request waits on, in order (search's own first: it is the narrower)."""
+        if not search:
+            return (self.burst,)
+        return (self.search, self.burst) if self.search_shares_burst else (self.search,)
+
+    def learn(
+        self, search: bool, headers: Mapping[str, str], rate_limited: Mapping[str, Any] | None
+    ) -> bool:
+        """Reads one answer to a request; `rate_limited` is a 429's JSON body. Returns whether
+        this answer showed that search shares the ten-secondly bucket (the first time only)."""
+        if not search or self.search_shares_burst:
+            return False
+        if "X-HubSpot-RateLimit-Remaining" in headers:
+            return self._shared("headers")
+        if rate_limited is not None:
+            policy = str(rate_limited.get("policyName", ""))
+            group = str(rate_limited.get("groupName", ""))
+            if policy == "TEN_SECONDLY_ROLLING" or "ten-secondly" in group:
+                return self._shared("429")
+        return False
+
+    def _shared(self, learned_from: str) -> bool:
+        self.search_model, self.learned_from = SHARED, learned_from
+        return True
+
+    def state(self) -> dict[str, Any]:
+        """What another process's client needs to pace the same way (see `restore`)."""
+        return {"search_model": self.search_model, "learned_from": self.learned_from}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.search_model = state.get("search_model", SEPARATE)
+        self.learned_from = state.get("learned_from")
