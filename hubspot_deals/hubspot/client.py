@@ -127,9 +127,7 @@ class HubSpotClient:
             token = self._token_provider.current() if self._token_provider else None
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
-            pacers = self.buckets.pacers(is_search)
-            for pacer in pacers:
-                pacer.acquire()
+            pacers = self.buckets.acquire(is_search)
             self._count("requests")
             self._count("search_requests" if is_search else "burst_requests")
             try:

@@ -361,8 +361,9 @@ class DealReader:
                     return
 
         def downwards() -> Iterator[tuple[str, Any, Any]]:
-            for page, floor in self._search_pages_downwards(meeting, below):
-                yield "down", page, floor
+            with self.client.buckets.searching():  # the list leaves it spare places
+                for page, floor in self._search_pages_downwards(meeting, below):
+                    yield "down", page, floor
 
         producers = [ascending(), *([downwards()] if with_search else [])]
         running = len(producers)
