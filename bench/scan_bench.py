@@ -525,6 +525,9 @@ def markdown(figures: dict) -> str:
 def report(figures: dict) -> None:
     m = figures["machine"]
     print()
+    if not figures["rows"]:
+        report_peers(figures)
+        return
     print(
         f"{figures['deals']:,} sandbox deals; {m['cpus']} x {m['cpu_model']}, {m['memory_gb']} GB;"
         f" load average {figures['load_average']['start']} -> {figures['load_average']['end']}"
@@ -555,6 +558,10 @@ def report(figures: dict) -> None:
             f"bare loop (all properties): {figures['bare_loop']:,.0f} deals/s"
             f"{runs_text(figures.get('bare_loop_runs'))}"
         )
+    report_peers(figures)
+
+
+def report_peers(figures: dict) -> None:
     if "peers" in figures:
         p = figures["peers"]
         print()
