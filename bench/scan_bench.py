@@ -12,10 +12,16 @@ Against the HubSpot sandbox (77 deal properties, 60 of them custom, unless said 
    deals/s, their share of the bare loop, requests per 1,000 deals, and the peak resident
    memory of the scan's process and of its deal reader process;
 3. throttled scans (the sandbox enforcing a private app's 100 and 190 requests per 10 s, and
-   search's 5 per second), against the list API's ceiling and the list+search ceiling;
+   search's 5 per second) on both search-bucket models (search in a bucket of its own, or
+   counted in the ten-secondly bucket too), against the list API's ceiling and each model's
+   list+search ceiling;
 4. requests per 1,000 deals and the read strategy chosen for 8, 72 and 400 properties;
 5. deals/s and peak memory against deal count (10k, 100k, 1M), plotted;
-6. last, the REST API's latency (`bench/shim_bench.py`, unless --no-shim).
+6. the REST API's latency (`bench/shim_bench.py`, unless --no-shim);
+7. with --peers, Meltano's and Airbyte's HubSpot extractors beside the bare loop and the
+   project (`bench/peers.py`): deals/s end to end and the peak memory of each process tree.
+
+`--parts` runs some of these alone (e.g. `--parts throttled`).
 
 Each scan runs in its own process (`hubspot-deals scan`), so memory is the scan's alone. Writes
 `bench/results/latest.json` and `bench/results/scale.png`. Not a test: the machine's load
@@ -42,6 +48,8 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import peers  # noqa: E402
+
 from hubspot_sandbox.process import SandboxServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -53,6 +61,17 @@ PG_DSN = f"{PG_SERVER}/{PG_DATABASE}"
 EIGHT = "dealname,amount,closedate,pipeline,dealstage,createdate,hs_lastmodifieddate,hs_object_id"
 STANDARD_PROPERTIES = 17  # the sandbox's HubSpot-defined deal properties
 LIST_PAGE, SEARCH_PAGE, SEARCH_PER_SECOND = 100, 200, 5
+PARTS = ("scans", "throttled", "requests", "scale", "shim", "peers")
+
+
+def ceilings(limit: int, bucket: str) -> tuple[float, float]:
+    """Deals/s a token allows by list alone and by list plus search, for a ten-secondly limit
+    and a search-bucket model: where search shares the ten-secondly bucket, each search takes a
+    list request's place (with 200 deals instead of 100)."""
+    burst = limit / 10
+    search = min(SEARCH_PER_SECOND, burst) if bucket == "shared" else SEARCH_PER_SECOND
+    listed = burst - search if bucket == "shared" else burst
+    return burst * LIST_PAGE, listed * LIST_PAGE + search * SEARCH_PAGE
 
 
 def machine() -> dict:
@@ -126,7 +145,8 @@ class MemoryWatch:
         while not self._stop.is_set():
             try:
                 scan = self.process.memory_info().rss / 2**20
-                reader = sum(c.memory_info().rss for c in self.process.children()) / 2**20
+                children = self.process.children(recursive=True)
+                reader = sum(c.memory_info().rss for c in children) / 2**20
             except psutil.Error:
                 return
             self.scan_mb = max(self.scan_mb, scan)
@@ -178,25 +198,9 @@ class Bench:
         self, name: str, sandbox: SandboxServer, destination: str = "duckdb",
         properties: str | None = None, extra_env: dict | None = None, **extra: object,
     ) -> dict:  # fmt: skip
-        # Each scan loads into a DuckDB file of its own (schema changes of a wide shared table
-        # would be measured too), then the file is deleted.
-        scan_home = self.home / name
-        env = {
-            **os.environ,
-            "HUBSPOT_API_BASE_URL": sandbox.base_url,
-            "HUBSPOT_ACCESS_TOKEN": self.token,
-            "HUBSPOT_DEALS_HOME": str(scan_home),
-            "DAGSTER_HOME": str(self.home / "dagster_home"),
-            "HUBSPOT_DEALS_DESTINATION": destination,
-            "HUBSPOT_DEALS_POSTGRES_DSN": PG_DSN,
-            **(extra_env or {}),
-        }
         sandbox.reset_stats()
         load = load_average()
-        try:
-            result = run_scan(env, f"bench-{name}-{secrets.token_hex(3)}", properties)
-        finally:
-            shutil.rmtree(scan_home, ignore_errors=True)
+        result = self.run(name, sandbox, destination, properties, extra_env)
         stats = requests.get(sandbox.url("/__sandbox/stats"), timeout=10).json()
         n = result["deals_extracted"]
         live = sandbox.account().live_count
@@ -223,6 +227,29 @@ class Bench:
         self.rows.append(row)
         print(json.dumps(row), flush=True)
         return row
+
+    def run(
+        self, name: str, sandbox: SandboxServer, destination: str = "duckdb",
+        properties: str | None = None, extra_env: dict | None = None,
+    ) -> dict:  # fmt: skip
+        """One scan's process; its metadata, wall time and peak memory."""
+        # Each scan loads into a DuckDB file of its own (schema changes of a wide shared table
+        # would be measured too), then the file is deleted.
+        scan_home = self.home / name
+        env = {
+            **os.environ,
+            "HUBSPOT_API_BASE_URL": sandbox.base_url,
+            "HUBSPOT_ACCESS_TOKEN": self.token,
+            "HUBSPOT_DEALS_HOME": str(scan_home),
+            "DAGSTER_HOME": str(self.home / "dagster_home"),
+            "HUBSPOT_DEALS_DESTINATION": destination,
+            "HUBSPOT_DEALS_POSTGRES_DSN": PG_DSN,
+            **(extra_env or {}),
+        }
+        try:
+            return run_scan(env, f"bench-{name}-{secrets.token_hex(3)}", properties)
+        finally:
+            shutil.rmtree(scan_home, ignore_errors=True)
 
     def median_of(self, name: str, runs: list[dict]) -> dict:
         """One row for repeated runs of a scenario: the median run's figures, the highest peak
@@ -261,6 +288,24 @@ def main() -> int:
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     parser.add_argument("--no-shim", action="store_true", help="skip the REST API's latency")
     parser.add_argument(
+        "--parts", default="scans,throttled,requests,scale,shim",
+        help=f"comma-separated parts to run, of {','.join(PARTS)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bucket-models", default="separate,shared",
+        help="search-bucket models of the throttled scans (separate, shared)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--peers", action="store_true",
+        help="also run Meltano's and Airbyte's HubSpot extractors (installed into virtualenvs "
+        "of their own under --peers-dir)",
+    )  # fmt: skip
+    parser.add_argument("--peers-dir", default=str(peers.DEFAULT_DIR))
+    parser.add_argument("--peer-deals", type=int, default=20_000)
+    parser.add_argument(
+        "--peer-custom-properties", type=int, default=55, help="55 custom + 17 standard = 72"
+    )
+    parser.add_argument(
         "--from-json", default=None, help="only print the report, table and plot of a saved run"
     )
     args = parser.parse_args()
@@ -270,10 +315,19 @@ def main() -> int:
         return 0
     if args.quick:
         args.deals, args.scale, args.requests_deals, args.repeat = 20_000, "", 10_000, 1
+    parts = {p for p in args.parts.split(",") if p}
+    if unknown := parts - set(PARTS):
+        parser.error(f"unknown parts {sorted(unknown)}; known: {', '.join(PARTS)}")
+    if args.peers:
+        parts.add("peers")
+    if args.no_shim:
+        parts.discard("shim")
+    if "scale" not in parts:
+        args.scale = ""
 
     token = "bench-" + secrets.token_hex(16)
     destinations = [args.only] if args.only else ["duckdb", "postgres"]
-    if "postgres" in destinations:
+    if "postgres" in destinations and "scans" in parts:
         ensure_postgres_database()
     started_load = load_average()
     print(f"machine: {machine()}, load average {started_load}", flush=True)
@@ -283,46 +337,42 @@ def main() -> int:
         (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         bench = Bench(home, token)
 
-        with sandbox(args.deals, token) as sb:
-            bare_loop(sb.base_url, token)  # warms the sandbox's page cache
-            # The machine's speed drifts: the bare loop and the end-to-end scans take turns,
-            # and each figure is the median of its runs.
-            bare_runs: list[float] = []
-            runs: dict[str, list[dict]] = {name: [] for name in (*destinations, "8")}
-            for n in range(args.repeat):
-                bare_runs.append(bare_loop(sb.base_url, token))
-                print(f"bare loop, all properties: {bare_runs[-1]:,.0f} deals/s", flush=True)
-                for dest in destinations:
-                    runs[dest].append(bench.scan(f"{dest}-all-{n + 1}", sb, dest, None))
-                runs["8"].append(bench.scan(f"duckdb-8-{n + 1}", sb, destinations[0], EIGHT))
-            bare = statistics.median(bare_runs)
-            for dest in destinations:
-                row = bench.median_of(f"{dest}-all", runs[dest])
-                row["vs_bare_loop"] = row["deals_per_s"] / bare
-            bench.median_of("duckdb-8", runs["8"])
+        bare: float | None = None
+        bare_runs: list[float] = []
+        if "scans" in parts:
+            bare_runs, bare = unthrottled_scans(bench, args, token, destinations)
 
-        for limit in [int(x) for x in args.throttle.split(",") if x]:
-            list_ceiling = limit / 10 * LIST_PAGE
-            both_ceiling = list_ceiling + SEARCH_PER_SECOND * SEARCH_PAGE
-            with sandbox(args.deals, token, rate_limit=limit) as sb:
-                row = bench.scan(
-                    f"throttled-{limit}", sb, destinations[0], None,
-                    list_ceiling=list_ceiling, list_search_ceiling=both_ceiling,
-                )  # fmt: skip
-            row["vs_list_ceiling"] = row["deals_per_s"] / list_ceiling
-            row["vs_list_search_ceiling"] = row["deals_per_s"] / both_ceiling
+        if "throttled" in parts:
+            models = [m for m in args.bucket_models.split(",") if m]
+            for limit in [int(x) for x in args.throttle.split(",") if x]:
+                for model in models:
+                    list_ceiling, both_ceiling = ceilings(limit, model)
+                    suffix = "" if model == "separate" else f"-{model}"
+                    with sandbox(args.deals, token, rate_limit=limit, search_bucket=model) as sb:
+                        row = bench.scan(
+                            f"throttled-{limit}{suffix}", sb, destinations[0], None,
+                            list_ceiling=list_ceiling, list_search_ceiling=both_ceiling,
+                            search_bucket=model,
+                        )  # fmt: skip
+                    row["vs_list_ceiling"] = row["deals_per_s"] / list_ceiling
+                    row["vs_list_search_ceiling"] = row["deals_per_s"] / both_ceiling
 
-        for throttle in (100, 0):
-            for label, custom, props in (("8", 60, EIGHT), ("72", 55, None), ("400", 383, None)):
-                with sandbox(args.requests_deals, token, custom_properties=custom,
-                             rate_limit=throttle) as sb:  # fmt: skip
-                    name = f"requests-{label}-{'throttled' if throttle else 'unthrottled'}"
-                    # DuckDB's `auto` memory limit follows the width (400 properties: 245 MB).
-                    bench.scan(name, sb, destinations[0], props, property_count=int(label))
+        if "requests" in parts:
+            for throttle in (100, 0):
+                for label, custom, props in (
+                    ("8", 60, EIGHT), ("72", 55, None), ("400", 383, None),
+                ):  # fmt: skip
+                    with sandbox(args.requests_deals, token, custom_properties=custom,
+                                 rate_limit=throttle) as sb:  # fmt: skip
+                        name = f"requests-{label}-{'throttled' if throttle else 'unthrottled'}"
+                        # DuckDB's `auto` memory limit follows the width (400 properties: 245 MB).
+                        bench.scan(name, sb, destinations[0], props, property_count=int(label))
 
         for deals in [int(x) for x in args.scale.split(",") if x]:
             with sandbox(deals, token) as sb:
                 bench.scan(f"scale-{deals}", sb, destinations[0], None, scale=deals)
+
+        peer_figures = run_peers(bench, args, token) if "peers" in parts else None
 
     figures = {
         "machine": machine(),
@@ -332,7 +382,9 @@ def main() -> int:
         "bare_loop_runs": bare_runs,
         "rows": bench.rows,
     }
-    if not args.no_shim:
+    if peer_figures:
+        figures["peers"] = peer_figures
+    if "shim" in parts:
         shim_output = Path(args.output).with_name("shim.json")
         command = [
             sys.executable,
@@ -350,6 +402,73 @@ def main() -> int:
     return 0
 
 
+def unthrottled_scans(
+    bench: Bench, args: argparse.Namespace, token: str, destinations: list[str]
+) -> tuple[list[float], float]:
+    """The bare loop and the unthrottled scans, taking turns (the machine's speed drifts): each
+    figure is the median of its runs."""
+    with sandbox(args.deals, token) as sb:
+        bare_loop(sb.base_url, token)  # warms the sandbox's page cache
+        bare_runs: list[float] = []
+        runs: dict[str, list[dict]] = {name: [] for name in (*destinations, "8")}
+        for n in range(args.repeat):
+            bare_runs.append(bare_loop(sb.base_url, token))
+            print(f"bare loop, all properties: {bare_runs[-1]:,.0f} deals/s", flush=True)
+            for dest in destinations:
+                runs[dest].append(bench.scan(f"{dest}-all-{n + 1}", sb, dest, None))
+            runs["8"].append(bench.scan(f"duckdb-8-{n + 1}", sb, destinations[0], EIGHT))
+        bare = statistics.median(bare_runs)
+        for dest in destinations:
+            row = bench.median_of(f"{dest}-all", runs[dest])
+            row["vs_bare_loop"] = row["deals_per_s"] / bare
+        bench.median_of("duckdb-8", runs["8"])
+    return bare_runs, bare
+
+
+def run_peers(bench: Bench, args: argparse.Namespace, token: str) -> dict | None:
+    """The bare loop, the project and each installed peer, taking turns on one sandbox."""
+    root = Path(args.peers_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    installed = {p: python for p in peers.PEERS if (python := peers.install(p, root))}
+    project = "hubspot-deals (into DuckDB)"
+    runs: dict[str, list[dict]] = {project: [], **{p.label: [] for p in installed}}
+    bare_runs: list[float] = []
+    properties = STANDARD_PROPERTIES + args.peer_custom_properties
+    with sandbox(args.peer_deals, token, custom_properties=args.peer_custom_properties) as sb:
+        live = sb.account().live_count
+        bare_loop(sb.base_url, token)  # warms the sandbox's page cache
+        for n in range(args.repeat):
+            bare_runs.append(bare_loop(sb.base_url, token))
+            result = bench.run(f"peers-project-{n + 1}", sb)
+            runs[project].append(
+                {
+                    "deals": result["deals_extracted"],
+                    "wall_seconds": result["wall_seconds"],
+                    "peak_rss_mb": result["together_peak_rss_mb"],
+                }
+            )
+            for peer, python in installed.items():
+                if peer.label not in runs:
+                    continue  # it failed before
+                try:
+                    runs[peer.label].append(peers.run_peer(peer, python, sb.base_url, token))
+                except RuntimeError as exc:
+                    print(f"{peer.label} failed; left out: {exc}", flush=True)
+                    del runs[peer.label]
+            for name, results in runs.items():
+                if results and results[-1]["deals"] != live:
+                    print(f"{name} delivered {results[-1]['deals']:,} of {live:,} live deals")
+                if results:
+                    r = results[-1]
+                    print(
+                        f"{name}: {r['deals'] / r['wall_seconds']:,.0f} deals/s end to end, "
+                        f"peak RSS {r['peak_rss_mb']:.0f} MB",
+                        flush=True,
+                    )
+    rows = peers.side_by_side({k: v for k, v in runs.items() if v}, bare_runs, project)
+    return {"deals": args.peer_deals, "live": live, "properties": properties, "rows": rows}
+
+
 def finish(figures: dict, output: Path) -> None:
     report(figures)
     output.with_suffix(".md").write_text(markdown(figures))
@@ -360,11 +479,16 @@ def finish(figures: dict, output: Path) -> None:
 def markdown(figures: dict) -> str:
     """The README's table of the run."""
     m = figures["machine"]
+    bare = ""
+    if figures.get("bare_loop"):
+        bare = (
+            f" Bare fetch-and-decode loop: {figures['bare_loop']:,.0f} deals/s"
+            f"{runs_text(figures.get('bare_loop_runs'))}."
+        )
     lines = [
         f"{m['cpus']} x {m['cpu_model']}, {m['memory_gb']} GB, Python {m['python']}; load average"
         f" {figures['load_average']['start']} at the start, {figures['load_average']['end']} at"
-        f" the end. Bare fetch-and-decode loop: {figures['bare_loop']:,.0f} deals/s"
-        f"{runs_text(figures.get('bare_loop_runs'))}.",
+        f" the end.{bare}",
         "",
         "| scenario | deals | deals/s | vs | req / 1,000 deals | 414s | 429s | scan process"
         " peak MB | reader process peak MB | strategy | load |",
@@ -388,6 +512,9 @@ def markdown(figures: dict) -> str:
             f"| {r['peak_rss_mb']:.0f} | {r['reader_peak_rss_mb']:.0f} "
             f"| {r['read_strategy']} | {r['load_average']} |"
         )
+    if "peers" in figures:
+        p = figures["peers"]
+        lines += ["", "Peers:", "", peers.markdown(p["rows"], p["deals"], p["properties"]).rstrip()]
     if "shim" in figures:
         from shim_bench import markdown as shim_markdown
 
@@ -398,6 +525,9 @@ def markdown(figures: dict) -> str:
 def report(figures: dict) -> None:
     m = figures["machine"]
     print()
+    if not figures["rows"]:
+        report_peers(figures)
+        return
     print(
         f"{figures['deals']:,} sandbox deals; {m['cpus']} x {m['cpu_model']}, {m['memory_gb']} GB;"
         f" load average {figures['load_average']['start']} -> {figures['load_average']['end']}"
@@ -423,10 +553,19 @@ def report(figures: dict) -> None:
             f"{r['refused_414']:>5}{r['rate_limited']:>5}{r['peak_rss_mb']:>9.0f}"
             f"{r['reader_peak_rss_mb']:>10.0f}  {r['read_strategy'] or '':<22}{extra}"
         )
-    print(
-        f"bare loop (all properties): {figures['bare_loop']:,.0f} deals/s"
-        f"{runs_text(figures.get('bare_loop_runs'))}"
-    )
+    if figures.get("bare_loop"):
+        print(
+            f"bare loop (all properties): {figures['bare_loop']:,.0f} deals/s"
+            f"{runs_text(figures.get('bare_loop_runs'))}"
+        )
+    report_peers(figures)
+
+
+def report_peers(figures: dict) -> None:
+    if "peers" in figures:
+        p = figures["peers"]
+        print()
+        print(peers.markdown(p["rows"], p["deals"], p["properties"]))
 
 
 def runs_text(rates: list[float] | None) -> str:

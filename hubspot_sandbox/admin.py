@@ -99,10 +99,12 @@ class AdminRoutes:
         "rateLimit": ("rate_limit", int),
         "rateLimitWindowMs": ("rate_limit_window_ms", int),
     }
+    # ...and those that take one of a few words: body key -> (config field, the words).
+    _CHOICES = {"searchBucket": ("search_bucket", ("separate", "shared"))}
 
     def conditions(self, request: Request) -> Reply:
         body = self._body(request)
-        known = sorted([*self._CONDITIONS, "holdFromDeal"])
+        known = sorted([*self._CONDITIONS, *self._CHOICES, "holdFromDeal"])
         unknown = sorted(set(body) - set(known))
         if unknown:
             raise ValueError(f"unknown conditions {unknown}; known: {known}")
@@ -111,6 +113,12 @@ class AdminRoutes:
             raise ValueError("'holdFromDeal' must be a non-negative integer or null")
         changes = {}
         for key, value in body.items():
+            if key in self._CHOICES:
+                field, words = self._CHOICES[key]
+                if value not in words:
+                    raise ValueError(f"'{key}' must be one of {list(words)}")
+                changes[field] = value
+                continue
             field, kind = self._CONDITIONS[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"'{key}' must be a non-negative number")
@@ -120,7 +128,10 @@ class AdminRoutes:
         self.app.set_conditions(**changes)
         self.app.hold_from_deal = hold
         config = self.app.config
-        now = {key: getattr(config, field) for key, (field, _) in self._CONDITIONS.items()}
+        now = {
+            key: getattr(config, field)
+            for key, (field, _) in {**self._CONDITIONS, **self._CHOICES}.items()
+        }
         return Reply(200, {**now, "holdFromDeal": hold})
 
     def account(self, request: Request) -> Reply:

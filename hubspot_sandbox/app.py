@@ -108,6 +108,7 @@ def _limiter(config: SandboxConfig) -> RateLimiter:
             search_window_ms=config.search_window_ms,
             daily_max=config.daily_limit,
             search_headers=config.search_rate_limit_headers,
+            search_bucket=config.search_bucket,
             retry_after=config.retry_after,
             advertised_max_when_off=config.advertised_rate_limit,
         )

@@ -63,6 +63,13 @@ class SandboxConfig:
         "rate-limit headers on search responses: none (HubSpot's docs) or daily",
         choices=("none", "daily"),
     )
+    search_bucket: str = _knob(
+        "separate",
+        "search requests draw on their own bucket only (separate: HubSpot's docs) or on the "
+        "token's ten-secondly bucket too (shared: seen on some portals; its headers and 429s "
+        "are inferred)",
+        choices=("separate", "shared"),
+    )
     retry_after: bool = _knob(False, "send Retry-After on 429 (HubSpot generally does not)")
     advertised_rate_limit: int = _knob(
         1_000_000, "X-HubSpot-RateLimit-Max shown while rate limiting is off"

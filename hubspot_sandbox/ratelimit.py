@@ -1,6 +1,13 @@
 """HubSpot's rate limits, in process: a rolling ten-secondly bucket per token (per app), a
 per-second bucket for search and a daily counter, both per account (the sandbox is one account).
 
+Two models of search: `separate` (HubSpot's docs: search draws on its own bucket only, and its
+responses carry no ten-secondly headers) and `shared` (seen on some portals: a search also counts
+in the token's ten-secondly bucket). What a portal of the shared model sends is inferred, not
+recorded: every search response carries the ten-secondly headers, as any request counted in that
+bucket does, and a search over the ten-secondly limit gets that bucket's 429
+(`TEN_SECONDLY_ROLLING` with its `groupName`); over its own per-second limit, `SECONDLY`.
+
 Every authenticated request counts against each bucket that applies to it, whether or not it is
 rejected: like HubSpot, a client that keeps hammering a full bucket keeps it full. The daily count
 resets at midnight UTC. With `ten_secondly_max == 0` nothing is enforced or counted; the headers
@@ -16,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+SEPARATE, SHARED = "separate", "shared"
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
 SECONDLY = "SECONDLY"
 DAILY = "DAILY"
@@ -32,6 +40,7 @@ class RateLimitPolicy:
     search_window_ms: int = 1_000
     daily_max: int = 250_000  # 0 = no daily limit even when limiting is on
     search_headers: str = "none"  # "none" (HubSpot's docs) or "daily" (2021 recordings)
+    search_bucket: str = SEPARATE  # or SHARED: searches count in the ten-secondly bucket too
     retry_after: bool = False
     advertised_max_when_off: int = ADVERTISED_WHEN_OFF
 
@@ -100,6 +109,9 @@ class RateLimiter:
     def _seconds_to_midnight() -> int:
         return max(1, math.ceil(86_400 - time.time() % 86_400))
 
+    def _in_burst_bucket(self, search: bool) -> bool:
+        return not search or self.policy.search_bucket == SHARED
+
     def check(self, token: str, search: bool) -> Verdict:
         p = self.policy
         if not p.enabled:
@@ -107,22 +119,22 @@ class RateLimiter:
         now = self._clock()
         daily_used = self._count_daily()
         daily_over = p.daily_max > 0 and daily_used > p.daily_max
-        if search:
-            in_second = self._search.add(now, p.search_window_ms / 1000)
-            headers = self._daily_headers(daily_used) if p.search_headers == "daily" else []
-            if daily_over:
-                return Verdict(DAILY, headers, self._seconds_to_midnight())
-            if p.search_per_second and in_second > p.search_per_second:
-                wait = self._search.seconds_until_free(now, p.search_window_ms / 1000)
-                return Verdict(SECONDLY, headers, max(1, math.ceil(wait)))
-            return Verdict(None, headers)
+        in_burst = self._in_burst_bucket(search)
         burst = self._burst.setdefault(token, _Window())
-        in_window = burst.add(now, p.window_ms / 1000)
-        in_second = self._last_second.setdefault(token, _Window()).add(now, 1.0)
-        headers = self._burst_headers(daily_used, in_window, in_second)
+        in_window = 0
+        if in_burst:
+            in_window = burst.add(now, p.window_ms / 1000)
+            in_second = self._last_second.setdefault(token, _Window()).add(now, 1.0)
+            headers = self._burst_headers(daily_used, in_window, in_second)
+        else:
+            headers = self._daily_headers(daily_used) if p.search_headers == "daily" else []
+        searched = self._search.add(now, p.search_window_ms / 1000) if search else 0
         if daily_over:
             return Verdict(DAILY, headers, self._seconds_to_midnight())
-        if in_window > p.ten_secondly_max:
+        if search and p.search_per_second and searched > p.search_per_second:
+            wait = self._search.seconds_until_free(now, p.search_window_ms / 1000)
+            return Verdict(SECONDLY, headers, max(1, math.ceil(wait)))
+        if in_burst and in_window > p.ten_secondly_max:
             wait = burst.seconds_until_free(now, p.window_ms / 1000)
             return Verdict(TEN_SECONDLY, headers, max(1, math.ceil(wait)))
         return Verdict(None, headers)
@@ -154,7 +166,7 @@ class RateLimiter:
 
     def _headers_when_off(self, search: bool) -> Headers:
         p = self.policy
-        if search:
+        if not self._in_burst_bucket(search):
             return self._daily_headers(0) if p.search_headers == "daily" else []
         advertised = p.advertised_max_when_off
         secondly = str(self._secondly_max(advertised)).encode()

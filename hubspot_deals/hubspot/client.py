@@ -19,7 +19,7 @@ from hubspot_deals.hubspot.errors import (
     HubSpotScopeError,
 )
 from hubspot_deals.hubspot.oauth import AccessTokenProvider, RefreshingAccessToken
-from hubspot_deals.hubspot.pacing import RollingWindowPacer
+from hubspot_deals.hubspot.pacing import RateLimitBuckets
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,11 @@ class HubSpotClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "hubspot-deals"})
-        # The ten-secondly bucket's size is learned from the first response's headers.
-        self.burst_pacer = RollingWindowPacer(limit=None, interval=10.0)
-        self.search_pacer = RollingWindowPacer(
-            limit=search_requests_per_second, interval=1.0, margin=0
-        )
+        # The ten-secondly bucket's size is learned from the first response's headers, and
+        # whether search draws on it too from the first answers to a search.
+        self.buckets = RateLimitBuckets(search_requests_per_second)
+        self.burst_pacer = self.buckets.burst
+        self.search_pacer = self.buckets.search
         self._stats_lock = threading.Lock()
         self.stats: Counter[str] = Counter()
         self.rate_limit: dict[str, int] = {}
@@ -114,7 +114,6 @@ class HubSpotClient:
         body: dict[str, Any] | None = None,
     ) -> Any:
         is_search = path.endswith("/search")
-        pacer = self.search_pacer if is_search else self.burst_pacer
         url = self.base_url + path
         data = orjson.dumps(body) if body is not None else None
         headers = {"Authorization": self._auth_header}
@@ -128,7 +127,7 @@ class HubSpotClient:
             token = self._token_provider.current() if self._token_provider else None
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
-            pacer.acquire()
+            pacers = self.buckets.acquire(is_search)
             self._count("requests")
             self._count("search_requests" if is_search else "burst_requests")
             try:
@@ -136,15 +135,16 @@ class HubSpotClient:
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                pacer.release()
+                for pacer in pacers:
+                    pacer.release()
                 attempt += 1
                 failure = f"{type(exc).__name__} talking to HubSpot"
                 self._count("connection_errors")
                 self._sleep_backoff(attempt)
                 continue
-            pacer.release()
-            if not is_search:
-                self._learn_limits(resp)
+            for pacer in pacers:
+                pacer.release()
+            self._learn_limits(resp, is_search)
             if resp.status_code < 300 or resp.status_code == 207:
                 return orjson.loads(resp.content) if resp.content else {}
             correlation_id = resp.headers.get("X-HubSpot-Correlation-Id", "")
@@ -175,8 +175,18 @@ class HubSpotClient:
             f"{failure}; gave up after {self.max_attempts} attempts", status=None
         )
 
-    def _learn_limits(self, resp: requests.Response) -> None:
+    def _learn_limits(self, resp: requests.Response, is_search: bool) -> None:
         h = resp.headers
+        rate_limited = _json_body(resp) if resp.status_code == 429 else None
+        if self.buckets.learn(is_search, h, rate_limited):
+            self._count("search_bucket_shared_at_request", self.stats["requests"])
+            log.info(
+                "HubSpot counts this token's searches in its ten-secondly bucket too "
+                "(shown by %s); pacing search and the other requests on one bucket",
+                "a search response's rate-limit headers"
+                if self.buckets.learned_from == "headers"
+                else "a 429 to a search",
+            )
         try:
             limit = int(h["X-HubSpot-RateLimit-Max"])
             interval_ms = int(h.get("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"))
@@ -186,7 +196,12 @@ class HubSpotClient:
         if self.burst_pacer.limit != limit:
             self.burst_pacer.configure(limit, interval_ms / 1000.0)
         self.burst_pacer.observe_remaining(remaining)
-        self.rate_limit = {"max": limit, "interval_ms": interval_ms, "remaining": remaining}
+        self.rate_limit = {
+            "max": limit,
+            "interval_ms": interval_ms,
+            "remaining": remaining,
+            "search_bucket": self.buckets.search_model,
+        }
         if "X-HubSpot-RateLimit-Daily-Remaining" in h:
             try:
                 self.rate_limit["daily"] = int(h.get("X-HubSpot-RateLimit-Daily", "0"))

@@ -6,7 +6,9 @@
   10,000-result cap is never reached (it draws on the separate search bucket, not the burst one).
 - A full scan against a rate-limited token uses both buckets at once: the burst bucket reads
   upwards from the lowest id (list, or ids and batch/read when the properties do not fit in a
-  URL) while the search bucket reads downwards from the highest, until the two meet.
+  URL) while the search bucket reads downwards from the highest, until the two meet. Where the
+  portal counts searches in the burst bucket too, both readers are paced on it (see
+  `pacing.RateLimitBuckets`), and search still pays with its 200-deal pages.
 - Archived deals (search never returns them): the list API with `archived=true`; when the
   properties do not fit in a URL, ids from the list API and then batch/read with the properties
   in the body.
@@ -160,16 +162,27 @@ class DealReader:
     @property
     def uses_both_buckets(self) -> bool:
         """Whether live deals are read from both ends at once: worth it when the burst bucket is
-        rate-limited (its limit learned from HubSpot's headers) so that search adds capacity."""
+        rate-limited (its limit learned from HubSpot's headers) so that search adds capacity.
+
+        Where search has a bucket of its own, its requests come on top of the burst bucket's.
+        Where it shares the burst bucket, each search takes a burst request's place, and still
+        pays: a search page holds 200 deals, a list page 100 (50 a request by ids and
+        batch/read)."""
         if self.filter.searches_only:
             return False
-        pacer = self.client.burst_pacer
-        if not pacer.allowed:
+        buckets = self.client.buckets
+        if not buckets.burst.allowed:
             return False
         per_request = LIST_PAGE_SIZE if self.properties_fit_in_url else LIST_PAGE_SIZE / 2
-        burst = pacer.allowed / pacer.interval * per_request
-        search = (self.client.search_pacer.allowed or 0) / self.client.search_pacer.interval
-        return search * SEARCH_PAGE_SIZE >= SEARCH_SHARE_WORTH_ADDING * burst
+        burst_rate = buckets.burst.allowed / buckets.burst.interval
+        search_rate = (buckets.search.allowed or 0) / buckets.search.interval
+        list_rate = burst_rate
+        if buckets.search_shares_burst:
+            search_rate = min(search_rate, burst_rate)
+            list_rate = burst_rate - search_rate
+        alone = burst_rate * per_request
+        both = list_rate * per_request + search_rate * SEARCH_PAGE_SIZE
+        return both - alone >= SEARCH_SHARE_WORTH_ADDING * alone
 
     @property
     def live_strategy(self) -> str:
@@ -348,8 +361,9 @@ class DealReader:
                     return
 
         def downwards() -> Iterator[tuple[str, Any, Any]]:
-            for page, floor in self._search_pages_downwards(meeting, below):
-                yield "down", page, floor
+            with self.client.buckets.searching():  # the list leaves it spare places
+                for page, floor in self._search_pages_downwards(meeting, below):
+                    yield "down", page, floor
 
         producers = [ascending(), *([downwards()] if with_search else [])]
         running = len(producers)

@@ -137,6 +137,8 @@ class DealReaderProcess:
             # This process's requests still count in HubSpot's windows: the child waits for them.
             "burst_recent": pacer.recent(),
             "search_recent": self.client.search_pacer.recent(),
+            # Which bucket searches draw on, as this process learned it: the child paces alike.
+            "buckets": self.client.buckets.state(),
             "properties": [
                 {"name": p.name, "type": p.type, "fieldType": p.field_type}
                 for p in self.builder.properties
@@ -256,6 +258,7 @@ def _child_main() -> int:
         client.burst_pacer.configure(*job["burst_limit"])
     client.burst_pacer.preload(job["burst_recent"])
     client.search_pacer.preload(job["search_recent"])
+    client.buckets.restore(job["buckets"])
     f = job["filter"]
     deal_filter = DealFilter(
         start_date=date.fromisoformat(f["start_date"]) if f["start_date"] else None,

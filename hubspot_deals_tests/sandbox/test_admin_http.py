@@ -154,14 +154,29 @@ def test_conditions_change_faults_and_limits_of_a_running_sandbox() -> None:
         assert get(server, DEALS, token, limit="1").status_code == 200
         now = server.admin("POST", "conditions", {"faultRate": 1, "faultSeed": 3, "rateLimit": 7})
         assert now == {"faultRate": 1.0, "faultSeed": 3, "latencyMs": 0.0, "rateLimit": 7,
-                       "rateLimitWindowMs": 10_000, "holdFromDeal": None}  # fmt: skip
+                       "rateLimitWindowMs": 10_000, "searchBucket": "separate",
+                       "holdFromDeal": None}  # fmt: skip
         assert get(server, DEALS, token, limit="1").status_code in (500, 502, 503, 504)
         server.admin("POST", "conditions", {"faultRate": 0})
         answers = [get(server, DEALS, token, limit="1") for _ in range(8)]
         assert [a.status_code for a in answers] == [200] * 7 + [429]
         assert answers[0].headers["X-HubSpot-RateLimit-Max"] == "7"
+        # Searches draw on the ten-secondly bucket once it is shared (its 7 places are used).
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def post_search() -> requests.Response:
+            return requests.post(server.url(SEARCH), json={"limit": 1}, headers=auth, timeout=30)
+
+        assert "X-HubSpot-RateLimit-Max" not in post_search().headers
+        shared = server.admin("POST", "conditions", {"searchBucket": "shared"})
+        assert shared["searchBucket"] == "shared" and shared["rateLimit"] == 7
+        searched = post_search()
+        assert searched.status_code == 200
+        assert searched.headers["X-HubSpot-RateLimit-Remaining"] == "6"
         holds = ({"holdFromDeal": -1}, {"holdFromDeal": 2.5}, {"holdFromDeal": True})
-        for bad in ({"faultRate": 2}, {"latencyMs": -1}, {"rateLimit": "9"}, {"speed": 1}, *holds):
+        buckets = ({"searchBucket": "both"}, {"searchBucket": 1})
+        for bad in ({"faultRate": 2}, {"latencyMs": -1}, {"rateLimit": "9"}, {"speed": 1},
+                    *holds, *buckets):  # fmt: skip
             with pytest.raises(urllib.error.HTTPError) as caught:
                 server.admin("POST", "conditions", bad)
             assert caught.value.code == 400, bad

@@ -182,6 +182,58 @@ def test_search_secondly_limit_and_its_headers() -> None:
         assert call(server, s, token, search=True).status_code == 200
 
 
+def test_shared_search_bucket_counts_searches_in_the_ten_secondly_bucket() -> None:
+    token = make_token()
+    with (
+        SandboxServer(deals=300, tokens=[token], rate_limit=10, rate_limit_window_ms=3000,
+                      search_rate_limit=100, search_bucket="shared", daily_limit=1000) as server,
+        requests.Session() as s,
+    ):  # fmt: skip
+        started = time.monotonic()
+        responses = [call(server, s, token, search=n % 2 == 1) for n in range(10)]
+        over = [call(server, s, token, search=True), call(server, s, token)]
+        assert time.monotonic() - started < 3, "the burst must fit in one window"
+        assert [r.status_code for r in responses + over] == [200] * 10 + [429, 429]
+        # Searches carry the ten-secondly counts, and take places in that bucket like lists.
+        for n, resp in enumerate(responses, start=1):
+            assert resp.headers["X-HubSpot-RateLimit-Remaining"] == str(10 - n)
+            assert resp.headers["X-HubSpot-RateLimit-Max"] == "10"
+        assert rate_headers(over[0]) == {
+            "X-HubSpot-RateLimit-Daily": "1000",
+            "X-HubSpot-RateLimit-Daily-Remaining": "989",
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "3000",
+            "X-HubSpot-RateLimit-Max": "10",
+            "X-HubSpot-RateLimit-Remaining": "0",
+            "X-HubSpot-RateLimit-Secondly": "3",
+            "X-HubSpot-RateLimit-Secondly-Remaining": "0",
+        }
+        body = over[0].json()
+        assert list(body) == [
+            "status", "message", "errorType", "correlationId", "policyName", "groupName",
+        ]  # fmt: skip
+        assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+        assert body["message"] == "You have reached your ten_secondly_rolling limit."
+        assert body["groupName"].startswith("publicapi:private_app-api-calls-ten-secondly:")
+        assert server.stats()["rateLimited"] == {
+            "TEN_SECONDLY_ROLLING": 2, "SECONDLY": 0, "DAILY": 0,
+        }  # fmt: skip
+
+
+def test_search_over_its_own_limit_in_the_shared_model_is_secondly() -> None:
+    token = make_token()
+    with (
+        SandboxServer(deals=300, tokens=[token], rate_limit=100, search_rate_limit=2,
+                      search_window_ms=1000, search_bucket="shared") as server,
+        requests.Session() as s,
+    ):  # fmt: skip
+        responses = [call(server, s, token, search=True) for _ in range(3)]
+        assert [r.status_code for r in responses] == [200, 200, 429]
+        assert responses[2].json()["policyName"] == "SECONDLY"
+        # Rejected or not, each search took a place in the ten-secondly bucket.
+        assert responses[2].headers["X-HubSpot-RateLimit-Remaining"] == "97"
+        assert call(server, s, token).headers["X-HubSpot-RateLimit-Remaining"] == "96"
+
+
 def test_daily_limit() -> None:
     token = make_token()
     with (
