@@ -23,9 +23,9 @@ from api_shim.models.etl import (
     EtlStartResponse,
     EtlStatusResponse,
 )
-from api_shim.models.scans import SCAN_ID_PATTERN
 from api_shim.services.etl_scans import ETL_PREFIX, ETL_STATUS, EtlScanService, links
 from api_shim.services.scan_runs import iso
+from hubspot_deals.scan import SCAN_ID_PATTERN
 
 router = APIRouter(prefix="/scans", tags=["ETL Scans"])
 health_router = APIRouter(tags=["ETL Health"])
