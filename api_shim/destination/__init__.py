@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from api_shim.settings import ApiSettings
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
 from hubspot_deals.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ EXPORT_BATCH_ROWS = 2000
 
 # Tables every scan loads, also for runs that recorded no materializations (failed early).
 SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
-SCAN_COLUMNS = ("_scan_id", "_organization_id")
+SCAN_COLUMNS = (SCAN_ID_COLUMN, ORGANIZATION_ID_COLUMN)
 # Underscore columns are bookkeeping (dlt's `_dlt_*`, the code location's checkpoint chunks),
 # except these documented ones.
 SHOWN_UNDERSCORE_COLUMNS = frozenset({*SCAN_COLUMNS, "_unparsed"})
@@ -83,7 +84,7 @@ def visible_columns(
 
 def order_columns(primary_key: list[str], existing: list[str]) -> list[str]:
     """Paging order: the dlt primary key without `_scan_id`, else `id`, `name`, or all."""
-    key = [c for c in primary_key if c != "_scan_id" and c in existing]
+    key = [c for c in primary_key if c != SCAN_ID_COLUMN and c in existing]
     if key:
         return key
     for candidate in (["pipeline_id", "id"], ["id"], ["name"]):
