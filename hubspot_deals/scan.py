@@ -18,6 +18,8 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from hubspot_deals.crypto import TokenCipher
+
 # -- names the shim addresses in Dagster -----------------------------------------------------------
 
 SCAN_JOB_NAME = "scan_job"
@@ -199,8 +201,6 @@ def scan_run_config(
 ) -> dict[str, Any]:
     """Run config of a scan started from Python (CLI, tests, benchmarks): the token is encrypted
     with the deployment key, never placed in clear text."""
-    from hubspot_deals.crypto import TokenCipher  # reads the key from the settings
-
     ciphertext = TokenCipher.from_settings().encrypt(access_token) if access_token else None
     return ScanRunConfig(
         organization_id=organization_id,
