@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ import requests
 
 from api_shim.errors import DagsterError, DagsterUnavailable, redact
 from api_shim.settings import ApiSettings
+from hubspot_deals.scan import SCANS_PARTITIONS_NAME
 
 log = logging.getLogger(__name__)
 
@@ -465,7 +467,7 @@ class DagsterClient:
                 ADD_PARTITION,
                 {
                     "repo": self.settings.repository_selector,
-                    "def": self.settings.partitions_def_name,
+                    "def": SCANS_PARTITIONS_NAME,
                     "key": key,
                 },
             ),
@@ -478,7 +480,7 @@ class DagsterClient:
             return False
         # Dagster reports an unknown location/partitions def as UnauthorizedError.
         raise DagsterError(
-            f"Dagster could not add partition to '{self.settings.partitions_def_name}' in "
+            f"Dagster could not add partition to '{SCANS_PARTITIONS_NAME}' in "
             f"location '{self.settings.location_name}': {result.get('message')}"
         )
 
@@ -488,7 +490,7 @@ class DagsterClient:
                 DELETE_PARTITIONS,
                 {
                     "repo": self.settings.repository_selector,
-                    "def": self.settings.partitions_def_name,
+                    "def": SCANS_PARTITIONS_NAME,
                     "keys": [key],
                 },
             ),
@@ -567,11 +569,13 @@ class DagsterClient:
 
     # -- asset observations -----------------------------------------------------------------------
 
-    def report_observation(self, asset_path: list[str], partition: str, description: str) -> None:
+    def report_observation(
+        self, asset_path: Sequence[str], partition: str, description: str
+    ) -> None:
         """Records a runless observation of one partition of an asset (shown in the Dagster UI)."""
         params = {
             "eventType": "ASSET_OBSERVATION",
-            "assetKey": {"path": asset_path},
+            "assetKey": {"path": list(asset_path)},
             "partitionKeys": [partition],
             "description": description,
         }
@@ -581,9 +585,11 @@ class DagsterClient:
         if result["__typename"] != "ReportRunlessAssetEventsSuccess":
             raise DagsterError(f"Dagster could not record an observation: {result.get('message')}")
 
-    def observations(self, asset_path: list[str], partition: str, limit: int = 100) -> list[str]:
+    def observations(
+        self, asset_path: Sequence[str], partition: str, limit: int = 100
+    ) -> list[str]:
         """Descriptions of the partition's observations, newest first."""
-        variables = {"key": {"path": asset_path}, "partitions": [partition], "limit": limit}
+        variables = {"key": {"path": list(asset_path)}, "partitions": [partition], "limit": limit}
         result = self._typed(self.execute(ASSET_OBSERVATIONS, variables), "assetOrError")
         if result["__typename"] != "Asset":
             return []  # the asset was never materialized or observed

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hubspot_deals.scan import SCAN_JOB_NAME
+
 _WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(?:(\d+)\s*s|(second|minute|hour|day))\s*$")
 
@@ -61,18 +63,15 @@ class ApiSettings(BaseSettings):
     )
     location_name: str = Field(default="hubspot_deals", description="Dagster code location.")
     repository_name: str = "__repository__"
-    job_name: str = Field(default="scan_job", description="The job one scan runs.")
-    partitions_def_name: str = Field(default="scans", description="Dynamic partitions of scans.")
-    scan_op_name: str = Field(default="hubspot_scan", description="Op whose config is the scan.")
+    job_name: str = Field(
+        default=SCAN_JOB_NAME,
+        description="The job the shim launches for a scan: the scan contract's "
+        "(`hubspot_deals.scan.SCAN_JOB_NAME`) unless the code location names it otherwise.",
+    )
     daemon_heartbeat_max_age_seconds: float = Field(
         default=90.0,
         gt=0,
         description="Health: the Dagster daemon is down when its last heartbeat is older.",
-    )
-    crash_heartbeat_timeout_seconds: float = Field(
-        default=600.0,
-        gt=0,
-        description="A running scan whose heartbeat is older than this reports `crashed`.",
     )
     rate_limit_enabled: bool = True
     rate_limit_scan: str = Field(default="100/hour", description="`/scan/*` per client.")

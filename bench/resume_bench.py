@@ -43,8 +43,9 @@ def main() -> int:
     )
     from dagster import DagsterInstance
 
-    from hubspot_deals.launch import execute_scan, scan_run_config
+    from hubspot_deals.launch import execute_scan
     from hubspot_deals.load.reads import count_scan_rows
+    from hubspot_deals.scan import scan_run_config
     from hubspot_deals.settings import get_settings
     from hubspot_sandbox.process import SandboxServer
 

@@ -14,10 +14,11 @@ from dagster import (
 from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.load.destination import when_destination_free
 from hubspot_deals.load.reads import DestinationReader
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
 
 # Columns every deal row must have a value in, whatever properties the scan selected.
-REQUIRED_COLUMNS = ("id", "hs_object_id", "createdate", "hs_lastmodifieddate", "_scan_id",
-                    "_organization_id")  # fmt: skip
+REQUIRED_COLUMNS = ("id", "hs_object_id", "createdate", "hs_lastmodifieddate", SCAN_ID_COLUMN,
+                    ORGANIZATION_ID_COLUMN)  # fmt: skip
 NUMERIC_TYPES = {"DOUBLE", "DOUBLE PRECISION", "REAL", "FLOAT", "NUMERIC", "DECIMAL"}
 
 
@@ -44,7 +45,8 @@ def waiting_out_the_destination(check: Check) -> Check:
 def deal_ids_unique(context: AssetCheckExecutionContext) -> AssetCheckResult:
     reader = DestinationReader()
     rows, distinct = reader.query(
-        f"SELECT count(*), count(DISTINCT id) FROM {reader.table('deals')} WHERE _scan_id = ?",
+        f"SELECT count(*), count(DISTINCT id) FROM {reader.table('deals')} "
+        f"WHERE {SCAN_ID_COLUMN} = ?",
         (_scan_id(context),),
     )[0]
     return AssetCheckResult(
@@ -67,7 +69,8 @@ def deal_required_columns(context: AssetCheckExecutionContext) -> AssetCheckResu
     checked = [c for c in REQUIRED_COLUMNS if c in present]
     sums = ", ".join(f"sum(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END)" for c in checked)
     counts = reader.query(
-        f"SELECT {sums} FROM {reader.table('deals')} WHERE _scan_id = ?", (_scan_id(context),)
+        f"SELECT {sums} FROM {reader.table('deals')} WHERE {SCAN_ID_COLUMN} = ?",
+        (_scan_id(context),),
     )[0]
     nulls = {c: int(n or 0) for c, n in zip(checked, counts, strict=True)}
     return AssetCheckResult(
@@ -93,7 +96,7 @@ def deal_amount_valid(context: AssetCheckExecutionContext) -> AssetCheckResult:
         negative, unparsed = reader.query(
             f"SELECT sum(CASE WHEN amount < 0 THEN 1 ELSE 0 END), "
             f"sum(CASE WHEN _unparsed LIKE '%\"amount\"%' THEN 1 ELSE 0 END) "
-            f"FROM {reader.table('deals')} WHERE _scan_id = ?",
+            f"FROM {reader.table('deals')} WHERE {SCAN_ID_COLUMN} = ?",
             (_scan_id(context),),
         )[0]
     return AssetCheckResult(
@@ -121,7 +124,7 @@ def deal_count_matches_hubspot(context: AssetCheckExecutionContext) -> AssetChec
     expected = meta["expected_live_deals"].value if "expected_live_deals" in meta else None
     reader = DestinationReader()
     live = reader.query(
-        f"SELECT count(*) FROM {reader.table('deals')} WHERE _scan_id = ? AND NOT archived",
+        f"SELECT count(*) FROM {reader.table('deals')} WHERE {SCAN_ID_COLUMN} = ? AND NOT archived",
         (scan_id,),
     )[0][0]
     return AssetCheckResult(

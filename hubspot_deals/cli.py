@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from hubspot_deals.scan import demo_scan_id
+
 # The embedded default instance: SQLite storage under DAGSTER_HOME, and one run at a time,
 # because DuckDB lets one process write at a time.
 LOCAL_INSTANCE_YAML = """\
@@ -107,7 +109,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     print(f"error: {name} did not come up; its log: {process.log_path}",
                           file=sys.stderr)  # fmt: skip
                     return 1
-            scan_id = args.scan_id or "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            scan_id = args.scan_id or demo_scan_id(datetime.now(UTC))
             config = {
                 "scanId": scan_id,
                 "organizationId": "demo-org",
@@ -233,7 +235,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     _prepare_environment(Path(args.home).resolve())
     from dagster import DagsterInstance
 
-    from hubspot_deals.launch import execute_scan, scan_run_config
+    from hubspot_deals.launch import execute_scan
+    from hubspot_deals.scan import scan_run_config
 
     token = os.environ.get("HUBSPOT_ACCESS_TOKEN") if not args.ask_token else getpass.getpass()
     run_config = scan_run_config(

@@ -5,9 +5,10 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 from hubspot_deals.assets.current import deals_current
 from hubspot_deals.assets.scan import hubspot_scan
 from hubspot_deals.assets.summary import deal_summary
+from hubspot_deals.scan import SCAN_JOB_NAME
 
 scan_job = define_asset_job(
-    "scan_job",
+    SCAN_JOB_NAME,
     selection=AssetSelection.assets(hubspot_scan, deal_summary),
     # The scan, its checks and its summary in the run's own process: a process per step would
     # cost each a Python start-up and its imports, longer than the checks themselves.

@@ -1,18 +1,20 @@
-"""Runs a scan through Dagster from Python: adds the partition, then executes the scan job."""
+"""Runs a scan through Dagster from Python: adds the partition, then executes the scan job.
+
+A client of the code location (the CLI, tests, benchmarks), as the REST shim is one over GraphQL:
+nothing of the code location imports this module, so it may import the wired definitions.
+"""
 
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import DagsterInstance, RunRequest
+from dagster import DagsterInstance
 
-from hubspot_deals import tags
 from hubspot_deals.assets import DEALS_KEY
-from hubspot_deals.assets.scan import SCAN_OP_NAME
-from hubspot_deals.crypto import TokenCipher
-from hubspot_deals.organizations import ScheduledOrganization
+from hubspot_deals.definitions import defs
 from hubspot_deals.partitions import scans_partitions
+from hubspot_deals.scan import SCAN_JOB_NAME, ScanRunConfig, Tag
 
 
 @dataclass
@@ -24,61 +26,6 @@ class ScanOutcome:
     error: str | None
     deals_metadata: dict[str, Any]
     warnings: list[str]
-
-
-def scan_run_config(
-    organization_id: str,
-    access_token: str | None = None,
-    properties: list[str] | None = None,
-    include_archived: bool = False,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    scan_type: str = "full",
-    pipeline: str | None = None,
-) -> dict[str, Any]:
-    """Run config for scan_job; the token is encrypted, never placed in clear text."""
-    config: dict[str, Any] = {
-        "scan_type": scan_type,
-        "organization_id": organization_id,
-        "include_archived": include_archived,
-    }
-    if properties:
-        config["properties"] = properties
-    if start_date:
-        config["start_date"] = start_date
-    if end_date:
-        config["end_date"] = end_date
-    if pipeline:
-        config["pipeline"] = pipeline
-    if access_token:
-        config["access_token_ciphertext"] = TokenCipher.from_settings().encrypt(access_token)
-    return {"ops": {SCAN_OP_NAME: {"config": config}}}
-
-
-def scheduled_scan_run_config(org: ScheduledOrganization) -> dict[str, Any]:
-    """Run config of a scheduled or sensor-started incremental scan: the token stays in the
-    environment variable the organizations file names."""
-    config: dict[str, Any] = {
-        "scan_type": "incremental",
-        "organization_id": org.id,
-        "include_archived": False,
-        "access_token_env": org.token_env,
-    }
-    if org.properties:
-        config["properties"] = org.properties
-    return {"ops": {SCAN_OP_NAME: {"config": config}}}
-
-
-def scheduled_scan_request(
-    org: ScheduledOrganization, scan_id: str, run_key: str, trigger: str
-) -> RunRequest:
-    """The run request of a schedule's or sensor's incremental scan of an organization."""
-    return RunRequest(
-        run_key=run_key,
-        partition_key=scan_id,
-        run_config=scheduled_scan_run_config(org),
-        tags={tags.ORGANIZATION: org.id, tags.SCAN_TYPE: "incremental", tags.TRIGGER: trigger},
-    )
 
 
 def execute_scan(
@@ -96,20 +43,16 @@ def execute_scan(
         **run_config,
         "loggers": {"console": {"config": {"log_level": console_log_level}}},
     }
-    from hubspot_deals.definitions import defs
-
-    scan_config = run_config["ops"][SCAN_OP_NAME]["config"]
-    organization_id = scan_config.get("organization_id", "")
-    scan_type = scan_config.get("scan_type", "full")
+    scan = ScanRunConfig.from_run_config(run_config)
     if not instance.has_dynamic_partition(scans_partitions.name, scan_id):
         instance.add_dynamic_partitions(scans_partitions.name, [scan_id])
-    job = defs.resolve_job_def("scan_job")
+    job = defs.resolve_job_def(SCAN_JOB_NAME)
     started = time.monotonic()
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance,
         partition_key=scan_id,
-        tags={tags.ORGANIZATION: organization_id, tags.SCAN_TYPE: scan_type},
+        tags={Tag.ORGANIZATION: scan.organization_id or "", Tag.SCAN_TYPE: scan.scan_type},
         raise_on_error=False,
     )
     error = None

@@ -12,13 +12,12 @@ with no state store of the shim's:
 
 The newest mark naming a run wins: a paused scan that is then cancelled is cancelled. This
 module is the format's one owner, shared by the code location and the shim; it imports neither.
+The asset is `hubspot_deals.scan.DEALS_ASSET_PATH`.
 """
 
 import re
 from collections.abc import Sequence
 
-# The asset whose scan partitions carry the marks.
-DEALS_ASSET_PATH = ["hubspot", "deals"]
 MARK_KINDS = ("paused", "crashed", "cancelled")
 # Marks a run obeys: a pause or cancel that it may have been started with, or that arrived while
 # it could not be terminated. (A crash mark comes with a forced cancel: its heartbeat stops it.)

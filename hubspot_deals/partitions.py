@@ -2,7 +2,9 @@
 
 from dagster import DynamicPartitionsDefinition
 
-scans_partitions = DynamicPartitionsDefinition(name="scans")
+from hubspot_deals.scan import ORGANIZATIONS_PARTITIONS_NAME, SCANS_PARTITIONS_NAME
+
+scans_partitions = DynamicPartitionsDefinition(name=SCANS_PARTITIONS_NAME)
 
 # One partition per organization, for assets that span all of its scans.
-organizations_partitions = DynamicPartitionsDefinition(name="organizations")
+organizations_partitions = DynamicPartitionsDefinition(name=ORGANIZATIONS_PARTITIONS_NAME)

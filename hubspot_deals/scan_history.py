@@ -8,8 +8,8 @@ from typing import Any
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from hubspot_deals import tags
 from hubspot_deals.assets import DEALS_KEY
+from hubspot_deals.scan import Tag
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,12 @@ def completed_scans(
 ) -> Iterator[CompletedScan]:
     """The organization's successful scan runs, newest first (a scan run again appears again)."""
     records = instance.get_run_records(
-        RunsFilter(tags={tags.ORGANIZATION: organization_id}, statuses=[DagsterRunStatus.SUCCESS]),
+        RunsFilter(tags={Tag.ORGANIZATION: organization_id}, statuses=[DagsterRunStatus.SUCCESS]),
         limit=limit,
     )
     for record in records:
         run = record.dagster_run
-        scan_id = run.tags.get(tags.PARTITION)
+        scan_id = run.tags.get(Tag.PARTITION)
         if not scan_id:
             continue
         events = instance.get_records_for_run(

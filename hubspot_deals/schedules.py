@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from dagster import (
     DefaultScheduleStatus,
@@ -12,9 +13,32 @@ from dagster import (
 )
 
 from hubspot_deals.jobs import scan_job
-from hubspot_deals.launch import scheduled_scan_request
 from hubspot_deals.organizations import ScheduledOrganization
 from hubspot_deals.partitions import scans_partitions
+from hubspot_deals.scan import ScanRunConfig, Tag, scheduled_scan_id
+
+
+def scheduled_scan_run_config(org: ScheduledOrganization) -> dict[str, Any]:
+    """Run config of a scheduled or sensor-started incremental scan: the token stays in the
+    environment variable the organizations file names."""
+    return ScanRunConfig(
+        organization_id=org.id,
+        scan_type="incremental",
+        properties=tuple(org.properties) if org.properties else None,
+        access_token_env=org.token_env,
+    ).run_config()
+
+
+def scheduled_scan_request(
+    org: ScheduledOrganization, scan_id: str, run_key: str, trigger: str
+) -> RunRequest:
+    """The run request of a schedule's or sensor's incremental scan of an organization."""
+    return RunRequest(
+        run_key=run_key,
+        partition_key=scan_id,
+        run_config=scheduled_scan_run_config(org),
+        tags={Tag.ORGANIZATION: org.id, Tag.SCAN_TYPE: "incremental", Tag.TRIGGER: trigger},
+    )
 
 
 def schedule_name(organization_id: str) -> str:
@@ -31,10 +55,10 @@ def build_scan_schedule(org: ScheduledOrganization) -> ScheduleDefinition:
         description=f"Incremental scan of {org.id} (token from ${org.token_env}).",
     )
     def _scan_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-        when = context.scheduled_execution_time
-        scan_id = f"{org.id}-{when:%Y-%m-%d}"
-        if context.instance.has_dynamic_partition(scans_partitions.name, scan_id):
-            scan_id = f"{org.id}-{when:%Y-%m-%d-%H%M%S}"  # more than one tick that day
+        def taken(scan_id: str) -> bool:
+            return context.instance.has_dynamic_partition(scans_partitions.name, scan_id)
+
+        scan_id = scheduled_scan_id(org.id, context.scheduled_execution_time, taken)
         context.instance.add_dynamic_partitions(scans_partitions.name, [scan_id])
         return scheduled_scan_request(org, scan_id, run_key=scan_id, trigger="schedule")
 

@@ -1,7 +1,6 @@
 """Sensors: deals_current on scan success, HubSpot changes, crashed scans, resuming failed
 scans, and DuckDB's writer pool."""
 
-import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -28,17 +27,24 @@ from dagster import (
 from dagster._core.events import JobFailureData, RunFailureReason
 from dagster._utils.error import SerializableErrorInfo
 
-from hubspot_deals import tags
-from hubspot_deals.assets.scan import SCAN_OP_NAME
 from hubspot_deals.failures import DESTINATION_UNAVAILABLE, unavailable_message
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.deals import DealFilter, DealReader
 from hubspot_deals.hubspot.errors import HubSpotAuthenticationError, HubSpotError
 from hubspot_deals.incremental import last_scan_start
 from hubspot_deals.jobs import deals_current_job, scan_job
-from hubspot_deals.launch import scheduled_scan_request
 from hubspot_deals.organizations import ScheduledOrganization
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
+from hubspot_deals.scan import (
+    ACTIVE_RUN_STATUSES,
+    SCAN_OP_NAME,
+    Tag,
+    changed_scan_id,
+    has_crashed,
+    heartbeat_age,
+    resume_tags,
+)
+from hubspot_deals.schedules import scheduled_scan_request
 from hubspot_deals.settings import get_settings
 from hubspot_deals.writer_pool import keep_writer_pool, runs_waiting_for_writer, writer_pool
 
@@ -51,7 +57,7 @@ from hubspot_deals.writer_pool import keep_writer_pool, runs_waiting_for_writer,
     description="When a scan completes, rebuilds its organization's deals_current.",
 )
 def deals_current_on_scan_success(context: RunStatusSensorContext) -> RunRequest | SkipReason:
-    organization_id = context.dagster_run.tags.get(tags.ORGANIZATION)
+    organization_id = context.dagster_run.tags.get(Tag.ORGANIZATION)
     if not organization_id:
         return SkipReason(f"run {context.dagster_run.run_id} has no organization tag")
     if not context.instance.has_dynamic_partition(organizations_partitions.name, organization_id):
@@ -59,22 +65,18 @@ def deals_current_on_scan_success(context: RunStatusSensorContext) -> RunRequest
     return RunRequest(
         run_key=f"current-{context.dagster_run.run_id}",
         partition_key=organization_id,
-        tags={tags.ORGANIZATION: organization_id},
+        tags={Tag.ORGANIZATION: organization_id},
     )
 
 
-IN_PROGRESS = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-]
+# Runs that may still write (the contract's group, the REST API's too): one scan at a time.
+IN_PROGRESS = [DagsterRunStatus(status) for status in sorted(ACTIVE_RUN_STATUSES)]
 
 
 def scan_in_progress(instance: DagsterInstance, organization_id: str) -> bool:
     return bool(
         instance.get_run_records(
-            RunsFilter(tags={tags.ORGANIZATION: organization_id}, statuses=IN_PROGRESS), limit=1
+            RunsFilter(tags={Tag.ORGANIZATION: organization_id}, statuses=IN_PROGRESS), limit=1
         )
     )
 
@@ -95,13 +97,13 @@ def changed_deals(org: ScheduledOrganization, since_ms: int) -> int:
 def latest_run_id(instance: DagsterInstance, organization_id: str) -> str | None:
     """The organization's newest run of any job (its scans and its deals_current rebuilds)."""
     records = instance.get_run_records(
-        RunsFilter(tags={tags.ORGANIZATION: organization_id}), limit=1
+        RunsFilter(tags={Tag.ORGANIZATION: organization_id}), limit=1
     )
     return records[0].dagster_run.run_id if records else None
 
 
 def scan_has_run(instance: DagsterInstance, scan_id: str) -> bool:
-    return bool(instance.get_run_records(RunsFilter(tags={tags.PARTITION: scan_id}), limit=1))
+    return bool(instance.get_run_records(RunsFilter(tags={Tag.PARTITION: scan_id}), limit=1))
 
 
 def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefinition:
@@ -146,11 +148,11 @@ def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefiniti
             }
             if not changed:
                 continue
-            scan_id = base = f"{org.id}-{now:%Y-%m-%d-%H%M%S}"
-            n = 1
-            while context.instance.has_dynamic_partition(scans_partitions.name, scan_id):
-                n += 1  # a retry within the same second
-                scan_id = f"{base}-{n}"
+            scan_id = changed_scan_id(
+                org.id,
+                now,
+                lambda s: context.instance.has_dynamic_partition(scans_partitions.name, s),
+            )
             # The same changes ask for one run, but a retry after that run failed (the
             # organization's newest run is then another) must not reuse its key: Dagster drops
             # a request whose key already has a run.
@@ -224,41 +226,24 @@ def error_chain_unavailable(error: SerializableErrorInfo | None) -> bool:
 )
 def resume_failed_scans(context: RunFailureSensorContext) -> RunRequest | SkipReason:
     run = context.dagster_run
-    if run.tags.get("dagster/will_retry") == "true":
+    if run.tags.get(Tag.WILL_RETRY) == "true":
         return SkipReason(f"run {run.run_id} is retried by Dagster's run retries")
-    attempt = int(run.tags.get(tags.RESUME_ATTEMPT, "0"))
+    attempt = int(run.tags.get(Tag.RESUME_ATTEMPT, "0"))
     limit = get_settings().resume_attempts
     category, transient = failure_of(context.instance, run.run_id)
     if not transient:
         return SkipReason(f"run {run.run_id} failed with {category}: not resumed")
     if attempt >= limit:
         return SkipReason(f"run {run.run_id}: {attempt} automatic resumes already")
-    scan_id = run.tags.get(tags.PARTITION)
+    scan_id = run.tags.get(Tag.PARTITION)
     if not scan_id or not context.instance.has_dynamic_partition(scans_partitions.name, scan_id):
         return SkipReason(f"run {run.run_id}: its scan no longer exists")
-    keep = {k: v for k, v in run.tags.items() if k in (tags.ORGANIZATION, tags.SCAN_TYPE)}
     return RunRequest(
         run_key=f"resume-{run.run_id}",
         partition_key=scan_id,
         run_config=run.run_config,
-        tags={
-            **keep,
-            tags.TRIGGER: "auto_resume",
-            tags.RESUME_ATTEMPT: str(attempt + 1),
-            tags.RESUMED_FROM: run.run_id,
-        },
+        tags=resume_tags(run.tags, run.run_id, "auto_resume", attempt=attempt + 1),
     )
-
-
-def heartbeat_age(run_tags: dict[str, str], started: float | None, now: float) -> float | None:
-    """Seconds since the run's last sign of life (its heartbeat tag, else its start)."""
-    signs = [started or 0.0]
-    beat = run_tags.get(tags.HEARTBEAT)
-    if beat:
-        with contextlib.suppress(ValueError):
-            signs.append(datetime.fromisoformat(beat).timestamp())
-    last = max(signs)
-    return now - last if last else None
 
 
 @sensor(
@@ -278,7 +263,7 @@ def detect_crashed_scans(context: SensorEvaluationContext) -> SkipReason:
     records = [
         r
         for r in instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
-        if r.dagster_run.job_name == scan_job.name or tags.HEARTBEAT in r.dagster_run.tags
+        if r.dagster_run.job_name == scan_job.name or Tag.HEARTBEAT in r.dagster_run.tags
     ]
     crashed = []
     waiting = runs_waiting_for_writer(instance)  # queued for DuckDB's writer slot, not dead
@@ -286,12 +271,12 @@ def detect_crashed_scans(context: SensorEvaluationContext) -> SkipReason:
         run = record.dagster_run
         if run.run_id in waiting:
             continue
-        age = heartbeat_age(run.tags, record.start_time, now)
-        if age is None or age <= timeout:
+        if not has_crashed(run.tags, record.start_time, now, timeout):
             continue
+        age = heartbeat_age(run.tags, record.start_time, now) or 0.0
         instance.report_run_failed(
             run,
-            message=f"No heartbeat from scan {run.tags.get(tags.PARTITION)} for {int(age)} s "
+            message=f"No heartbeat from scan {run.tags.get(Tag.PARTITION)} for {int(age)} s "
             f"(over {timeout} s): its run worker has died",
             job_failure_data=JobFailureData(
                 error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION

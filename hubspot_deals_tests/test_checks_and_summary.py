@@ -6,7 +6,8 @@ import duckdb
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from hubspot_deals.definitions import defs
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals.settings import DATASET_NAME, get_settings
 from hubspot_deals_tests.conftest import scan_rows
 

@@ -9,8 +9,9 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, RunRequest, build_run_status_sensor_context
 
 from hubspot_deals.definitions import defs
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
 from hubspot_deals.partitions import organizations_partitions
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals.sensors import deals_current_on_scan_success
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token

@@ -6,7 +6,8 @@ import psycopg2
 import pytest
 from dagster import DagsterInstance
 
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals_tests.conftest import PG_DSN, fake_token, postgres_available, scan_rows
 from hubspot_deals_tests.hubspot.standin import StandIn
 from hubspot_deals_tests.servers import REPO

@@ -19,13 +19,14 @@ from dagster import (
 )
 
 from hubspot_deals.definitions import defs
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
 from hubspot_deals.organizations import (
     OrganizationsFileError,
     ScheduledOrganization,
     load_organizations,
 )
 from hubspot_deals.partitions import scans_partitions
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals.schedules import build_scan_schedule
 from hubspot_deals.sensors import build_change_sensor, detect_crashed_scans, resume_failed_scans
 from hubspot_deals.settings import get_settings

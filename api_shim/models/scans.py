@@ -21,13 +21,12 @@ from api_shim.models.common import (
     ResponseModel,
     check_token,
 )
+from hubspot_deals.scan import SCAN_ID_PATTERN
 
-SCAN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
 ScanStatus = Literal[
     "pending", "running", "completed", "failed", "cancelled", "crashed", "resuming", "paused"
 ]
 SCAN_STATUSES: tuple[str, ...] = ScanStatus.__args__  # type: ignore[attr-defined]
-FINISHED_STATUSES = ("completed", "failed", "cancelled", "crashed")
 
 
 def _real_date(value: str) -> str:

@@ -23,15 +23,15 @@ from api_shim.models.etl import (
     EtlStartResponse,
     EtlStatusResponse,
 )
-from api_shim.models.scans import SCAN_ID_PATTERN
 from api_shim.services.etl_scans import ETL_PREFIX, ETL_STATUS, EtlScanService, links
 from api_shim.services.scan_runs import iso
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN, SCAN_ID_PATTERN
 
 router = APIRouter(prefix="/scans", tags=["ETL Scans"])
 health_router = APIRouter(tags=["ETL Health"])
 
 MAX_PAGE = 10_000_000
-HIDDEN_COLUMNS = ("_scan_id", "_organization_id")
+HIDDEN_COLUMNS = (SCAN_ID_COLUMN, ORGANIZATION_ID_COLUMN)
 
 
 def etl_service(request: Request) -> EtlScanService:

@@ -30,7 +30,7 @@ from api_shim.models.scans import (
     StartScanResponse,
 )
 from api_shim.routes.params import Offset, OrganizationFilter, ScanIdPath
-from api_shim.services.scan_runs import API_SCAN_TYPE, iso, last_sign_of_life
+from api_shim.services.scan_runs import API_SCAN_TYPE, iso, silent_for
 from api_shim.services.scans import ScanState
 
 router = APIRouter(prefix="/scan", tags=["Scans"])
@@ -71,7 +71,7 @@ def status_data(state: ScanState) -> ScanStatusData:
         else:
             error_message = (
                 "No heartbeat from the scan for over "
-                f"{int(state.now - last_sign_of_life(latest))} seconds: "
+                f"{int(silent_for(latest, state.now))} seconds: "
                 "its run worker has probably died"
             )
     return ScanStatusData(

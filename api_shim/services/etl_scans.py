@@ -6,7 +6,6 @@ requests onto `ScanService` and `ResultsService` and their answers back into its
 
 import logging
 import math
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +20,11 @@ from api_shim.services.scan_runs import iso
 from api_shim.services.scans import ScanService, ScanState
 from api_shim.services.system import SystemService
 from api_shim.tenancy import tenant_visible
+from hubspot_deals.scan import ACTIVE_STATUSES, Tag, etl_scan_id
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE_TAG = "hubspot_deals/batch_size"
 ETL_PREFIX = "/api/v1/scans"
-ACTIVE = ("pending", "running", "resuming")
 # The existing API's statuses -> the ETL document's five.
 ETL_STATUS = {
     "pending": "pending",
@@ -61,10 +59,6 @@ def links(scan_id: str, *names: str) -> dict[str, str]:
     paths = {"self": base, "status": base, "scan": base, "results": base + "/results"}
     paths["cancel"] = base + "/cancel"
     return {name: paths[name] for name in names}
-
-
-def new_scan_id(now: datetime) -> str:
-    return f"scan_{now:%Y%m%d_%H%M%S}_{secrets.token_hex(6)}"
 
 
 def whole_seconds(seconds: float | None) -> int | None:
@@ -104,11 +98,11 @@ class EtlScanService:
         with self._tenant_lock(tenant):
             now = self.scans.clock()
             tenant_scans = self.scans.states(tenant, fresh=True)
-            active = next((s for s in tenant_scans if s.status in ACTIVE), None)
+            active = next((s for s in tenant_scans if s.status in ACTIVE_STATUSES), None)
             if active is not None:
                 raise EtlConflict(f"Scan already in progress for tenant: {tenant}", active.scan_id)
             created = datetime.now(UTC)
-            scan_id = new_scan_id(created)
+            scan_id = etl_scan_id(created)
             scan_config = ScanConfigRequest.model_validate(
                 {
                     "scanId": scan_id,
@@ -124,7 +118,7 @@ class EtlScanService:
             run_id = self.scans.start(
                 scan_config,
                 scan_type=request.scan_type,
-                extra_tags={BATCH_SIZE_TAG: str(config.batch_size)},
+                extra_tags={Tag.BATCH_SIZE: str(config.batch_size)},
                 pipeline=config.filters.pipeline,
             )
         previous = next(
@@ -213,13 +207,12 @@ class EtlScanService:
     def _config(state: ScanState) -> dict[str, Any]:
         scan = state.runs
         config = scan.scan_config
-        properties = config.get("properties")
-        batch = scan.latest.tags.get(BATCH_SIZE_TAG)
+        batch = scan.latest.tags.get(Tag.BATCH_SIZE)
         return {
             "batch_size": int(batch) if batch and batch.isdigit() else 100,
-            "properties_count": len(properties) if properties else None,
-            "archived": bool(config.get("include_archived", False)),
-            "pipeline": config.get("pipeline"),
+            "properties_count": len(config.properties) if config.properties else None,
+            "archived": config.include_archived,
+            "pipeline": config.pipeline,
         }
 
     def _error(self, state: ScanState) -> dict[str, Any]:

@@ -35,26 +35,22 @@ from typing import Any
 
 from api_shim.dagster import DagsterRun, RunFailure
 from api_shim.tenancy import public_scan_id
-from hubspot_deals import tags
 from hubspot_deals.marks import STOP_REQUESTS
-
-# Tags the shim adds or reads beyond hubspot_deals.tags.
-TENANT_URL_TAG = "hubspot_deals/tenant_url"
-CODE_LOCATION_TAG = "dagster/code_location"
-FAILURE_REASON_TAG = "dagster/failure_reason"
-RESUME_TAG = "dagster/is_resume_retry"
-WILL_RETRY_TAG = "dagster/will_retry"
+from hubspot_deals.scan import (
+    ACTIVE_RUN_STATUSES,
+    CRASH_REASONS,
+    STOPPED_RUN_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    UNTERMINABLE_RUN_STATUSES,
+    ScanRunConfig,
+    Tag,
+    has_crashed,
+    heartbeat_age,
+    parse_timestamp,
+)
 
 # The spec's only scan `type`; the hubspot_deals/scan_type tag holds full/incremental instead.
 API_SCAN_TYPE = "user"
-# Dagster's RunFailureReason values that mean the run worker died rather than the scan failing.
-CRASH_REASONS = {"UNEXPECTED_TERMINATION", "START_TIMEOUT", "RUN_WORKER_RESTART"}
-TERMINAL_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
-ACTIVE_RUN_STATUSES = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "CANCELING"}
-# Live runs Dagster's terminateRun refuses (it stops only QUEUED and STARTED runs): a pause or
-# cancel of one stays a mark until the run reads it at its scan's start.
-UNTERMINABLE_RUN_STATUSES = {"NOT_STARTED", "MANAGED", "STARTING"}
-STOPPED_RUN_STATUSES = {"CANCELING", "CANCELED"}
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -66,18 +62,6 @@ def iso(timestamp: float | None) -> str | None:
     return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def parse_iso(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
 def _int_tag(run: DagsterRun, key: str) -> int | None:
     try:
         return int(run.tags[key])
@@ -85,10 +69,9 @@ def _int_tag(run: DagsterRun, key: str) -> int | None:
         return None
 
 
-def last_sign_of_life(run: DagsterRun) -> float:
-    """When the run last showed it was alive: its heartbeat tag, else its start (or creation)."""
-    heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
-    return max(heartbeat or 0.0, run.start_time or run.creation_time)
+def silent_for(run: DagsterRun, now: float) -> float:
+    """Seconds since the run last showed it was alive (`hubspot_deals.scan.heartbeat_age`)."""
+    return heartbeat_age(run.tags, run.start_time or run.creation_time, now) or 0.0
 
 
 def before_its_scan(run: DagsterRun) -> bool:
@@ -99,7 +82,7 @@ def before_its_scan(run: DagsterRun) -> bool:
         return True
     if run.status != "STARTED":
         return False
-    heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
+    heartbeat = parse_timestamp(run.tags.get(Tag.HEARTBEAT))
     return heartbeat is None or heartbeat < int(run.start_time or run.creation_time)
 
 
@@ -120,19 +103,19 @@ def run_status(
     status = run.status
     resume_run = (
         run.parent_run_id is not None
-        or run.tags.get(RESUME_TAG) == "true"
-        or tags.RESUMED_FROM in run.tags
+        or run.tags.get(Tag.IS_RESUME_RETRY) == "true"
+        or Tag.RESUMED_FROM in run.tags
     )
     if mark in STOP_REQUESTS and before_its_scan(run):
         return mark  # accepted, and carried out by the run itself when its scan begins
     if status in ("QUEUED", "NOT_STARTED"):
         return "resuming" if resume_run else "pending"
     if status in ("STARTING", "STARTED", "MANAGED"):
-        heartbeat = parse_iso(run.tags.get(tags.HEARTBEAT))
+        heartbeat = parse_timestamp(run.tags.get(Tag.HEARTBEAT))
         started = run.start_time or run.creation_time
-        if status == "STARTED" and now - last_sign_of_life(run) > crash_timeout:
+        if status == "STARTED" and has_crashed(run.tags, started, now, crash_timeout):
             return "crashed"
-        resuming = run.tags.get(tags.RESUMING)
+        resuming = run.tags.get(Tag.RESUMING)
         if resuming is not None:  # the scan says whether it is still catching up to a checkpoint
             return "resuming" if resuming == "true" else "running"
         if resume_run and (heartbeat is None or heartbeat < started):
@@ -141,9 +124,9 @@ def run_status(
     if status == "SUCCESS":
         return "completed"
     if status == "FAILURE":
-        if run.tags.get(WILL_RETRY_TAG) == "true":
+        if run.tags.get(Tag.WILL_RETRY) == "true":
             return "resuming"  # Dagster's run retries are about to continue it
-        crashed = run.tags.get(FAILURE_REASON_TAG) in CRASH_REASONS
+        crashed = run.tags.get(Tag.FAILURE_REASON) in CRASH_REASONS
         return "crashed" if crashed or (failure is not None and failure.crashed) else "failed"
     if status in STOPPED_RUN_STATUSES:
         return mark if mark in ("paused", "crashed") else "cancelled"
@@ -174,28 +157,22 @@ class ScanRuns:
         return self.runs[-1]
 
     @property
-    def scan_config(self) -> dict[str, Any]:
-        """The op config the scan runs with (the latest run's; the ciphertext stays inside)."""
-        ops = self.latest.run_config.get("ops")
-        if not isinstance(ops, dict):
-            return {}
-        for op_config in ops.values():
-            if isinstance(op_config, dict) and isinstance(op_config.get("config"), dict):
-                return op_config["config"]
-        return {}
+    def scan_config(self) -> ScanRunConfig:
+        """The config the scan runs with (the latest run's; the ciphertext stays inside)."""
+        return ScanRunConfig.from_run_config(self.latest.run_config)
 
     @property
     def organization_id(self) -> str:
         return (
-            self.latest.tags.get(tags.ORGANIZATION)
-            or self.scan_config.get("organization_id")
+            self.latest.tags.get(Tag.ORGANIZATION)
+            or self.scan_config.organization_id
             or self.default_organization
         )
 
     @property
     def scan_kind(self) -> str:
         """`full` or `incremental`: the code location's kind of scan (not the API's `type`)."""
-        return self.latest.tags.get(tags.SCAN_TYPE) or self.scan_config.get("scan_type") or "full"
+        return self.latest.tags.get(Tag.SCAN_TYPE) or self.scan_config.scan_type
 
     @property
     def is_active(self) -> bool:
@@ -225,25 +202,25 @@ class ScanRuns:
 
     @property
     def records_extracted(self) -> int:
-        return _int_tag(self.latest, tags.RECORDS_EXTRACTED) or 0
+        return _int_tag(self.latest, Tag.RECORDS_EXTRACTED) or 0
 
     @property
     def expected_records(self) -> int | None:
-        return _int_tag(self.latest, tags.EXPECTED_RECORDS)
+        return _int_tag(self.latest, Tag.EXPECTED_RECORDS)
 
     @property
     def heartbeat(self) -> float | None:
-        return parse_iso(self.latest.tags.get(tags.HEARTBEAT))
+        return parse_timestamp(self.latest.tags.get(Tag.HEARTBEAT))
 
     @property
     def checkpoint_at(self) -> float | None:
-        return parse_iso(self.latest.tags.get(tags.CHECKPOINT_AT))
+        return parse_timestamp(self.latest.tags.get(Tag.CHECKPOINT_AT))
 
     def latest_checkpoint(self) -> dict[str, Any]:
         """The checkpoint the scan last committed (cursor, deals, chunks) and its progress."""
         checkpoint: dict[str, Any] = {}
         try:
-            published = json.loads(self.latest.tags.get(tags.CHECKPOINT) or "{}")
+            published = json.loads(self.latest.tags.get(Tag.CHECKPOINT) or "{}")
         except ValueError:
             published = {}
         if isinstance(published, dict):
@@ -282,16 +259,16 @@ class ScanRuns:
     def config_echo(self) -> dict[str, Any]:
         """The scan's configuration as a client sent it, without the token."""
         config = self.scan_config
-        start, end = config.get("start_date"), config.get("end_date")
-        tenant = self.latest.tags.get(TENANT_URL_TAG)
+        start, end = config.start_date, config.end_date
+        tenant = self.latest.tags.get(Tag.TENANT_URL)
         return {
             "scan_id": self.scan_id,
             "organization_id": self.organization_id,
             "type": [API_SCAN_TYPE],
             "auth": {"tennant_url": tenant} if tenant else None,
             "filters": {
-                "properties": config.get("properties"),
-                "include_archived": bool(config.get("include_archived", False)),
+                "properties": list(config.properties) if config.properties else None,
+                "include_archived": config.include_archived,
                 "date_range": ({"start_date": start, "end_date": end} if start or end else None),
             },
         }
@@ -303,10 +280,10 @@ def group_scans(
     """Runs of this code location that carry a scan partition, grouped by partition."""
     scans: dict[str, ScanRuns] = {}
     for run in runs:
-        partition = run.tags.get(tags.PARTITION)
+        partition = run.tags.get(Tag.PARTITION)
         if not partition:
             continue
-        if run.tags.get(CODE_LOCATION_TAG, location) != location:
+        if run.tags.get(Tag.CODE_LOCATION, location) != location:
             continue
         scan = scans.get(partition)
         if scan is None:

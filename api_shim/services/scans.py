@@ -25,22 +25,28 @@ from api_shim.errors import (
     ScanStateConflict,
     TenantForbidden,
 )
-from api_shim.models.scans import FINISHED_STATUSES, SCAN_STATUSES, ScanConfigRequest
+from api_shim.models.scans import SCAN_STATUSES, ScanConfigRequest
 from api_shim.oauth_grants import OAuthGrantStore
-from api_shim.services.scan_runs import (
-    ACTIVE_RUN_STATUSES,
-    STOPPED_RUN_STATUSES,
-    TENANT_URL_TAG,
-    ScanRuns,
-    group_scans,
-    last_sign_of_life,
-    needs_mark,
-)
+from api_shim.services.scan_runs import ScanRuns, group_scans, needs_mark, silent_for
 from api_shim.settings import ApiSettings
 from api_shim.tenancy import tenant_partition, tenant_visible, visible_tenants
-from hubspot_deals import tags
 from hubspot_deals.crypto import TokenCipher
-from hubspot_deals.marks import DEALS_ASSET_PATH, mark_description, run_marks
+from hubspot_deals.marks import mark_description, run_marks
+from hubspot_deals.scan import (
+    ACTIVE_RUN_STATUSES,
+    ACTIVE_STATUSES,
+    CANCELLABLE_RUN_STATUSES,
+    DEALS_ASSET_PATH,
+    FINISHED_STATUSES,
+    LIVE_RUN_STATUSES,
+    RESUMABLE_STATUSES,
+    STOPPED_RUN_STATUSES,
+    STOPPING_STATUSES,
+    ScanRunConfig,
+    Tag,
+    has_crashed,
+    resume_tags,
+)
 from hubspot_deals.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,14 +54,6 @@ log = logging.getLogger(__name__)
 # What the run's asset writes into the scan-type tag for the API's scans (it reads every deal).
 SCAN_KIND = "full"
 MAX_PATH_ID = 255
-# Runs a pause or cancel stops: Dagster terminates QUEUED and STARTED ones; the others stop
-# themselves when their scan starts (see `ScanService.request_stop`).
-CANCELLABLE_RUN_STATUSES = {"QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED"}
-PAUSABLE_STATUSES = ("pending", "running", "resuming")
-# Statuses of a scan that is stopped or stopping: removable once its runs have ended.
-STOPPING_STATUSES = ("cancelled", "paused")
-RESUMABLE_STATUSES = ("paused", "failed", "crashed")
-LIVE_RUN_STATUSES = ("STARTING", "STARTED")
 CANCELING_WAIT_SECONDS = 15.0
 
 
@@ -128,7 +126,7 @@ class ScanService:
 
     def find_partition(self, partition: str, fresh: bool = False) -> ScanRuns | None:
         """The runs of one scan partition, whoever's it is."""
-        runs = self.dagster.runs({tags.PARTITION: partition}, limit=1000, fresh=fresh)
+        runs = self.dagster.runs({Tag.PARTITION: partition}, limit=1000, fresh=fresh)
         scans = group_scans(
             self._scan_job_runs(runs),
             self.settings.location_name,
@@ -146,7 +144,7 @@ class ScanService:
         now = self.clock() if now is None else now
         failure = self.failure(scan.latest) if scan.latest.status == "FAILURE" else None
         mark = self.mark(scan) if needs_mark(scan.latest) else None
-        status = scan.status(failure, now, self.settings.crash_heartbeat_timeout_seconds, mark)
+        status = scan.status(failure, now, self.destination.crash_timeout_seconds, mark)
         return ScanState(scan, status, failure, now)
 
     def mark(self, scan: ScanRuns) -> str | None:
@@ -259,22 +257,17 @@ class ScanService:
         """The scan's run config; the token only as ciphertext. `pipeline` (the ETL surface's
         filter) limits the scan to one pipeline's deals."""
         filters = config.filters
-        op_config: dict[str, Any] = {
-            "scan_type": scan_type,
-            "organization_id": config.organization_id,
-            "include_archived": bool(filters and filters.include_archived),
+        dates = filters.date_range if filters else None
+        return ScanRunConfig(
+            organization_id=config.organization_id,
+            scan_type=scan_type,
+            include_archived=bool(filters and filters.include_archived),
+            properties=tuple(filters.properties) if filters and filters.properties else None,
+            start_date=dates.start_date if dates else None,
+            end_date=dates.end_date if dates else None,
+            pipeline=pipeline,
             **self.hubspot_credentials(config),
-        }
-        if filters and filters.properties:
-            op_config["properties"] = list(filters.properties)
-        if filters and filters.date_range:
-            if filters.date_range.start_date:
-                op_config["start_date"] = filters.date_range.start_date
-            if filters.date_range.end_date:
-                op_config["end_date"] = filters.date_range.end_date
-        if pipeline is not None:
-            op_config["pipeline"] = pipeline
-        return {"ops": {self.settings.scan_op_name: {"config": op_config}}}
+        ).run_config()
 
     def start(
         self,
@@ -302,12 +295,12 @@ class ScanService:
             checked = time.monotonic()
             run_tags = {
                 **(extra_tags or {}),
-                tags.PARTITION: partition,
-                tags.ORGANIZATION: organization,
-                tags.SCAN_TYPE: scan_type,
+                Tag.PARTITION: partition,
+                Tag.ORGANIZATION: organization,
+                Tag.SCAN_TYPE: scan_type,
             }
             if config.auth.tennant_url:
-                run_tags[TENANT_URL_TAG] = config.auth.tennant_url
+                run_tags[Tag.TENANT_URL] = config.auth.tennant_url
             added = self.dagster.add_partition(partition)
             if not added and (existing := self.find_partition(partition, fresh=True)):
                 raise self._already_exists(scan_id, existing)
@@ -354,7 +347,7 @@ class ScanService:
         status = self._state_of(scan).status
         path = f"/api/v1/scan/{scan_id}"
         remove = f"remove it and its data (DELETE {path}/remove)"
-        if status in PAUSABLE_STATUSES:
+        if status in ACTIVE_STATUSES:
             ways = [f"follow it (GET {path}/status)",
                     f"pause or cancel it (POST {path}/pause or {path}/cancel)",
                     remove.replace("remove it", "then remove it")]  # fmt: skip
@@ -393,6 +386,8 @@ class ScanService:
             self._write_mark(state.runs, "cancelled", detail)
             log.info("paused scan cancelled scan_id=%s", scan_id)
             return ScanState(state.runs, "cancelled", None, self.clock())
+        # Dagster terminates QUEUED and STARTED runs; the others stop themselves when their scan
+        # starts (see `request_stop`).
         runs = [r for r in state.runs.runs if r.status in CANCELLABLE_RUN_STATUSES]
         if not runs or state.status == "cancelled":
             raise ScanStateConflict(f"Cannot cancel scan '{scan_id}': it is already {state.status}")
@@ -451,7 +446,7 @@ class ScanService:
         """
         with self._start_lock(scan_id):
             state = self.state(scan_id, fresh=True)
-            if state.status not in PAUSABLE_STATUSES:
+            if state.status not in ACTIVE_STATUSES:
                 raise ScanStateConflict(
                     f"Cannot pause scan '{scan_id}': it is {state.status}; only a pending, "
                     "running or resuming scan can be paused"
@@ -482,14 +477,11 @@ class ScanService:
                 # the dead run can never come back as a second writer.
                 self._mark_crashed(scan, state.now)
             run_tags = {
-                tags.PARTITION: scan.partition,
-                tags.ORGANIZATION: scan.organization_id,
-                tags.SCAN_TYPE: scan.scan_kind,
-                tags.TRIGGER: "api_resume",
-                tags.RESUMED_FROM: latest.run_id,
+                **resume_tags(latest.tags, latest.run_id, "api_resume"),
+                Tag.PARTITION: scan.partition,
+                Tag.ORGANIZATION: scan.organization_id,
+                Tag.SCAN_TYPE: scan.scan_kind,
             }
-            if latest.tags.get(TENANT_URL_TAG):
-                run_tags[TENANT_URL_TAG] = latest.tags[TENANT_URL_TAG]
             run_id = self.dagster.launch_run(latest.run_config, run_tags)
         log.info("scan resumed scan_id=%s run_id=%s from=%s", scan_id, run_id, latest.run_id)
         return ScanState(scan, "resuming", None, self.clock()), run_id
@@ -499,13 +491,15 @@ class ScanService:
         self._write_mark(
             scan,
             "crashed",
-            f"no heartbeat for {int(now - last_sign_of_life(latest))} s: its run worker has died; "
+            f"no heartbeat for {int(silent_for(latest, now))} s: its run worker has died; "
             f"POST /api/v1/scan/{scan.scan_id}/resume continues it from its last checkpoint",
         )
         self.dagster.terminate_run(latest.run_id, force=True)
 
     def detect_crashed(self, timeout_minutes: int) -> list[str]:
-        """Marks running scans whose heartbeat is older than the timeout as crashed."""
+        """Marks running scans whose heartbeat is older than the timeout as crashed: the crash
+        rule of `hubspot_deals.scan.has_crashed`, with the request's `timeoutMinutes` in place of
+        HUBSPOT_DEALS_CRASH_TIMEOUT_SECONDS (the spec's documented override, default 10)."""
         now = self.clock()
         timeout = timeout_minutes * 60
         crashed = []
@@ -513,12 +507,14 @@ class ScanService:
             latest = scan.latest
             if latest.status not in LIVE_RUN_STATUSES:
                 continue
-            if now - last_sign_of_life(latest) <= timeout:
+            if not has_crashed(
+                latest.tags, latest.start_time or latest.creation_time, now, timeout
+            ):
                 continue
             with self._start_lock(scan.scan_id):
                 self._mark_crashed(scan, now)
             crashed.append(scan.scan_id)
-        log.info("detect-crashed timeout_minutes=%d crashed=%s", timeout_minutes, crashed)
+        log.info("detect-crashed timeout_seconds=%d crashed=%s", timeout, crashed)
         return crashed
 
     # -- remove and cleanup ---------------------------------------------------------------------

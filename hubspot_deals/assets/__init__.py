@@ -2,4 +2,6 @@
 
 from dagster import AssetKey
 
-DEALS_KEY = AssetKey(["hubspot", "deals"])
+from hubspot_deals.scan import DEALS_ASSET_PATH
+
+DEALS_KEY = AssetKey(list(DEALS_ASSET_PATH))

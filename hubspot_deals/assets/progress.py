@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, DagsterRunStatus
 
-from hubspot_deals import tags
 from hubspot_deals.hubspot.checkpoint import Checkpoint
+from hubspot_deals.scan import Tag
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
@@ -52,18 +52,18 @@ class ScanProgress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # A resumed run reports `resuming` until it ends: it is catching up on an earlier run.
-        self._publish({tags.RESUMING: "true" if resuming else "false"})
+        self._publish({Tag.RESUMING: "true" if resuming else "false"})
 
     def _publish(self, new_tags: dict[str, str]) -> None:
-        new_tags[tags.HEARTBEAT] = now_iso()
+        new_tags[Tag.HEARTBEAT] = now_iso()
         with self._lock:
             self.context.instance.add_run_tags(self.context.run.run_id, new_tags)
             self._last_publish = time.monotonic()
 
     def __call__(self, extracted: int, expected: int | None) -> None:
-        new_tags = {tags.RECORDS_EXTRACTED: str(extracted)}
+        new_tags = {Tag.RECORDS_EXTRACTED: str(extracted)}
         if expected is not None:
-            new_tags[tags.EXPECTED_RECORDS] = str(expected)
+            new_tags[Tag.EXPECTED_RECORDS] = str(expected)
         with self._lock:
             due = not extracted or time.monotonic() - self._last >= self.every_seconds
             self._pending = None if due else new_tags
@@ -85,21 +85,21 @@ class ScanProgress:
     def checkpointed(self, checkpoint: Checkpoint) -> None:
         """A chunk and its checkpoint are committed in the destination."""
         new_tags = {
-            tags.RECORDS_EXTRACTED: str(checkpoint.deals_extracted),
-            tags.CHECKPOINT: json.dumps(
+            Tag.RECORDS_EXTRACTED: str(checkpoint.deals_extracted),
+            Tag.CHECKPOINT: json.dumps(
                 {
                     "cursor": checkpoint.cursor,
                     "dealsExtracted": checkpoint.deals_extracted,
                     "chunks": checkpoint.chunks,
                 }  # fmt: skip
             ),
-            tags.CHECKPOINT_AT: checkpoint.committed_at,
+            Tag.CHECKPOINT_AT: checkpoint.committed_at,
         }
         if checkpoint.expected_live_deals is not None:
-            new_tags[tags.EXPECTED_RECORDS] = str(checkpoint.expected_live_deals)
+            new_tags[Tag.EXPECTED_RECORDS] = str(checkpoint.expected_live_deals)
         with self._lock:
             pending = self._pending
-            if pending and int(pending[tags.RECORDS_EXTRACTED]) <= checkpoint.deals_extracted:
+            if pending and int(pending[Tag.RECORDS_EXTRACTED]) <= checkpoint.deals_extracted:
                 self._pending = None
         self._publish(new_tags)
 

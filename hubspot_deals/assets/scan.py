@@ -22,7 +22,6 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
-from hubspot_deals import tags
 from hubspot_deals.assets import DEALS_KEY
 from hubspot_deals.assets.progress import ScanProgress
 from hubspot_deals.assets.stop import stop_if_requested
@@ -45,10 +44,10 @@ from hubspot_deals.load.reads import DestinationError
 from hubspot_deals.memory import make_this_process_lean
 from hubspot_deals.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.resources import HubSpotResource, ScanDestination
+from hubspot_deals.scan import SCAN_OP_NAME, Tag
 from hubspot_deals.settings import get_settings
 from hubspot_deals.writer_pool import writer_pool
 
-SCAN_OP_NAME = "hubspot_scan"
 T = TypeVar("T")
 
 ASSET_OWNER = "team:data-engineering"
@@ -152,7 +151,7 @@ class ScanTranslator(DagsterDltTranslator):
 def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
     return (
         config.organization_id
-        or context.run.tags.get(tags.ORGANIZATION)
+        or context.run.tags.get(Tag.ORGANIZATION)
         or get_settings().default_organization_id
     )
 
@@ -188,7 +187,7 @@ def hubspot_scan(
     make_this_process_lean()
     # Scans started without tags (UI, schedules) get them, so that they are found by tag.
     context.instance.add_run_tags(
-        context.run.run_id, {tags.ORGANIZATION: organization_id, tags.SCAN_TYPE: config.scan_type}
+        context.run.run_id, {Tag.ORGANIZATION: organization_id, Tag.SCAN_TYPE: config.scan_type}
     )
     if not context.instance.has_dynamic_partition(organizations_partitions.name, organization_id):
         context.instance.add_dynamic_partitions(organizations_partitions.name, [organization_id])

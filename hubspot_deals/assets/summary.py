@@ -20,6 +20,7 @@ from hubspot_deals.load.reads import DestinationReader
 from hubspot_deals.load.summary import deal_summary as compute_summary
 from hubspot_deals.partitions import scans_partitions
 from hubspot_deals.resources import ScanDestination
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN, Tag
 
 
 @asset(
@@ -39,8 +40,8 @@ def deal_summary(context: AssetExecutionContext, destination: ScanDestination) -
         lambda: compute_summary(DestinationReader(), scan_id), context.log.warning
     )
     row = {
-        "_scan_id": scan_id,
-        "_organization_id": context.run.tags.get("hubspot_deals/organization_id", ""),
+        SCAN_ID_COLUMN: scan_id,
+        ORGANIZATION_ID_COLUMN: context.run.tags.get(Tag.ORGANIZATION, ""),
         **{k: v for k, v in figures.items() if k not in ("pipelines", "stages")},
         "pipelines": json.dumps(figures["pipelines"]),
         "stages": json.dumps(figures["stages"]),
@@ -51,7 +52,7 @@ def deal_summary(context: AssetExecutionContext, destination: ScanDestination) -
         [row],
         name="deal_summary",
         write_disposition="merge",
-        primary_key="_scan_id",
+        primary_key=SCAN_ID_COLUMN,
         columns={
             "pipelines": {"data_type": "json"},
             "stages": {"data_type": "json"},
@@ -79,7 +80,7 @@ def deal_summary(context: AssetExecutionContext, destination: ScanDestination) -
             "dagster/row_count": 1,
             "dagster/column_schema": TableSchema(
                 columns=[
-                    TableColumn("_scan_id", "text"),
+                    TableColumn(SCAN_ID_COLUMN, "text"),
                     TableColumn("total_deals", "bigint"),
                     TableColumn("total_value", "double"),
                     TableColumn("avg_deal_value", "double"),

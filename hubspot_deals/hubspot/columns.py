@@ -15,6 +15,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
+
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 ARROW_TYPES: dict[str, pa.DataType] = {
     "double": pa.float64(),
@@ -25,7 +27,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 # Deal fields outside `properties`, and the scan's own columns.
 RECORD_COLUMNS = ("id", "created_at", "updated_at", "archived", "archived_at")
-SCAN_COLUMNS = ("_scan_id", "_organization_id", "_scan_chunk")
+SCAN_COLUMNS = (SCAN_ID_COLUMN, ORGANIZATION_ID_COLUMN, "_scan_chunk")
 UNPARSED_COLUMN = "_unparsed"
 CHUNK_FIELD = pa.field("_scan_chunk", pa.int32(), nullable=False)
 RESERVED = frozenset(RECORD_COLUMNS + SCAN_COLUMNS + (UNPARSED_COLUMN,))
@@ -171,8 +173,8 @@ class DealTableBuilder:
                 pa.field("archived", pa.bool_()),
                 pa.field("archived_at", TIMESTAMP),
                 pa.field(UNPARSED_COLUMN, pa.string()),
-                pa.field("_scan_id", pa.string(), nullable=False),
-                pa.field("_organization_id", pa.string(), nullable=False),
+                pa.field(SCAN_ID_COLUMN, pa.string(), nullable=False),
+                pa.field(ORGANIZATION_ID_COLUMN, pa.string(), nullable=False),
             ]
         )
 

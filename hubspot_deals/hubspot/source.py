@@ -11,6 +11,7 @@ from hubspot_deals.hubspot.checkpoint import DealStream
 from hubspot_deals.hubspot.client import HubSpotClient
 from hubspot_deals.hubspot.columns import DealProperty
 from hubspot_deals.hubspot.deals import ALWAYS_REQUESTED
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,8 @@ PIPELINES_PATH = "/crm/v3/pipelines/deals"
 OWNERS_PATH = "/crm/v3/owners"
 
 _SCAN_KEY_HINTS = {
-    "_scan_id": {"data_type": "text", "nullable": False},
-    "_organization_id": {"data_type": "text", "nullable": False},
+    SCAN_ID_COLUMN: {"data_type": "text", "nullable": False},
+    ORGANIZATION_ID_COLUMN: {"data_type": "text", "nullable": False},
 }
 
 
@@ -71,8 +72,8 @@ def hubspot_deals_source(
         return client
 
     def scan_columns(row: dict[str, Any]) -> dict[str, Any]:
-        row["_scan_id"] = scan_id
-        row["_organization_id"] = organization_id
+        row[SCAN_ID_COLUMN] = scan_id
+        row[ORGANIZATION_ID_COLUMN] = organization_id
         return row
 
     def property_definitions() -> list[dict[str, Any]]:
@@ -131,7 +132,7 @@ def hubspot_deals_source(
 
     @dlt.resource(
         name="users",
-        primary_key=("_scan_id", "id"),
+        primary_key=(SCAN_ID_COLUMN, "id"),
         write_disposition="merge",
         columns=_columns(
             text="email type first_name last_name",
@@ -165,7 +166,7 @@ def hubspot_deals_source(
 
     @dlt.resource(
         name="pipelines",
-        primary_key=("_scan_id", "id"),
+        primary_key=(SCAN_ID_COLUMN, "id"),
         write_disposition="merge",
         columns=_columns(
             text="label",
@@ -194,7 +195,7 @@ def hubspot_deals_source(
 
     @dlt.resource(
         name="pipeline_stages",
-        primary_key=("_scan_id", "pipeline_id", "id"),
+        primary_key=(SCAN_ID_COLUMN, "pipeline_id", "id"),
         write_disposition="merge",
         columns=_columns(
             text="label",
@@ -237,7 +238,7 @@ def hubspot_deals_source(
 
     @dlt.resource(
         name="deal_properties",
-        primary_key=("_scan_id", "name"),
+        primary_key=(SCAN_ID_COLUMN, "name"),
         write_disposition="merge",
         columns=_columns(
             text="label type field_type group_name description column_type",

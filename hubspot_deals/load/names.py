@@ -8,10 +8,12 @@ Kept free of dlt and the database drivers, so the REST layer can import it cheap
 import hashlib
 import re
 
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
+
 # Tables every scan loads, also for runs that recorded no materializations (failed early).
 SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
 # The columns every scan row carries.
-SCAN_COLUMNS = ("_scan_id", "_organization_id")
+SCAN_COLUMNS = (SCAN_ID_COLUMN, ORGANIZATION_ID_COLUMN)
 # Underscore columns are bookkeeping (dlt's `_dlt_*`, the checkpoint chunks), except these
 # documented ones.
 SHOWN_UNDERSCORE_COLUMNS = frozenset({*SCAN_COLUMNS, "_unparsed"})

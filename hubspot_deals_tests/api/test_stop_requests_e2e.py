@@ -21,7 +21,8 @@ import duckdb
 import pytest
 import requests
 
-from hubspot_deals.marks import DEALS_ASSET_PATH, mark_description
+from hubspot_deals.marks import mark_description
+from hubspot_deals.scan import DEALS_ASSET_PATH
 from hubspot_deals.settings import DATASET_NAME
 from hubspot_deals.stack import BIN
 from hubspot_deals_tests.api.conftest import Shim, home_env, shim_env
@@ -238,7 +239,7 @@ def test_a_recorded_stop_request_holds_at_checkpoints_and_while_starting(stack: 
         description = mark_description("paused", run_id, "recorded by a shim that then died")
         params = {
             "eventType": "ASSET_OBSERVATION",
-            "assetKey": {"path": DEALS_ASSET_PATH},
+            "assetKey": {"path": list(DEALS_ASSET_PATH)},
             "partitionKeys": [scan_id],
             "description": description,
         }

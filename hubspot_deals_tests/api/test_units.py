@@ -23,9 +23,9 @@ from api_shim.services.scan_runs import (
 )
 from api_shim.settings import ApiSettings, RateLimit
 from api_shim.tenancy import public_scan_id, tenant_partition
-from hubspot_deals import tags
 from hubspot_deals.load import primary_keys_from_dlt_schemas, scan_key_columns
 from hubspot_deals.marks import mark_description, run_marks
+from hubspot_deals.scan import Tag
 
 NOW = 1_800_000_000.0
 RESUMING = "hubspot_deals/resuming"
@@ -214,7 +214,7 @@ def test_a_tenant_partition_answers_to_its_plain_id_for_its_own_tenant_only() ->
     assert public_scan_id(partition, "acme") == partition  # not that tenant's suffix
     assert public_scan_id("scan-1", "globex") == "scan-1"
     assert public_scan_id("a.t-xyz", "globex") == "a.t-xyz"
-    tagged = run("SUCCESS", tags={tags.PARTITION: partition, tags.ORGANIZATION: "globex"})
+    tagged = run("SUCCESS", tags={Tag.PARTITION: partition, Tag.ORGANIZATION: "globex"})
     scan = group_scans([tagged], "hubspot_deals", "default")[partition]
     assert (scan.partition, scan.scan_id, scan.organization_id) == (partition, "scan-1", "globex")
 

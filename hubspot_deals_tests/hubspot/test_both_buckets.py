@@ -12,7 +12,8 @@ from hubspot_deals.hubspot.columns import DealProperty, DealTableBuilder
 from hubspot_deals.hubspot.deals import DealFilter, DealReader
 from hubspot_deals.hubspot.errors import HubSpotAuthenticationError
 from hubspot_deals.hubspot.reader_process import DealReaderProcess, typed_batches
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_sandbox.process import SandboxServer
 

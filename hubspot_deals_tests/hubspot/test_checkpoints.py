@@ -7,7 +7,8 @@ import pytest
 import requests
 from dagster import DagsterInstance
 
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_sandbox.process import SandboxServer

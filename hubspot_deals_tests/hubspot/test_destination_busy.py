@@ -9,8 +9,9 @@ import dlt
 from dagster import DagsterInstance
 
 from hubspot_deals.assets.scan import run_chunk
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
 from hubspot_deals.load.destination import make_pipeline
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_deals_tests.hubspot.standin import StandIn

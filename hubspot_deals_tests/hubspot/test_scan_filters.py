@@ -9,8 +9,9 @@ from dagster import DagsterInstance
 from dlt.common.configuration import resolve_configuration
 from dlt.common.data_writers.buffered import BufferedDataWriter
 
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
 from hubspot_deals.load.destination import DLT_DEFAULTS, apply_dlt_defaults
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals.settings import get_settings
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 

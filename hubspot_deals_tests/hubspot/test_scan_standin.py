@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime
 
 from dagster import AssetKey, DagsterInstance
 
-from hubspot_deals.launch import execute_scan, scan_run_config
+from hubspot_deals.launch import execute_scan
+from hubspot_deals.scan import scan_run_config
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_deals_tests.hubspot.standin import StandIn
 
