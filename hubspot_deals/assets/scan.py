@@ -4,6 +4,7 @@
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from dagster import (
@@ -326,7 +327,9 @@ def hubspot_scan(
         key = key_of[name]
         load_info = last_load if name == "deals" else first_load
         extra: dict[str, Any] = {
-            **dlt.extract_resource_metadata(context, resources[name], load_info, pipeline),
+            **dlt.extract_resource_metadata(
+                context, resources[name], load_info, counted(pipeline, rows_loaded)
+            ),
             "scan_id": scan_id,
             "organization_id": organization_id,
             # The scan's totals over all its chunks (dlt's own figures are the last load's).
@@ -365,6 +368,18 @@ def hubspot_scan(
                 }
             )
         yield MaterializeResult(asset_key=key, metadata=extra)
+
+
+def counted(pipeline: Pipeline, rows_loaded: dict[str, int]) -> Any:
+    """The pipeline as dagster-dlt's metadata reader sees it: its schema, and a trace whose
+    normalize step counted the scan's rows. dagster-dlt reads the rows from the last trace's
+    normalize step, which a load of a pending package (read by an earlier try, while another
+    writer had the DuckDB file) does not have: it would fail a scan whose rows all committed."""
+    normalized = SimpleNamespace(row_counts=rows_loaded)
+    return SimpleNamespace(
+        default_schema=pipeline.default_schema,
+        last_trace=SimpleNamespace(last_normalize_info=normalized),
+    )
 
 
 def create_page_indexes(context: AssetExecutionContext) -> None:

@@ -194,10 +194,15 @@ def test_concurrent_scans_rebuilds_and_readers_all_complete_and_current_equals_h
 def failure_messages(instance: DagsterInstance, run_id: str) -> list[str]:
     """What a failed run's steps and the run itself said, for the assertion's message."""
     kinds = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
-    return [
-        f"{r.event_log_entry.step_key}: {(r.event_log_entry.user_message or '')[:400]}"
-        for r in instance.get_records_for_run(run_id, of_type=kinds).records
-    ]
+    said = []
+    for record in instance.get_records_for_run(run_id, of_type=kinds).records:
+        entry = record.event_log_entry
+        data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        error = getattr(data, "error", None)
+        said.append(
+            f"{entry.step_key}: {(error.to_string() if error else entry.user_message)[-2000:]}"
+        )
+    return said
 
 
 def runs_of(instance: DagsterInstance, org: str | None, trigger: str) -> list:

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import dlt
 from dagster import DagsterInstance
+from dagster_dlt import DagsterDltResource
 
-from hubspot_deals.assets.scan import run_chunk
+from hubspot_deals.assets.scan import counted, run_chunk
 from hubspot_deals.launch import execute_scan
 from hubspot_deals.load.destination import make_pipeline
 from hubspot_deals.scan import scan_run_config
@@ -83,3 +84,15 @@ def test_a_chunk_that_meets_a_held_file_loads_from_its_package_once_free(
     assert rows == {"deals": 250}
     with pipeline.sql_client() as client:
         assert client.execute_sql("SELECT count(*), max(id) FROM deals") == [(251, 250)]
+    # The load that finished the package normalized nothing: dagster-dlt's metadata reader, given
+    # the pipeline itself, fails on it (it failed scans whose rows had all committed); given the
+    # scan's own counts, it describes the table.
+    assert pipeline.last_trace.last_normalize_info is None
+    metadata = DagsterDltResource().extract_resource_metadata(
+        context,  # type: ignore[arg-type]
+        chunk(),
+        info,
+        counted(pipeline, rows),
+    )
+    assert metadata["rows_loaded"].value == 250
+    assert [c.name for c in metadata["dagster/column_schema"].columns][:1] == ["id"]
