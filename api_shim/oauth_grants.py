@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hubspot_deals.crypto import TokenCipher
-from hubspot_deals.hubspot.oauth import OAuthTokens
+from hubspot_deals.source.oauth import OAuthTokens
 
 FILE_NAME = "hubspot_oauth.json"
 

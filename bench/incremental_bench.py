@@ -34,7 +34,7 @@ def main() -> int:
     os.environ.update(HUBSPOT_DEALS_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"))
     from dagster import DagsterInstance
 
-    from hubspot_deals.launch import execute_scan
+    from hubspot_deals.defs.launch import execute_scan
     from hubspot_deals.load.reads import DestinationReader
     from hubspot_deals.scan import scan_run_config
     from hubspot_deals.settings import get_settings

@@ -43,7 +43,7 @@ def main() -> int:
     )
     from dagster import DagsterInstance
 
-    from hubspot_deals.launch import execute_scan
+    from hubspot_deals.defs.launch import execute_scan
     from hubspot_deals.load.reads import count_scan_rows
     from hubspot_deals.scan import scan_run_config
     from hubspot_deals.settings import get_settings

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hubspot_deals.settings import DATASET_NAME  # noqa: E402
-from hubspot_deals_tests.api.conftest import Shim, SlowTokenStandIn, home_env, shim_env  # noqa: E402
+from hubspot_deals_tests.api_shim.conftest import Shim, SlowTokenStandIn, home_env, shim_env  # noqa: E402
 from hubspot_deals_tests.conftest import fake_token, postgres_database  # noqa: E402
 from hubspot_deals_tests.servers import DagsterDev  # noqa: E402
 

@@ -132,7 +132,7 @@ cmd_code_server() {
   local image=()
   # The image run workers start from, for the Docker and Kubernetes run launchers.
   [ -z "${HUBSPOT_DEALS_IMAGE:-}" ] || image=(--container-image "$HUBSPOT_DEALS_IMAGE")
-  exec dagster code-server start -m hubspot_deals.definitions -a defs \
+  exec dagster code-server start -m hubspot_deals.defs.definitions -a defs \
     --location-name hubspot_deals "${image[@]}" \
     -h "$HUBSPOT_DEALS_CODE_SERVER_HOST" -p "$HUBSPOT_DEALS_CODE_SERVER_PORT" "$@"
 }

@@ -178,7 +178,7 @@ def _deal_loop_seconds(scan_id: str) -> float | None:
     """How long the scan's deals asset spent in its deal loop (its `duration_seconds`)."""
     from dagster import AssetRecordsFilter, DagsterInstance
 
-    from hubspot_deals.assets import DEALS_KEY
+    from hubspot_deals.defs.assets import DEALS_KEY
 
     with DagsterInstance.get() as instance:
         records = instance.fetch_materializations(
@@ -224,18 +224,18 @@ def _follow_scan(api_url: str, scan_id: str, timeout: float = 3600.0) -> dict:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from hubspot_deals.memory import LEAN_ENV, lean_environment
+    from hubspot_deals.source.memory import LEAN_ENV, lean_environment
 
     if any(key not in os.environ for key in LEAN_ENV):
         # Start again with the lean allocator settings from the first allocation, as a run
-        # worker that Dagster starts from a code server does (hubspot_deals.memory).
+        # worker that Dagster starts from a code server does (hubspot_deals.source.memory).
         os.environ.update(lean_environment())
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
     _prepare_environment(Path(args.home).resolve())
     from dagster import DagsterInstance
 
-    from hubspot_deals.launch import execute_scan
+    from hubspot_deals.defs.launch import execute_scan
     from hubspot_deals.scan import scan_run_config
 
     token = os.environ.get("HUBSPOT_ACCESS_TOKEN") if not args.ask_token else getpass.getpass()
@@ -278,14 +278,14 @@ DOCTOR_MAX_ATTEMPTS = 3
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Checks a HubSpot token the way a scan will use it; the token is never printed."""
-    from hubspot_deals.hubspot.client import HubSpotClient
-    from hubspot_deals.hubspot.connection import (
+    from hubspot_deals.settings import get_settings
+    from hubspot_deals.source.client import HubSpotClient
+    from hubspot_deals.source.connection import (
         NEEDED_SCOPES,
         check_connection,
         missing_scopes_message,
     )
-    from hubspot_deals.hubspot.errors import HubSpotError
-    from hubspot_deals.settings import get_settings
+    from hubspot_deals.source.errors import HubSpotError
 
     settings = get_settings()
     token = args.token or (settings.access_token and settings.access_token.get_secret_value())

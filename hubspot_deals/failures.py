@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dagster import Failure
 from duckdb import OutOfMemoryException
 
-from hubspot_deals.hubspot.errors import HubSpotError
 from hubspot_deals.load.duckdb_file import DuckDbMemoryLimitError
+from hubspot_deals.source.errors import HubSpotError
 
 CONFIGURATION_ERROR = {"error_category": "configuration_error", "transient": False}
 DESTINATION_UNAVAILABLE = {"error_category": "destination_unavailable", "transient": True}

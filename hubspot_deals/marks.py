@@ -8,7 +8,7 @@ with no state store of the shim's:
 - the shim maps a stopped run (CANCELING, CANCELED) to `paused`, `crashed` or `cancelled` by it;
 - a run whose pause or cancel Dagster could not carry out (`terminateRun` accepts only QUEUED and
   STARTED runs, so not one still STARTING) reads it when its scan starts and after every
-  checkpoint, and stops itself (`hubspot_deals.assets.stop`).
+  checkpoint, and stops itself (`hubspot_deals.defs.assets.stop`).
 
 The newest mark naming a run wins: a paused scan that is then cancelled is cancelled. This
 module is the format's one owner, shared by the code location and the shim; it imports neither.

@@ -136,10 +136,11 @@ def changed_scan_id(organization_id: str, now: datetime, taken: Callable[[str], 
 
 @dataclass(frozen=True)
 class ScanRunConfig:
-    """The scan op's config as the code location reads it (`hubspot_deals.assets.scan.ScanConfig`
-    declares the same fields for Dagster): built by the REST API, schedules, sensors and the CLI,
-    read back by the REST API's status answers. A token travels only as ciphertext or as the name
-    of an environment variable of the code location."""
+    """The scan op's config as the code location reads it
+    (`hubspot_deals.defs.assets.scan.ScanConfig` declares the same fields for Dagster): built by
+    the REST API, schedules, sensors and the CLI, read back by the REST API's status answers. A
+    token travels only as ciphertext or as the name of an environment variable of the code
+    location."""
 
     organization_id: str | None = None
     scan_type: str = "full"  # full or incremental

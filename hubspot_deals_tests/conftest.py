@@ -110,7 +110,7 @@ def scan_rows(table: str, scan_id: str, order_by: str = "id") -> list[dict[str, 
 @pytest.fixture
 def standin(monkeypatch: pytest.MonkeyPatch, project_home: Path):
     """The independent HubSpot stand-in, with HUBSPOT_API_BASE_URL pointing at it."""
-    from hubspot_deals_tests.hubspot.standin import StandIn
+    from hubspot_deals_tests.source.standin import StandIn
 
     token = fake_token()
     with StandIn(token) as s:

@@ -5,7 +5,7 @@ import psycopg2
 import pytest
 
 from hubspot_deals.failures import destination_unavailable, duckdb_out_of_memory, scan_failure
-from hubspot_deals.hubspot.errors import HubSpotAuthenticationError, HubSpotRequestError
+from hubspot_deals.source.errors import HubSpotAuthenticationError, HubSpotRequestError
 from hubspot_deals_tests.conftest import postgres_database
 from hubspot_deals_tests.postgres_proxy import NOT_ACCEPTING, PostgresProxy
 

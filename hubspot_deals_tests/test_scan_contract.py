@@ -130,7 +130,7 @@ def test_every_field_is_set_by_the_full_example_and_written_by_name() -> None:
 
 
 def test_run_config_fields_are_the_scan_ops_config_fields() -> None:
-    from hubspot_deals.assets.scan import ScanConfig
+    from hubspot_deals.defs.assets.scan import ScanConfig
 
     contract = {f.name for f in dataclasses.fields(ScanRunConfig)}
     assert contract == set(ScanConfig.model_fields)
@@ -255,7 +255,10 @@ def test_the_contract_imports_neither_dagster_dlt_nor_fastapi() -> None:
 def test_the_definitions_do_not_import_the_in_process_launcher() -> None:
     """No circle definitions -> sensors/schedules -> launch -> definitions: launch.py is a client
     of the wired definitions, like the CLI."""
-    code = "import sys, hubspot_deals.definitions; print('hubspot_deals.launch' in sys.modules)"
+    code = (
+        "import sys, hubspot_deals.defs.definitions; "
+        "print('hubspot_deals.defs.launch' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )

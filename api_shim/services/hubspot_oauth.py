@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 from api_shim.oauth_grants import OAuthGrant, OAuthGrantStore, StateRejected
 from api_shim.tenancy import tenant_visible, visible_tenants
 from hubspot_deals.crypto import TokenCipher
-from hubspot_deals.hubspot.errors import HubSpotError
-from hubspot_deals.hubspot.oauth import HubSpotOAuthApp, HubSpotOAuthError
 from hubspot_deals.settings import Settings
+from hubspot_deals.source.errors import HubSpotError
+from hubspot_deals.source.oauth import HubSpotOAuthApp, HubSpotOAuthError
 
 log = logging.getLogger(__name__)
 

@@ -408,8 +408,8 @@ class ScanService:
         `terminateRun` stops only QUEUED and STARTED runs; a live run it refuses (NOT_STARTED,
         MANAGED, STARTING: its worker is still starting up) stops itself when its scan starts
         and reads the mark, and so does a STARTED run whose termination got lost, at its next
-        checkpoint (`hubspot_deals.assets.stop`). A refused run was not STARTED when the mark was
-        written, so its scan cannot have passed that first check yet: the request is never lost.
+        checkpoint (`hubspot_deals.defs.assets.stop`). A refused run was not STARTED when the mark
+        was written, so its scan cannot have passed that first check yet: the request is never lost.
         """
         if kind == "paused":
             detail = (

@@ -5,7 +5,7 @@ date range; every later completed scan of the organization (incremental or filte
 over it in the order the scans began, the newest row of each deal winning. A deal archived
 since carries `archived` and `archived_at` from the scan that saw it archived.
 
-Which scans are layers is Dagster's knowledge (`hubspot_deals.assets.current`); this module
+Which scans are layers is Dagster's knowledge (`hubspot_deals.defs.assets.current`); this module
 only writes the table from the layers it is given.
 """
 
