@@ -17,10 +17,12 @@ from api_shim.errors import install_error_handlers
 from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
 from api_shim.models.common import TEXT_PATTERN, error_example
-from api_shim.routes import api_router, etl_scans, hubspot_auth
+from api_shim.routes import api_router, contacts, etl_scans, hubspot_auth
 from api_shim.routes.params import reject_control_characters
+from api_shim.services.contacts import ContactService
 from api_shim.services.downloads import DownloadService
 from api_shim.services.etl_scans import EtlScanService
+from api_shim.services.hubspot_access import HubSpotAccess
 from api_shim.services.hubspot_oauth import HubSpotOAuthService
 from api_shim.services.results import ResultsService
 from api_shim.services.scans import ScanService
@@ -170,6 +172,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         store.close()
+        app.state.contacts.access.close()
 
     app = FastAPI(
         title="HubSpot Deals Extraction API",
@@ -186,6 +189,8 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.state.results = ResultsService(scans, dagster, store)
     app.state.downloads = DownloadService(app.state.results)
     app.state.hubspot_oauth = HubSpotOAuthService(destination)
+    hubspot = HubSpotAccess(destination, app.state.hubspot_oauth)
+    app.state.contacts = ContactService(hubspot)
     app.state.system = SystemService(settings, destination, dagster, store)
     app.state.etl = EtlScanService(scans, app.state.results, app.state.system)
     keys = key_store(settings.api_keys_file, destination.home)
@@ -208,6 +213,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     app.include_router(etl_scans.health_router, dependencies=secured)
     # Its own key checks (the callback carries no key), the same text check.
     app.include_router(hubspot_auth.router, dependencies=[text])
+    app.include_router(contacts.router, dependencies=secured)
     add_docs_pages(app, API_PREFIX)
 
     @app.get("/docs", include_in_schema=False)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # browser to the OAuth callback, which carries no key (its `state` names the tenant).
 PUBLIC_PATHS = frozenset({"/health", "/api/v1/health", "/api/hs/auth/callback"})
 API_PREFIX = "/api/v1"
+CONTACTS_PREFIX = "/api/hs/contacts"
 SECURITY_SCHEME = "ApiKey"
 
 
@@ -47,8 +48,11 @@ OPEN = Principal(None, frozenset(SCOPES), None)
 
 def required_scope(method: str, path: str) -> str:
     """Deal rows (`/api/v1/results/...`, `/api/v1/scans/{id}/results`) need `deals.read`;
-    other reads `scans.read`; every change `scans.write`. `path` is the request's path or the
-    route's template (both have the same segments)."""
+    HubSpot contacts (`/api/hs/contacts...`) `contacts.read` to read and `contacts.write` to
+    change; other reads `scans.read`; every change `scans.write`. `path` is the request's path
+    or the route's template (both have the same segments)."""
+    if path == CONTACTS_PREFIX or path.startswith(CONTACTS_PREFIX + "/"):
+        return "contacts.read" if method in ("GET", "HEAD") else "contacts.write"
     segments = path.removeprefix(API_PREFIX + "/").split("/")
     if segments[0] == "results" or (
         segments[0] == "scans" and len(segments) == 3 and segments[2] == "results"

@@ -9,7 +9,7 @@ validation errors, unknown routes and anything unexpected) into
 like the spec: `{"config": {"auth": {"accessToken": ["Access token is required"]}}}`.
 Paths of the ETL surface (`/api/v1/scans/*`, `/health`) get the ETL document's shape instead
 (`api_shim.etl_errors`), and input errors of the OAuth paths (`/api/hs/auth/*`) that
-document's (`api_shim.oauth_errors`).
+document's (`api_shim.hubspot_errors`).
 """
 
 import logging
@@ -24,9 +24,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_shim.etl_errors import etl_error_body, flatten, is_etl_path, validation_details
+from api_shim.hubspot_errors import hubspot_error_body, is_hubspot_path
 from api_shim.models.common import TEXT_ERRORS
 from api_shim.models.messages import VALIDATION_MESSAGES
-from api_shim.oauth_errors import is_oauth_path, oauth_error_body
 
 log = logging.getLogger(__name__)
 
@@ -308,12 +308,12 @@ def install_error_handlers(app: FastAPI) -> None:
             details = validation_details(errors)
             body = etl_error_body(400, "Input validation failed", details=details)
             return JSONResponse(body, status_code=400)
-        if is_oauth_path(request.url.path):
+        if is_hubspot_path(request.url.path):
             fields = [
                 {"field": name, "message": message}
                 for name, message in validation_details(errors).items()
             ]
-            body = oauth_error_body(
+            body = hubspot_error_body(
                 "VALIDATION_ERROR", "Input validation failed", details={"fields": fields}
             )
             return JSONResponse(body, status_code=400)

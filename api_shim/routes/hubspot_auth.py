@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api_shim.auth import authorize
+from api_shim.hubspot_errors import OAUTH_PREFIX, hubspot_error_body
 from api_shim.models.common import CONTROL_CHARACTERS_MESSAGE
-from api_shim.oauth_errors import OAUTH_PREFIX, oauth_error_body
 from api_shim.services.hubspot_oauth import HubSpotOAuthService, OAuthError, OAuthNotConfigured
 
 router = APIRouter(prefix=OAUTH_PREFIX, tags=["HubSpot OAuth"])
@@ -50,12 +50,12 @@ OAuthServiceDep = Annotated[HubSpotOAuthService, Depends(service)]
 
 
 def _error(exc: OAuthError) -> JSONResponse:
-    return JSONResponse(oauth_error_body(exc.code, exc.message), status_code=exc.status)
+    return JSONResponse(hubspot_error_body(exc.code, exc.message), status_code=exc.status)
 
 
 def _not_configured() -> JSONResponse:
     return JSONResponse(
-        oauth_error_body("INTERNAL_ERROR", NOT_CONFIGURED["error"] + ": " + NOT_CONFIGURED_HINT),
+        hubspot_error_body("INTERNAL_ERROR", NOT_CONFIGURED["error"] + ": " + NOT_CONFIGURED_HINT),
         status_code=500,
     )
 
@@ -74,7 +74,7 @@ def _responses(*codes: int, **examples: Any) -> dict[int | str, dict[str, Any]]:
     return {
         code: {
             "description": samples[code][1],
-            "content": {"application/json": {"example": oauth_error_body(*samples[code])}},
+            "content": {"application/json": {"example": hubspot_error_body(*samples[code])}},
         }
         for code in codes
     }
@@ -140,7 +140,7 @@ def login(request: Request, oauth: OAuthServiceDep, tenant_id: TenantQuery = Non
             "from HubSpot carries one).",
             "content": {
                 "application/json": {
-                    "example": oauth_error_body(
+                    "example": hubspot_error_body(
                         "VALIDATION_ERROR",
                         "Input validation failed",
                         {"fields": [{"field": "code", "message": CONTROL_CHARACTERS_MESSAGE}]},

@@ -17,6 +17,7 @@ from hubspot_deals.source.errors import (
     HubSpotRateLimitError,
     HubSpotRequestError,
     HubSpotScopeError,
+    HubSpotWriteUncertain,
 )
 from hubspot_deals.source.oauth import AccessTokenProvider, RefreshingAccessToken
 from hubspot_deals.source.pacing import RateLimitBuckets
@@ -76,7 +77,18 @@ class HubSpotClient:
         return self._request("GET", path, params=params)
 
     def post(self, path: str, body: dict[str, Any], params: dict[str, Any] | None = None) -> Any:
+        """A POST that reads (search, batch read): sent again after a 5xx or a lost
+        connection like any read."""
         return self._request("POST", path, params=params, body=body)
+
+    def write(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, repeatable: bool
+    ) -> Any:
+        """A write. `repeatable` ones (updates, archives: the same request twice leaves the
+        same state) are retried like reads; the others (creates) are sent once past any 5xx or
+        lost connection, which raises `HubSpotWriteUncertain`. A 429 is always waited out and
+        sent again: HubSpot refused it before doing anything."""
+        return self._request(method, path, body=body, repeatable=repeatable)
 
     def url_length(self, path: str, params: dict[str, Any]) -> int:
         """Length of the URL a GET with these params would have."""
@@ -112,6 +124,7 @@ class HubSpotClient:
         *,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        repeatable: bool = True,
     ) -> Any:
         is_search = path.endswith("/search")
         url = self.base_url + path
@@ -140,6 +153,8 @@ class HubSpotClient:
                 attempt += 1
                 failure = f"{type(exc).__name__} talking to HubSpot"
                 self._count("connection_errors")
+                if not repeatable:
+                    raise HubSpotWriteUncertain(f"{failure} during {method} {path}") from None
                 self._sleep_backoff(attempt)
                 continue
             for pacer in pacers:
@@ -168,6 +183,10 @@ class HubSpotClient:
                 attempt += 1
                 failure = f"HTTP {resp.status_code} from HubSpot {method} {path}"
                 self._count("server_errors")
+                if not repeatable:
+                    raise HubSpotWriteUncertain(
+                        failure, status=resp.status_code, correlation_id=correlation_id
+                    )
                 self._sleep_backoff(attempt)
                 continue
             self._raise_for_client_error(resp, method, path, correlation_id)
@@ -270,6 +289,7 @@ class HubSpotClient:
             f"HubSpot answered {status} to {method} {path}: {message[:300] or resp.reason}",
             status=status,
             correlation_id=correlation_id,
+            body=details,
         )
 
 

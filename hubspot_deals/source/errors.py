@@ -8,11 +8,21 @@ class HubSpotError(Exception):
     # Whether running the scan again later can succeed without anyone changing anything.
     transient = True
 
-    def __init__(self, message: str, *, status: int | None = None, correlation_id: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        correlation_id: str = "",
+        body: dict | None = None,
+    ):
         suffix = f" (HubSpot correlation id {correlation_id})" if correlation_id else ""
         super().__init__(message + suffix)
         self.status = status
         self.correlation_id = correlation_id
+        # HubSpot's JSON error body (category, errors, context), for callers that answer
+        # per field or per item; never logged whole (it may echo the values sent).
+        self.body = body or {}
 
 
 class HubSpotAuthenticationError(HubSpotError):
@@ -44,3 +54,11 @@ class HubSpotRequestError(HubSpotError):
     @property
     def transient(self) -> bool:  # type: ignore[override]
         return self.status is None or self.status >= 500
+
+
+class HubSpotWriteUncertain(HubSpotRequestError):
+    """A write that is not safe to repeat (a create) met a 5xx or a lost connection: HubSpot
+    may or may not have carried it out. The client never sends it again on its own; the caller
+    finds out (e.g. reads the contact by its unique email) before it writes again."""
+
+    category = "hubspot_write_uncertain"
