@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         description="YAML file of organizations scanned on schedules and sensors; defaults to "
         "<home>/organizations.yaml.",
     )
+    property_definitions_dir: Path = Field(
+        default=Path("properties"),
+        validation_alias=AliasChoices("HUBSPOT_DEALS_PROPERTY_DEFINITIONS"),
+        description="Folder of the property definitions files (contacts.json, leads.json, "
+        "deals.json) that the property sync makes HubSpot match; relative to the working "
+        "directory, like a dbt project's folders.",
+    )
     resume_attempts: int = Field(
         default=3, description="Automatic resumes of a scan that failed for a transient cause."
     )
