@@ -11,7 +11,6 @@ from hubspot_deals.defs.jobs import deals_current_job, scan_job
 from hubspot_deals.defs.property_sync import (
     property_assets,
     property_checks,
-    property_drift_job,
     property_drift_schedule,
     property_sync_job,
 )
@@ -34,7 +33,7 @@ organizations = load_organizations()
 defs = Definitions(
     assets=[hubspot_scan, deal_summary, deals_current, *property_assets],
     asset_checks=[*scan_checks, *property_checks],
-    jobs=[scan_job, deals_current_job, property_sync_job, property_drift_job],
+    jobs=[scan_job, deals_current_job, property_sync_job],
     schedules=[*build_scan_schedules(organizations), property_drift_schedule],
     sensors=[
         deals_current_on_scan_success,

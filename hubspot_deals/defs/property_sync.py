@@ -16,6 +16,7 @@ from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
@@ -52,7 +53,6 @@ from hubspot_deals.scan import Tag
 from hubspot_deals.settings import get_settings
 
 SYNC_JOB_NAME = "property_sync_job"
-DRIFT_JOB_NAME = "property_drift_job"
 CHECK_NAME = "hubspot_matches_definitions"
 GROUP = "hubspot_properties"
 
@@ -161,27 +161,19 @@ property_assets = [a for a, _ in PROPERTY_ASSETS]
 property_checks = [c for _, c in PROPERTY_ASSETS]
 _keys = [definitions_key(t) for t in OBJECT_TYPES]
 
+CHECK_KEYS = [AssetCheckKey(key, CHECK_NAME) for key in _keys]
 property_sync_job = define_asset_job(
     SYNC_JOB_NAME,
     selection=AssetSelection.assets(*_keys),
-    description="Syncs the property definitions to one organization's HubSpot portal.",
+    description="Syncs the property definitions to one organization's HubSpot portal, then "
+    "checks that HubSpot matches them; the daily schedule runs the checks alone.",
 )
-with warnings.catch_warnings():
-    # A job of checks alone does not infer the checks' partitions (Dagster 1.13): it needs
-    # `partitions_def`, which Dagster marks deprecated for jobs that select assets.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    property_drift_job = define_asset_job(
-        DRIFT_JOB_NAME,
-        selection=AssetSelection.checks_for_assets(*_keys),
-        partitions_def=organizations_partitions,
-        description="Checks that one organization's HubSpot properties match the definitions.",
-    )
 
 
 @schedule(
     name="property_drift_daily",
     cron_schedule="30 4 * * *",
-    job=property_drift_job,
+    job=property_sync_job,
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
     description="Daily: does each organization's HubSpot still match the property definitions?",
@@ -197,6 +189,9 @@ def property_drift_schedule(context: ScheduleEvaluationContext) -> list[RunReque
                 partition_key=org.id,
                 run_config={"ops": {_op_name(c): config for c in property_checks}},
                 tags={Tag.ORGANIZATION: org.id},
+                # The checks alone: nothing is synced, HubSpot is only compared.
+                asset_selection=[],
+                asset_check_keys=CHECK_KEYS,
             )
         )
     return requests
