@@ -15,7 +15,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY hubspot_deals ./hubspot_deals
 COPY api_shim ./api_shim
+COPY hubspot_sandbox ./hubspot_sandbox
 COPY deploy ./deploy
+# Installs hubspot-deals[all]: the roles above need the dagster, api and sandbox extras.
 RUN HUBSPOT_DEALS_VENV=/opt/venv deploy/production.sh install
 
 FROM python:3.11.14-slim-bookworm

@@ -17,10 +17,11 @@ setup() {
     "$PYTHON" -m venv "$VENV"
   fi
   if [ ! -f "$STAMP" ]; then
-    echo "Installing hubspot-deals and its dependencies (Dagster, dlt, DuckDB, FastAPI, ...)" \
-      "into $VENV: 1-3 minutes, once per change of pyproject.toml ..."
+    echo "Installing hubspot-deals with every extra (dlt and DuckDB, Dagster, the REST API, the" \
+      "sandbox) and the test tools into $VENV: 1-3 minutes, once per change of pyproject.toml ..."
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    # all: the code location, the REST API and the sandbox that the demo runs; test: the suite's.
+    "$VENV/bin/python" -m pip install --quiet -e ".[all,test]"
     echo "Installed."
     rm -f "$VENV"/.installed-*
     touch "$STAMP"

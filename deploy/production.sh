@@ -3,7 +3,8 @@
 # The Dockerfile and compose.yaml run these same subcommands, and a test runs this file as it is
 # (hubspot_deals_tests/test_production_recipe.py), so the recipe cannot drift from what works.
 #
-#   deploy/production.sh install      a virtualenv with the project in it ($HUBSPOT_DEALS_VENV)
+#   deploy/production.sh install      a virtualenv with the project and its extras [all] in it
+#                                     ($HUBSPOT_DEALS_VENV)
 #   deploy/production.sh init         $DAGSTER_HOME/dagster.yaml, Dagster's tables, the encryption
 #                                     key, and the first API key when the API has none
 #   deploy/production.sh code-server  the code location over gRPC (a redeploy restarts only this)
@@ -79,7 +80,9 @@ cmd_install() {
   local python="${PYTHON:-python3.11}"
   command -v "$python" >/dev/null || python=python3
   [ -x "$HUBSPOT_DEALS_VENV/bin/python" ] || "$python" -m venv "$HUBSPOT_DEALS_VENV"
-  "$HUBSPOT_DEALS_VENV/bin/python" -m pip install --no-cache-dir --quiet "$REPO"
+  # Every role runs from this one environment: the code location, Dagster's webserver and
+  # daemon ([dagster]), the REST API ([api]) and the sandbox ([sandbox]).
+  "$HUBSPOT_DEALS_VENV/bin/python" -m pip install --no-cache-dir --quiet "${REPO}[all]"
   echo "installed into $HUBSPOT_DEALS_VENV"
 }
 

@@ -2,6 +2,7 @@
 
 import argparse
 import getpass
+import importlib.util
 import json
 import os
 import secrets
@@ -391,8 +392,51 @@ def _run(command: Callable[[], int]) -> int:
     return 2
 
 
+# What a command needs beyond the base install (the dlt source and the load layer): the extra of
+# pyproject.toml that installs it, what that is, and the modules it must find.
+COMMAND_EXTRAS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "demo": (
+        "all",
+        "Dagster, the REST API and the sandbox",
+        ("dagster", "dagster_webserver", "dagster_dlt", "fastapi", "uvicorn"),
+    ),
+    "scan": ("dagster", "Dagster", ("dagster", "dagster_dlt")),
+    "api": ("api", "the REST API's packages", ("fastapi", "uvicorn")),
+    "sandbox": ("sandbox", "the sandbox's server", ("uvicorn",)),
+}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package that is missing, or an import hook refusing it
+        return False
+
+
+def missing_extra(command: str) -> str | None:
+    """The line that tells how to install what `command` needs, when some of it is missing:
+    the base install has no Dagster, FastAPI or uvicorn, and a traceback would not say so."""
+    extra, what, modules = COMMAND_EXTRAS.get(command, ("", "", ()))
+    missing = [m for m in modules if not _installed(m)]
+    if not missing:
+        return None
+    return (
+        f"hubspot-deals {command} needs {what}, which is not installed (no "
+        f"{', '.join(missing)}): pip install 'hubspot-deals[{extra}]'"
+    )
+
+
+def _needs_extra(command: str) -> bool:
+    message = missing_extra(command)
+    if message is not None:
+        print(f"error: {message}", file=sys.stderr)
+    return message is not None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["sandbox"], ["api"]) and _needs_extra(argv[0]):
+        return 2
     if argv[:1] == ["sandbox"]:
         from hubspot_sandbox.cli import main as sandbox_main
 
@@ -454,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sandbox", help="start the HubSpot sandbox (see: hubspot-deals sandbox -h)")
     sub.add_parser("api", help="serve the REST scan API (see: hubspot-deals api -h)")
     args = parser.parse_args(argv)
+    if _needs_extra(args.command):
+        return 2
     return _run(lambda: args.func(args))
 
 

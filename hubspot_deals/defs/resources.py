@@ -8,8 +8,8 @@ from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
 from hubspot_deals.crypto import TokenCipher, TokenDecryptionError
-from hubspot_deals.failures import CONFIGURATION_ERROR
 from hubspot_deals.load.destination import make_pipeline
+from hubspot_deals.load.failures import CONFIGURATION_ERROR
 from hubspot_deals.load.names import pipeline_name_for
 from hubspot_deals.settings import get_settings
 from hubspot_deals.source.client import HubSpotClient

@@ -32,7 +32,7 @@ from hubspot_deals.defs.jobs import deals_current_job, scan_job
 from hubspot_deals.defs.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.defs.schedules import scheduled_scan_request
 from hubspot_deals.defs.writer_pool import keep_writer_pool, runs_waiting_for_writer, writer_pool
-from hubspot_deals.failures import DESTINATION_UNAVAILABLE, unavailable_message
+from hubspot_deals.load.failures import DESTINATION_UNAVAILABLE, unavailable_message
 from hubspot_deals.organizations import ScheduledOrganization
 from hubspot_deals.scan import (
     ACTIVE_RUN_STATUSES,
@@ -206,7 +206,7 @@ def failure_of(instance: DagsterInstance, run_id: str) -> tuple[str, bool]:
 
 def error_chain_unavailable(error: SerializableErrorInfo | None) -> bool:
     """Whether a recorded step error, or any error it was raised from, says the destination was
-    unavailable (busy DuckDB file, PostgreSQL outage): the rule of `failures.py`."""
+    unavailable (busy DuckDB file, PostgreSQL outage): the rule of `load/failures.py`."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))

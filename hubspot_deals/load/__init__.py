@@ -7,6 +7,8 @@ reads that the assets and the REST layer share.
 - `names`: tables, scan columns and per-scan pipeline names that writers and readers share.
 - `remove`: removing a scan (rows, dlt state, dlt working folder).
 - `indexes`: the PostgreSQL indexes the API's pages need, created when scans load.
+- `failures`: the one classification of what stops a scan (category, transient or not), with
+  no Dagster: the code location makes its `Failure` from it (`hubspot_deals.defs.failures`).
 - `reads`: read-only SQL on either destination; `summary` and `current`: a scan's deal
   summary and an organization's current deals.
 

@@ -11,8 +11,8 @@ from dlt.common.destination import Destination
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from hubspot_deals.failures import destination_unavailable, root_message
 from hubspot_deals.load.duckdb_file import AttachedDuckDbCredentials, attached_duckdb
+from hubspot_deals.load.failures import destination_unavailable, root_message
 from hubspot_deals.load.names import SCAN_TABLES
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 from hubspot_deals.source.checkpoint import Checkpoint

@@ -10,9 +10,9 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from hubspot_deals import settings as settings_module
-from hubspot_deals.failures import scan_failure
 from hubspot_deals.load.destination import make_pipeline
 from hubspot_deals.load.duckdb_file import ROW_GROUP_SIZE
+from hubspot_deals.load.failures import classify_failure
 from hubspot_deals.settings import DATASET_NAME, get_settings
 
 
@@ -108,10 +108,10 @@ def test_a_load_that_does_not_fit_twice_is_a_configuration_error(
     monkeypatch.setattr(settings_module, "DUCKDB_MB_PER_COLUMN", 0.0)
     with pytest.raises(PipelineStepFailed) as raised:
         pipeline.run([chunk(0, 5_000)], table_name="deals", write_disposition="append")
-    failure = scan_failure(raised.value)
+    failure = classify_failure(raised.value)
     assert failure is not None
-    assert failure.metadata["error_category"].value == "configuration_error"
-    assert failure.metadata["transient"].value is False  # the resume sensor leaves it
+    assert failure.metadata["error_category"] == "configuration_error"
+    assert failure.metadata["transient"] is False  # the resume sensor leaves it
     assert failure.description.startswith(
         "DuckDB ran out of memory: loading deals (1002 columns) did not fit in 20MB and 40MB. "
         "Set HUBSPOT_DEALS_DUCKDB_MEMORY_LIMIT above 40MB"

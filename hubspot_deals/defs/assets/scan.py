@@ -26,11 +26,11 @@ from pydantic import Field
 from hubspot_deals.defs.assets import DEALS_KEY
 from hubspot_deals.defs.assets.progress import ScanProgress
 from hubspot_deals.defs.assets.stop import stop_if_requested
+from hubspot_deals.defs.failures import scan_failure
 from hubspot_deals.defs.incremental import incremental_cursor_ms
 from hubspot_deals.defs.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.defs.resources import HubSpotResource, ScanDestination
 from hubspot_deals.defs.writer_pool import writer_pool
-from hubspot_deals.failures import CONFIGURATION_ERROR, scan_failure
 from hubspot_deals.load.destination import (
     clear_scan_rows,
     definitions_pipeline,
@@ -39,6 +39,7 @@ from hubspot_deals.load.destination import (
     read_checkpoint,
     when_destination_free,
 )
+from hubspot_deals.load.failures import CONFIGURATION_ERROR
 from hubspot_deals.load.indexes import ensure_page_indexes
 from hubspot_deals.load.reads import DestinationError
 from hubspot_deals.scan import SCAN_OP_NAME, Tag

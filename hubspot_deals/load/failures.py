@@ -1,15 +1,17 @@
 """The one classification of what stops a scan: its `error_category`, and whether running it
 again later can succeed without anyone changing anything (`transient`).
 
-The scan raises a Dagster `Failure` carrying both as metadata; the `resume_failed_scans` sensor
-resumes only transient ones, and the REST API shows the category. The destination's own errors
-are told apart here too: an unavailable destination is waited out within the run (see
-`destination.when_destination_free`), DuckDB out of memory is a setting to change.
+Plain Python (no Dagster), so the load layer's own waiting uses the same rule as the scan's
+end: an unavailable destination is waited out within the run (see
+`destination.when_destination_free`), DuckDB out of memory is a setting to change. The code
+location turns a classification into the Dagster `Failure` the scan ends with
+(`hubspot_deals.defs.failures`); the `resume_failed_scans` sensor resumes only transient ones,
+and the REST API shows the category.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
-from dagster import Failure
 from duckdb import OutOfMemoryException
 
 from hubspot_deals.load.duckdb_file import DuckDbMemoryLimitError
@@ -97,29 +99,45 @@ def duckdb_out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def scan_failure(exc: BaseException) -> Failure | None:
-    """The `Failure` a scan ends with for `exc`, classified; None for an error it does not know
-    (the scan raises that as is, and the sensor counts it transient)."""
+@dataclass(frozen=True)
+class ScanFailure:
+    """Why a scan stopped, as its run reports it: a description for people and the metadata
+    (`error_category`, `transient`) that the resume sensor and the REST API read."""
+
+    description: str
+    metadata: Mapping[str, str | bool]
+
+    @property
+    def category(self) -> str:
+        return str(self.metadata["error_category"])
+
+    @property
+    def transient(self) -> bool:
+        return bool(self.metadata["transient"])
+
+
+def classify_failure(exc: BaseException) -> ScanFailure | None:
+    """What a scan ends with for `exc`, classified; None for an error it does not know (the
+    scan raises that as is, and the sensor counts it transient)."""
     hubspot = next((e for e in error_chain(exc) if isinstance(e, HubSpotError)), None)
     if hubspot is not None:
-        return Failure(
-            description=str(hubspot),
-            metadata={"error_category": hubspot.category, "transient": hubspot.transient},
+        return ScanFailure(
+            str(hubspot), {"error_category": hubspot.category, "transient": hubspot.transient}
         )
     if duckdb_out_of_memory(exc):
         sized = next((e for e in error_chain(exc) if isinstance(e, DuckDbMemoryLimitError)), None)
         what = str(sized) if sized else root_message(exc)
         above = f"above {sized.limits[-1]}" if sized else "higher"
-        return Failure(
-            description=f"DuckDB ran out of memory: {what}. Set {MEMORY_SETTING} {above} (`auto` "
-            "sizes each load by its table's width) and run the scan again: it resumes from its "
-            "last checkpoint",
-            metadata=CONFIGURATION_ERROR,
+        return ScanFailure(
+            f"DuckDB ran out of memory: {what}. Set {MEMORY_SETTING} {above} (`auto` sizes each "
+            "load by its table's width) and run the scan again: it resumes from its last "
+            "checkpoint",
+            CONFIGURATION_ERROR,
         )
     if destination_unavailable(exc):
-        return Failure(
-            description=f"the destination stayed unavailable past the scan's patience "
+        return ScanFailure(
+            "the destination stayed unavailable past the scan's patience "
             f"(HUBSPOT_DEALS_DESTINATION_PATIENCE_SECONDS): {root_message(exc)}",
-            metadata=DESTINATION_UNAVAILABLE,
+            DESTINATION_UNAVAILABLE,
         )
     return None

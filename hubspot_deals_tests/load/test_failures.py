@@ -4,7 +4,11 @@ import duckdb
 import psycopg2
 import pytest
 
-from hubspot_deals.failures import destination_unavailable, duckdb_out_of_memory, scan_failure
+from hubspot_deals.load.failures import (
+    classify_failure,
+    destination_unavailable,
+    duckdb_out_of_memory,
+)
 from hubspot_deals.source.errors import HubSpotAuthenticationError, HubSpotRequestError
 from hubspot_deals_tests.conftest import postgres_database
 from hubspot_deals_tests.postgres_proxy import NOT_ACCEPTING, PostgresProxy
@@ -19,10 +23,10 @@ def connect_error(proxy: PostgresProxy) -> psycopg2.Error:
 
 
 def category(exc: BaseException) -> tuple[str, bool] | None:
-    failure = scan_failure(exc)
+    failure = classify_failure(exc)
     if failure is None:
         return None
-    return failure.metadata["error_category"].value, failure.metadata["transient"].value
+    return failure.category, failure.transient
 
 
 @pytest.mark.parametrize(
@@ -65,7 +69,7 @@ def test_duckdb_out_of_memory_is_a_configuration_error_not_resumed() -> None:
     with conn, pytest.raises(duckdb.OutOfMemoryException) as raised:
         conn.execute("SELECT list(range) FROM range(5000000)").fetchall()
     assert duckdb_out_of_memory(raised.value) and not destination_unavailable(raised.value)
-    failure = scan_failure(raised.value)
+    failure = classify_failure(raised.value)
     assert category(raised.value) == ("configuration_error", False)
     assert "Set HUBSPOT_DEALS_DUCKDB_MEMORY_LIMIT higher" in failure.description
 
@@ -82,4 +86,5 @@ def test_hubspot_errors_keep_their_own_class_and_are_never_the_destination() -> 
         raise RuntimeError("dlt's wrapper") from HubSpotAuthenticationError("revoked", status=401)
     except RuntimeError as wrapped:
         assert category(wrapped) == ("authentication_error", False)
-    assert scan_failure(ValueError("a bug")) is None  # raised as is: the sensor counts it transient
+    # raised as is: the sensor counts it transient
+    assert classify_failure(ValueError("a bug")) is None
