@@ -39,7 +39,7 @@ from dagster import (
 
 from hubspot_deals.defs.partitions import organizations_partitions
 from hubspot_deals.defs.resources import HubSpotResource
-from hubspot_deals.failures import CONFIGURATION_ERROR
+from hubspot_deals.load.failures import CONFIGURATION_ERROR
 from hubspot_deals.organizations import load_organizations
 from hubspot_deals.property_sync import (
     OBJECT_TYPES,
