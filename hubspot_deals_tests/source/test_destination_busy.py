@@ -2,6 +2,8 @@
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -19,10 +21,10 @@ from hubspot_deals_tests.servers import HeldReadConnection
 from hubspot_deals_tests.source.standin import StandIn
 
 HOLD = """
-import sys, time, duckdb
+import sys, duckdb
 con = duckdb.connect(sys.argv[1])
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.read()  # until the test closes our stdin
 con.close()
 """
 
@@ -37,20 +39,44 @@ def test_scan_waits_while_another_process_holds_duckdb(
         monkeypatch.setenv("HUBSPOT_API_BASE_URL", standin.base_url)
         get_settings.cache_clear()
         holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD, str(path), "3"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", HOLD, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        outcomes: list = []
         try:
             assert holder.stdout.readline().strip() == "locked"
-            outcome = execute_scan(instance, "busy", scan_run_config("org", token))
+            scan = threading.Thread(
+                target=lambda: outcomes.append(
+                    execute_scan(instance, "busy", scan_run_config("org", token))
+                )
+            )
+            scan.start()
+            # The file is held until the scan says it waits for it, however slow the machine.
+            deadline = time.monotonic() + 300
+            while not busy_warnings(instance) and scan.is_alive():
+                assert time.monotonic() < deadline, "the scan never waited for the held file"
+                time.sleep(0.2)
         finally:
+            holder.stdin.close()
             holder.wait(timeout=30)
+        scan.join(timeout=300)
+    outcome = outcomes[0]
     assert outcome.success, outcome.error
     assert len(scan_rows("deals", "busy")) == 225
-    warnings = [
-        r.user_message for r in instance.all_logs(outcome.run_id)
-        if "destination busy" in (r.user_message or "")
-    ]  # fmt: skip
+    warnings = busy_warnings(instance)
     assert warnings and "lock" in warnings[0].lower()
+
+
+def busy_warnings(instance: DagsterInstance) -> list[str]:
+    """What the scan's run has logged about waiting for the destination."""
+    return [
+        record.user_message
+        for run in instance.get_runs(limit=1)
+        for record in instance.all_logs(run.run_id)
+        if "destination busy" in (record.user_message or "")
+    ]
 
 
 def test_a_chunk_that_meets_a_held_file_loads_from_its_package_once_free(
