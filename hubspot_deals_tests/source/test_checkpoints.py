@@ -53,10 +53,10 @@ def test_failed_scan_resumes_from_its_checkpoint(
         assert not first.success
         assert first.error.startswith("HubSpot rejected the access token (401")
         committed = len(scan_rows("deals", "resumable"))
-        # Some whole chunks. A chunk ends at 2,000 deals or where the reading strategy or phase
-        # changes, which depends on the machine's pace: its size is not asserted, but that what
-        # was loaded is exactly what the checkpoint says (resumed_after_deals below) and that
-        # nothing loaded is read again.
+        # Some whole chunks. A chunk ends with the reader's batch that takes it to 2,000 deals or
+        # more, and the reader cuts batches by size or by time, so on a loaded machine a chunk
+        # holds more: its size is not asserted, but that what was loaded is exactly what the
+        # checkpoint says (resumed_after_deals below) and that nothing loaded is read again.
         assert 2000 <= committed < 12_000
         requests.post(sandbox.url("/__sandbox/tokens"), json={"token": token}, timeout=5)
         requests.post(sandbox.url("/__sandbox/stats/reset"), timeout=5)
