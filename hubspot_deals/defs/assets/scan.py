@@ -222,7 +222,7 @@ def scan_partition(
     hubspot: HubSpotResource,
     destination: ScanDestination,
     config: ScanConfig,
-    names: HubSpotNames,
+    instance_names: HubSpotNames,
 ) -> Iterator[MaterializeResult]:
     """Extracts one scan (partition) of HubSpot deals and related tables with dlt.
 
@@ -241,8 +241,9 @@ def scan_partition(
     context.instance.add_run_tags(
         context.run.run_id, {Tag.ORGANIZATION: organization_id, Tag.SCAN_TYPE: config.scan_type}
     )
-    if not context.instance.has_dynamic_partition(names.organizations_partitions, organization_id):
-        context.instance.add_dynamic_partitions(names.organizations_partitions, [organization_id])
+    organizations = instance_names.organizations_partitions
+    if not context.instance.has_dynamic_partition(organizations, organization_id):
+        context.instance.add_dynamic_partitions(organizations, [organization_id])
     fingerprint = scan_fingerprint(
         config.properties, config.deal_filter(), organization_id, config.scan_type
     )
@@ -275,7 +276,7 @@ def scan_partition(
                 organization_id,
                 scan_id,
                 timedelta(seconds=settings.incremental_lookback_seconds),
-                names.deals_key,
+                instance_names.deals_key,
             )
         )
         since = datetime.fromtimestamp((modified_since or 0) / 1000, UTC).isoformat()
@@ -328,7 +329,7 @@ def scan_partition(
     rows_loaded: dict[str, int] = {}
     first_load: LoadInfo | None = None
     last_load: LoadInfo | None = None
-    translator = ScanTranslator(names.key_prefix)
+    translator = ScanTranslator(instance_names.key_prefix)
     resources = hubspot_deals_source().resources
     key_of = {
         name: translator.get_asset_spec(
@@ -388,7 +389,7 @@ def scan_partition(
             "rows_loaded": rows_loaded.get(name, 0),
             "dagster/partition_row_count": rows_loaded.get(name, 0),
         }
-        if key == names.deals_key and stream is not None:
+        if key == instance_names.deals_key and stream is not None:
             extra.update(
                 {
                     "deals_extracted": stream.deals_extracted,
