@@ -105,6 +105,11 @@ class HubSpotDealsComponent(dg.Component, dg.Model, dg.Resolvable):
     )
     hubspot: HubSpotApi = Field(default_factory=HubSpotApi)
     destination: Destination = Field(default_factory=Destination)
+    sensors: bool = Field(
+        default=True,
+        description="With the portal's <key_prefix>_detect_crashed_scans and "
+        "<key_prefix>_resume_failed_scans sensors.",
+    )
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         root = Path(context.project_root)
@@ -122,4 +127,5 @@ class HubSpotDealsComponent(dg.Component, dg.Model, dg.Resolvable):
                 postgres_dsn=self.destination.postgres_dsn,
                 pipelines_dir=path(self.destination.pipelines_dir),
             ),
+            sensors=self.sensors,
         )

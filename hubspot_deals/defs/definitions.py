@@ -1,6 +1,7 @@
 """The single wiring point of the code location: the scan's definitions from the asset factory,
-under the scan contract's names, plus what only this location runs (`deals_current`, the
-schedules and sensors of the organizations file).
+under the scan contract's names (with its crash and resume sensors), plus what only this
+location runs (`deals_current`, the schedules and change sensor of the organizations file,
+DuckDB's writer pool).
 
 Importing it changes nothing process-wide: the allocator tuning of a scan's process is applied
 by the scan when it runs (`hubspot_deals.defs.assets.scan`), not here."""
@@ -15,9 +16,7 @@ from hubspot_deals.defs.schedules import build_scan_schedules
 from hubspot_deals.defs.sensors import (
     build_change_sensor,
     deals_current_on_scan_success,
-    detect_crashed_scans,
     duckdb_writer_pool,
-    resume_failed_scans,
 )
 from hubspot_deals.organizations import load_organizations
 
@@ -32,8 +31,6 @@ defs = Definitions.merge(
         sensors=[
             deals_current_on_scan_success,
             build_change_sensor(organizations),
-            resume_failed_scans,
-            detect_crashed_scans,
             duckdb_writer_pool,
         ],
     ),

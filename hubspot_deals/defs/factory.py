@@ -1,4 +1,5 @@
-"""The asset factory: one HubSpot portal's scan assets, checks, summary, partitions and job.
+"""The asset factory: one HubSpot portal's scan assets, checks, summary, partitions, job and
+sensors.
 
     defs = dg.Definitions.merge(
         hubspot_assets(key_prefix="hubspot_eu", organization="acme-eu",
@@ -26,6 +27,7 @@ from hubspot_deals.defs.checks import build_scan_checks
 from hubspot_deals.defs.jobs import scan_job_for
 from hubspot_deals.defs.names import HubSpotNames
 from hubspot_deals.defs.resources import HubSpotResource, ScanDestination
+from hubspot_deals.defs.sensors import build_crash_sensor, build_resume_sensor
 
 
 def hubspot_assets(
@@ -34,6 +36,7 @@ def hubspot_assets(
     destination: ScanDestination | None = None,
     hubspot: HubSpotResource | None = None,
     names: HubSpotNames | None = None,
+    sensors: bool = True,
 ) -> Definitions:
     """The definitions of one HubSpot portal, every name derived from `key_prefix`.
 
@@ -43,9 +46,12 @@ def hubspot_assets(
       the environment. Two portals need two destinations.
     - `hubspot`: the API (base URL, the environment variable holding the portal's token).
     - `names`: every name given explicitly instead of derived (the project's own location).
+    - `sensors`: with the instance's two sensors, `<prefix>_detect_crashed_scans` (a run whose
+      heartbeat stopped is marked failed) and `<prefix>_resume_failed_scans` (a scan that
+      failed for a transient cause resumes from its checkpoint).
 
     Returns the scan's multi-asset (one asset per HubSpot table), the deal summary, the deal
-    checks, the scan job and the instance's three resources.
+    checks, the scan job, the sensors and the instance's three resources.
     """
     names = names or HubSpotNames.for_prefix(key_prefix)
     destination = destination or ScanDestination()
@@ -57,6 +63,12 @@ def hubspot_assets(
         assets=[scan, build_deal_summary(names)],
         asset_checks=build_scan_checks(names),
         jobs=[scan_job_for(names, organization)],
+        sensors=[
+            build_crash_sensor(names, organization),
+            build_resume_sensor(names, organization),
+        ]
+        if sensors
+        else [],
         resources={
             names.dlt_resource: DagsterDltResource(),
             names.hubspot_resource: hubspot,

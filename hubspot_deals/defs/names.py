@@ -32,11 +32,13 @@ class HubSpotNames:
     dlt_resource: str
     hubspot_resource: str
     destination_resource: str
+    sensor_prefix: str  # the instance's sensors: <sensor_prefix>resume_failed_scans, ...
 
     @classmethod
     def for_prefix(cls, key_prefix: str) -> "HubSpotNames":
         """Every name derived from the prefix: `eu` gives `eu/deals`, `eu_scan_job`, `eu_scan`,
-        `eu_scans`, resources `eu_hubspot`, `eu_destination`, `eu_dlt`."""
+        `eu_scans`, resources `eu_hubspot`, `eu_destination`, `eu_dlt`, sensors
+        `eu_resume_failed_scans` and `eu_detect_crashed_scans`."""
         if not _NAME.fullmatch(key_prefix):
             raise ValueError(
                 f"key_prefix {key_prefix!r}: letters, digits and underscores, not starting "
@@ -51,6 +53,7 @@ class HubSpotNames:
             dlt_resource=f"{key_prefix}_dlt",
             hubspot_resource=f"{key_prefix}_hubspot",
             destination_resource=f"{key_prefix}_destination",
+            sensor_prefix=f"{key_prefix}_",
         )
 
     def key(self, table: str) -> AssetKey:
@@ -75,4 +78,5 @@ CONTRACT_NAMES = HubSpotNames(
     dlt_resource="dlt",
     hubspot_resource="hubspot",
     destination_resource="destination",
+    sensor_prefix="",
 )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -117,6 +118,10 @@ def test_two_portals_load_side_by_side_and_each_scans_into_its_own_destination(
         f"{prefix}/{table}" for prefix in files for table in SCAN_TABLES
     )
     assert len(repo.asset_graph.asset_check_keys) == 8
+    assert sorted(sensor.name for sensor in repo.sensor_defs) == [
+        "hubspot_eu_detect_crashed_scans", "hubspot_eu_resume_failed_scans",
+        "hubspot_us_detect_crashed_scans", "hubspot_us_resume_failed_scans",
+    ]  # fmt: skip
     assert sorted(defs.resources) == [
         "hubspot_eu_destination", "hubspot_eu_dlt", "hubspot_eu_hubspot",
         "hubspot_us_destination", "hubspot_us_dlt", "hubspot_us_hubspot",
@@ -138,6 +143,53 @@ def test_two_portals_load_side_by_side_and_each_scans_into_its_own_destination(
         assert mat.asset_materialization.partition == "2026-12-06"
         assert mat.asset_materialization.metadata["organization_id"].value == organization
     assert not (project_home / "hubspot_deals.duckdb").exists()  # the environment's default
+
+
+def test_each_portal_detects_and_resumes_its_own_crashed_scans(instance: DagsterInstance) -> None:
+    """An instance's sensors watch its own scan job only: a silent run of the other portal is
+    the other's to mark failed."""
+    from dagster import (
+        DagsterEventType,
+        DagsterRunStatus,
+        RunRequest,
+        build_run_status_sensor_context,
+        build_sensor_context,
+    )
+    from dagster._core.test_utils import create_run_for_test
+
+    defs = Definitions.merge(hubspot_assets("hubspot_eu"), hubspot_assets("hubspot_us"))
+    repo = defs.get_repository_def()
+    stale = (datetime.now(UTC) - timedelta(minutes=11)).isoformat(timespec="seconds")
+    runs = {}
+    for prefix in ("hubspot_eu", "hubspot_us"):
+        instance.add_dynamic_partitions(f"{prefix}_scans", ["silent"])
+        runs[prefix] = create_run_for_test(
+            instance, job_name=f"{prefix}_scan_job", status=DagsterRunStatus.STARTED,
+            run_config={"ops": {f"{prefix}_scan": {"config": {"organization_id": "o"}}}},
+            tags={Tag.PARTITION: "silent", Tag.ORGANIZATION: "o", Tag.HEARTBEAT: stale},
+        )  # fmt: skip
+
+    crash = repo.get_sensor_def("hubspot_eu_detect_crashed_scans")
+    result = crash(build_sensor_context(instance=instance, repository_def=repo))
+    assert result.skip_message == f"marked 1 crashed run(s) failed: {runs['hubspot_eu'].run_id}"
+    assert instance.get_run_by_id(runs["hubspot_us"].run_id).status == DagsterRunStatus.STARTED
+
+    failure = instance.get_records_for_run(
+        runs["hubspot_eu"].run_id, of_type=DagsterEventType.RUN_FAILURE
+    ).records[0]
+    resume = repo.get_sensor_def("hubspot_eu_resume_failed_scans")
+    request = resume(
+        build_run_status_sensor_context(
+            sensor_name="hubspot_eu_resume_failed_scans",
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(runs["hubspot_eu"].run_id),
+            dagster_event=failure.event_log_entry.dagster_event,
+        ).for_run_failure()
+    )
+    assert isinstance(request, RunRequest)
+    assert request.partition_key == "silent"
+    assert request.run_config == {"ops": {"hubspot_eu_scan": {"config": {"organization_id": "o"}}}}
+    assert request.tags[Tag.RESUMED_FROM] == runs["hubspot_eu"].run_id
 
 
 def write_host_project(root: Path) -> None:
