@@ -262,7 +262,18 @@ def test_a_host_project_adds_a_portal_with_a_defs_yaml(
     )
 
 
-def test_dg_scaffold_defs_writes_a_filled_in_defs_yaml() -> None:
+def test_dg_finds_the_component_and_scaffold_defs_writes_a_filled_in_defs_yaml() -> None:
+    from dagster.components.core.package_entry import discover_entry_point_package_objects
+
+    # What `dg list components` lists: the package's registry entry point.
+    registered = {
+        key.to_typename(): obj
+        for key, obj in discover_entry_point_package_objects().items()
+        if key.to_typename().startswith("hubspot_deals.")
+    }
+    assert registered == {
+        "hubspot_deals.defs.component.HubSpotDealsComponent": HubSpotDealsComponent
+    }
     with create_defs_folder_sandbox() as sandbox:
         path = sandbox.scaffold_component(HubSpotDealsComponent, defs_path="hubspot_eu")
         written = yaml.safe_load((path / "defs.yaml").read_text())
