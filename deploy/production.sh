@@ -135,6 +135,10 @@ cmd_code_server() {
   local image=()
   # The image run workers start from, for the Docker and Kubernetes run launchers.
   [ -z "${HUBSPOT_DEALS_IMAGE:-}" ] || image=(--container-image "$HUBSPOT_DEALS_IMAGE")
+  # The scans' lean allocator settings from the first allocation (hubspot_deals/source/memory.py):
+  # the code server's run workers inherit them. Importing the definitions sets nothing itself.
+  export ARROW_DEFAULT_MEMORY_POOL="${ARROW_DEFAULT_MEMORY_POOL:-system}"
+  export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
   exec dagster code-server start -m hubspot_deals.defs.definitions -a defs \
     --location-name hubspot_deals "${image[@]}" \
     -h "$HUBSPOT_DEALS_CODE_SERVER_HOST" -p "$HUBSPOT_DEALS_CODE_SERVER_PORT" "$@"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import requests
 
+from hubspot_deals.source.memory import LEAN_ENV
+
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
 
@@ -91,10 +93,12 @@ class ChildProcess:
 def dagster_dev(
     port: int, env: dict[str, str], log_path: Path, workspace: Path | str = "workspace.yaml"
 ) -> ChildProcess:
-    """`dagster dev -w workspace.yaml`: webserver, daemon and the code location."""
+    """`dagster dev -w workspace.yaml`: webserver, daemon and the code location; the code
+    server and its run workers start with the scans' lean allocator settings (importing the
+    definitions sets nothing process-wide itself)."""
     args = [str(BIN / "dagster"), "dev", "-w", str(workspace), "-h", "127.0.0.1",
             "-p", str(port)]  # fmt: skip
-    return ChildProcess(args, env, log_path)
+    return ChildProcess(args, {**LEAN_ENV, **env}, log_path)
 
 
 def rest_api(

@@ -1,2 +1,4 @@
 """The Dagster code location: assets, checks, jobs, partitions, schedules, sensors and
-resources; `definitions.py` is the one wiring point. The only layer that imports Dagster."""
+resources; the asset factory (`factory.py`) and the Component (`component.py`) that let another
+Dagster project add a HubSpot portal; `definitions.py` is the one wiring point. The only layer
+that imports Dagster."""

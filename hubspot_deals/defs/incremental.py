@@ -7,16 +7,20 @@ shows writes a little late. Every deal modified since then is read again; none i
 
 from datetime import UTC, datetime, timedelta
 
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
+from hubspot_deals.defs.assets import DEALS_KEY
 from hubspot_deals.defs.scan_history import completed_scans
 
 
 def last_scan_start(
-    instance: DagsterInstance, organization_id: str, exclude_scan_id: str | None = None
+    instance: DagsterInstance,
+    organization_id: str,
+    exclude_scan_id: str | None = None,
+    deals_key: AssetKey = DEALS_KEY,
 ) -> datetime | None:
     """Start of the organization's newest successful scan that read every deal (no date range)."""
-    for scan in completed_scans(instance, organization_id, limit=50):
+    for scan in completed_scans(instance, organization_id, limit=50, deals_key=deals_key):
         if scan.scan_id != exclude_scan_id and not scan.narrowed:
             return scan.started_at
     return None
@@ -27,9 +31,10 @@ def incremental_cursor_ms(
     organization_id: str,
     scan_id: str,
     lookback: timedelta,
+    deals_key: AssetKey = DEALS_KEY,
 ) -> int:
     """Epoch ms an incremental scan reads from: 0 (everything) when nothing was scanned yet."""
-    started = last_scan_start(instance, organization_id, exclude_scan_id=scan_id)
+    started = last_scan_start(instance, organization_id, scan_id, deals_key)
     if started is None:
         return 0
     since = max(started - lookback, datetime(1970, 1, 1, tzinfo=UTC))

@@ -1,17 +1,23 @@
 """Dagster resources: the HubSpot API (real, or the sandbox behind the same URL scheme) and the
-destination the scans load into."""
+destination the scans load into.
+
+Every field defaults to the environment (`hubspot_deals.settings`), so the project's own code
+location configures them there; an instance made by the asset factory or the Component (one
+HubSpot portal of a host project) sets them on its own resources instead.
+"""
 
 import os
+from pathlib import Path
 
 import dlt
 from dagster import ConfigurableResource, Failure
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from hubspot_deals.crypto import TokenCipher, TokenDecryptionError
 from hubspot_deals.load.destination import make_pipeline
 from hubspot_deals.load.failures import CONFIGURATION_ERROR
 from hubspot_deals.load.names import pipeline_name_for
-from hubspot_deals.settings import get_settings
+from hubspot_deals.settings import Settings, get_settings
 from hubspot_deals.source.client import HubSpotClient
 from hubspot_deals.source.oauth import HubSpotOAuthApp, RefreshingAccessToken
 
@@ -31,6 +37,16 @@ class HubSpotResource(ConfigurableResource):
     timeout_seconds: float | None = Field(
         default=None, description="Defaults to HUBSPOT_DEALS_HTTP_TIMEOUT_SECONDS (60)."
     )
+    access_token_env: str | None = Field(
+        default=None,
+        description="Environment variable holding the portal's token, for runs whose config "
+        "names none; defaults to HUBSPOT_ACCESS_TOKEN.",
+    )
+    organization_id: str | None = Field(
+        default=None,
+        description="Organization of the portal's scans when neither run config nor run tags "
+        "name one; defaults to HUBSPOT_DEALS_DEFAULT_ORGANIZATION.",
+    )
 
     @property
     def url_length_budget(self) -> int:
@@ -38,7 +54,9 @@ class HubSpotResource(ConfigurableResource):
 
     def resolve_access_token(self, ciphertext: str | None, env_name: str | None = None) -> str:
         """The scan's token: decrypted from its run config, else from the environment variable
-        the run config names, else HUBSPOT_ACCESS_TOKEN."""
+        the run config names, else from the resource's `access_token_env`, else
+        HUBSPOT_ACCESS_TOKEN."""
+        env_name = env_name or self.access_token_env
         if ciphertext:
             try:
                 return TokenCipher.from_settings().decrypt(ciphertext)
@@ -97,8 +115,49 @@ class HubSpotResource(ConfigurableResource):
         )
 
 
+DESTINATION_KINDS = ("duckdb", "postgres")
+
+
 class ScanDestination(ConfigurableResource):
-    """Where scans load: the dlt destination from the environment (DuckDB or PostgreSQL)."""
+    """Where scans load: DuckDB or PostgreSQL, each setting from the environment unless set here.
+
+    Two instances (two HubSpot portals) need two destinations: both load the same tables of the
+    dataset `hubspot_deals_extraction`, and a scan's dlt state is named after its scan id.
+    """
+
+    kind: str | None = Field(
+        default=None,
+        description="`duckdb` or `postgres`; defaults to HUBSPOT_DEALS_DESTINATION (duckdb).",
+    )
+    duckdb_path: str | None = Field(
+        default=None,
+        description="DuckDB file; defaults to HUBSPOT_DEALS_DUCKDB_PATH "
+        "(<HUBSPOT_DEALS_HOME>/hubspot_deals.duckdb).",
+    )
+    postgres_dsn: str | None = Field(
+        default=None, description="PostgreSQL DSN; defaults to HUBSPOT_DEALS_POSTGRES_DSN."
+    )
+    pipelines_dir: str | None = Field(
+        default=None,
+        description="dlt's working folders of the scans; defaults to "
+        "<HUBSPOT_DEALS_HOME>/dlt_pipelines.",
+    )
+
+    def settings(self) -> Settings:
+        """The environment's settings with this destination's own laid over them."""
+        update: dict[str, object] = {}
+        if self.kind:
+            if self.kind not in DESTINATION_KINDS:
+                raise ValueError(f"destination kind {self.kind!r}: one of {DESTINATION_KINDS}")
+            update["destination"] = self.kind
+        if self.duckdb_path:
+            update["duckdb_path"] = Path(self.duckdb_path)
+        if self.postgres_dsn:
+            update["postgres_dsn"] = SecretStr(self.postgres_dsn)
+        settings = get_settings()
+        return settings.model_copy(update=update) if update else settings
 
     def pipeline_for_scan(self, scan_id: str) -> dlt.Pipeline:
-        return make_pipeline(pipeline_name_for(scan_id))
+        return make_pipeline(
+            pipeline_name_for(scan_id), self.settings(), pipelines_dir=self.pipelines_dir
+        )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from hubspot_deals.defs.assets import DEALS_KEY
 from hubspot_deals.scan import Tag
@@ -37,9 +37,13 @@ class CompletedScan:
 
 
 def completed_scans(
-    instance: DagsterInstance, organization_id: str, limit: int | None = None
+    instance: DagsterInstance,
+    organization_id: str,
+    limit: int | None = None,
+    deals_key: AssetKey = DEALS_KEY,
 ) -> Iterator[CompletedScan]:
-    """The organization's successful scan runs, newest first (a scan run again appears again)."""
+    """The organization's successful scan runs, newest first (a scan run again appears again):
+    those that materialized `deals_key` (an instance's own deals asset)."""
     records = instance.get_run_records(
         RunsFilter(tags={Tag.ORGANIZATION: organization_id}, statuses=[DagsterRunStatus.SUCCESS]),
         limit=limit,
@@ -54,6 +58,6 @@ def completed_scans(
         ).records
         for event in events:
             mat = event.event_log_entry.asset_materialization
-            if mat is not None and mat.asset_key == DEALS_KEY and "scan_started_at" in mat.metadata:
+            if mat is not None and mat.asset_key == deals_key and "scan_started_at" in mat.metadata:
                 yield CompletedScan(scan_id, {k: v.value for k, v in mat.metadata.items()})
                 break

@@ -1,6 +1,7 @@
 """Sensors: deals_current on scan success, HubSpot changes, crashed scans, resuming failed
 scans, and DuckDB's writer pool."""
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from typing import Any
 from dagster import (
     DagsterEventType,
     DagsterInstance,
+    DagsterRun,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
@@ -28,7 +30,8 @@ from dagster._core.events import JobFailureData, RunFailureReason
 from dagster._utils.error import SerializableErrorInfo
 
 from hubspot_deals.defs.incremental import last_scan_start
-from hubspot_deals.defs.jobs import deals_current_job, scan_job
+from hubspot_deals.defs.jobs import deals_current_job, scan_job, scan_job_for
+from hubspot_deals.defs.names import CONTRACT_NAMES, HubSpotNames
 from hubspot_deals.defs.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.defs.schedules import scheduled_scan_request
 from hubspot_deals.defs.writer_pool import keep_writer_pool, runs_waiting_for_writer, writer_pool
@@ -177,7 +180,9 @@ def build_change_sensor(orgs: Sequence[ScheduledOrganization]) -> SensorDefiniti
     return hubspot_changes_sensor
 
 
-def failure_of(instance: DagsterInstance, run_id: str) -> tuple[str, bool]:
+def failure_of(
+    instance: DagsterInstance, run_id: str, scan_op: str = SCAN_OP_NAME
+) -> tuple[str, bool]:
     """The failed run's error category and whether it was transient.
 
     A step that raised one of our `Failure`s says so in its metadata; any other step error (a
@@ -198,7 +203,7 @@ def failure_of(instance: DagsterInstance, run_id: str) -> tuple[str, bool]:
         if error_chain_unavailable(data.error):
             # Past the patience: another writer or a database outage, not the data.
             return DESTINATION_UNAVAILABLE["error_category"], True
-        if event.step_key and event.step_key != SCAN_OP_NAME:
+        if event.step_key and event.step_key != scan_op:
             return "check_failed", False
         return "error", True
     return "run_failure", True  # no step failed: the run itself died or was stopped
@@ -216,76 +221,116 @@ def error_chain_unavailable(error: SerializableErrorInfo | None) -> bool:
     return False
 
 
-@run_failure_sensor(
-    name="resume_failed_scans",
-    monitored_jobs=[scan_job],
-    request_job=scan_job,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Resumes a scan that failed for a transient cause from its checkpoint, a "
-    "bounded number of times; never after an authentication, scope or configuration error.",
-)
-def resume_failed_scans(context: RunFailureSensorContext) -> RunRequest | SkipReason:
-    run = context.dagster_run
-    if run.tags.get(Tag.WILL_RETRY) == "true":
-        return SkipReason(f"run {run.run_id} is retried by Dagster's run retries")
-    attempt = int(run.tags.get(Tag.RESUME_ATTEMPT, "0"))
-    limit = get_settings().resume_attempts
-    category, transient = failure_of(context.instance, run.run_id)
-    if not transient:
-        return SkipReason(f"run {run.run_id} failed with {category}: not resumed")
-    if attempt >= limit:
-        return SkipReason(f"run {run.run_id}: {attempt} automatic resumes already")
-    scan_id = run.tags.get(Tag.PARTITION)
-    if not scan_id or not context.instance.has_dynamic_partition(scans_partitions.name, scan_id):
-        return SkipReason(f"run {run.run_id}: its scan no longer exists")
-    return RunRequest(
-        run_key=f"resume-{run.run_id}",
-        partition_key=scan_id,
-        run_config=run.run_config,
-        tags=resume_tags(run.tags, run.run_id, "auto_resume", attempt=attempt + 1),
+@functools.cache
+def build_resume_sensor(
+    names: HubSpotNames = CONTRACT_NAMES, organization_id: str | None = None
+) -> SensorDefinition:
+    """`resume_failed_scans` of one instance (its scan job); built once per instance."""
+    job = scan_job_for(names, organization_id)
+
+    @run_failure_sensor(
+        name=f"{names.sensor_prefix}resume_failed_scans",
+        monitored_jobs=[job],
+        request_job=job,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Resumes a scan that failed for a transient cause from its checkpoint, a "
+        "bounded number of times; never after an authentication, scope or configuration error.",
     )
-
-
-@sensor(
-    name="detect_crashed_scans",
-    job=scan_job,
-    minimum_interval_seconds=60,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Marks a running scan whose heartbeat is older than HUBSPOT_DEALS_CRASH_TIMEOUT_"
-    "SECONDS as failed (its worker died: UNEXPECTED_TERMINATION), so that Dagster's run retries "
-    "or the resume_failed_scans sensor resume it from its checkpoint.",
-)
-def detect_crashed_scans(context: SensorEvaluationContext) -> SkipReason:
-    instance = context.instance
-    timeout = get_settings().crash_timeout_seconds
-    now = datetime.now(UTC).timestamp()
-    # UI materializations run as an asset job: a scan's run is known by its heartbeat tag too.
-    records = [
-        r
-        for r in instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
-        if r.dagster_run.job_name == scan_job.name or Tag.HEARTBEAT in r.dagster_run.tags
-    ]
-    crashed = []
-    waiting = runs_waiting_for_writer(instance)  # queued for DuckDB's writer slot, not dead
-    for record in records:
-        run = record.dagster_run
-        if run.run_id in waiting:
-            continue
-        if not has_crashed(run.tags, record.start_time, now, timeout):
-            continue
-        age = heartbeat_age(run.tags, record.start_time, now) or 0.0
-        instance.report_run_failed(
-            run,
-            message=f"No heartbeat from scan {run.tags.get(Tag.PARTITION)} for {int(age)} s "
-            f"(over {timeout} s): its run worker has died",
-            job_failure_data=JobFailureData(
-                error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION
-            ),
+    def resume_failed_scans(context: RunFailureSensorContext) -> RunRequest | SkipReason:
+        run = context.dagster_run
+        if run.tags.get(Tag.WILL_RETRY) == "true":
+            return SkipReason(f"run {run.run_id} is retried by Dagster's run retries")
+        attempt = int(run.tags.get(Tag.RESUME_ATTEMPT, "0"))
+        limit = get_settings().resume_attempts
+        category, transient = failure_of(context.instance, run.run_id, names.scan_op)
+        if not transient:
+            return SkipReason(f"run {run.run_id} failed with {category}: not resumed")
+        if attempt >= limit:
+            return SkipReason(f"run {run.run_id}: {attempt} automatic resumes already")
+        scan_id = run.tags.get(Tag.PARTITION)
+        if not scan_id or not context.instance.has_dynamic_partition(
+            names.scans_partitions, scan_id
+        ):
+            return SkipReason(f"run {run.run_id}: its scan no longer exists")
+        return RunRequest(
+            run_key=f"resume-{run.run_id}",
+            partition_key=scan_id,
+            run_config=run.run_config,
+            tags=resume_tags(run.tags, run.run_id, "auto_resume", attempt=attempt + 1),
         )
-        crashed.append(run.run_id)
-    if crashed:
-        return SkipReason(f"marked {len(crashed)} crashed run(s) failed: {', '.join(crashed)}")
-    return SkipReason(f"{len(records)} running scan(s), none without a heartbeat for {timeout} s")
+
+    return resume_failed_scans
+
+
+IMPLICIT_ASSET_JOB = "__ASSET_JOB"  # Dagster's job of the assets materialized from the UI
+
+
+@functools.cache
+def build_crash_sensor(
+    names: HubSpotNames = CONTRACT_NAMES, organization_id: str | None = None
+) -> SensorDefinition:
+    """`detect_crashed_scans` of one instance: its scan job's runs, and the runs of its scan
+    assets started from the UI (known by their heartbeat tag); built once per instance."""
+    job = scan_job_for(names, organization_id)
+
+    def is_scan_run(run: DagsterRun) -> bool:
+        if run.job_name == job.name:
+            return True
+        # UI materializations run as an asset job: a scan's run is known by its heartbeat tag,
+        # this instance's by the assets it selected.
+        if Tag.HEARTBEAT not in run.tags:
+            return False
+        if run.asset_selection:
+            return any(key.path[0] == names.key_prefix for key in run.asset_selection)
+        return run.job_name.startswith(IMPLICIT_ASSET_JOB)
+
+    @sensor(
+        name=f"{names.sensor_prefix}detect_crashed_scans",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Marks a running scan whose heartbeat is older than HUBSPOT_DEALS_CRASH_"
+        "TIMEOUT_SECONDS as failed (its worker died: UNEXPECTED_TERMINATION), so that Dagster's "
+        "run retries or the resume_failed_scans sensor resume it from its checkpoint.",
+    )
+    def detect_crashed_scans(context: SensorEvaluationContext) -> SkipReason:
+        instance = context.instance
+        timeout = get_settings().crash_timeout_seconds
+        now = datetime.now(UTC).timestamp()
+        records = [
+            r
+            for r in instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+            if is_scan_run(r.dagster_run)
+        ]
+        crashed = []
+        waiting = runs_waiting_for_writer(instance)  # queued for DuckDB's writer slot, not dead
+        for record in records:
+            run = record.dagster_run
+            if run.run_id in waiting:
+                continue
+            if not has_crashed(run.tags, record.start_time, now, timeout):
+                continue
+            age = heartbeat_age(run.tags, record.start_time, now) or 0.0
+            instance.report_run_failed(
+                run,
+                message=f"No heartbeat from scan {run.tags.get(Tag.PARTITION)} for {int(age)} s "
+                f"(over {timeout} s): its run worker has died",
+                job_failure_data=JobFailureData(
+                    error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION
+                ),
+            )
+            crashed.append(run.run_id)
+        if crashed:
+            return SkipReason(f"marked {len(crashed)} crashed run(s) failed: {', '.join(crashed)}")
+        return SkipReason(
+            f"{len(records)} running scan(s), none without a heartbeat for {timeout} s"
+        )
+
+    return detect_crashed_scans
+
+
+resume_failed_scans = build_resume_sensor()
+detect_crashed_scans = build_crash_sensor()
 
 
 @sensor(

@@ -53,10 +53,16 @@ def make_destination(settings: Settings | None = None) -> Destination:
 
 
 def make_pipeline(
-    pipeline_name: str, settings: Settings | None = None, pipelines_dir: str | None = None
+    pipeline_name: str,
+    settings: Settings | None = None,
+    pipelines_dir: str | None = None,
+    loads: bool = True,
 ) -> dlt.Pipeline:
+    """A pipeline into the destination; one that `loads` sets the dlt defaults above first (in
+    the process that loads: the run worker, never a process that only imports definitions)."""
     settings = settings or get_settings()
-    apply_dlt_defaults()
+    if loads:
+        apply_dlt_defaults()
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=make_destination(settings),
@@ -72,9 +78,11 @@ def make_pipeline(
 _DEFINITIONS_DIR = tempfile.TemporaryDirectory(prefix="hubspot_deals_definitions_")
 
 
-def definitions_pipeline() -> dlt.Pipeline:
+def definitions_pipeline(settings: Settings | None = None) -> dlt.Pipeline:
     """The pipeline dagster-dlt derives the asset specs from (it never loads anything)."""
-    return make_pipeline("hubspot_deals_definitions", pipelines_dir=_DEFINITIONS_DIR.name)
+    return make_pipeline(
+        "hubspot_deals_definitions", settings, pipelines_dir=_DEFINITIONS_DIR.name, loads=False
+    )
 
 
 def read_checkpoint(pipeline: dlt.Pipeline) -> Checkpoint | None:

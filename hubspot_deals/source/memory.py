@@ -23,8 +23,11 @@ def lean_environment() -> dict[str, str]:
 
 
 def make_this_process_lean() -> None:
-    """The same for this already running process, from now on (the package does it when
-    imported, before pyarrow is: its default pool then is the system's from the start)."""
+    """The same for this already running process, from now on: a scan calls it when it starts
+    in its run worker. Never at import: a host project that imports the Dagster definitions
+    keeps its own process settings. Processes started with `lean_environment()` (the project's
+    `dagster dev`, its production code server, `hubspot-deals scan`, the reader) have them from
+    their first allocation."""
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         if "pyarrow" in sys.modules:
             import pyarrow as pa

@@ -1,8 +1,14 @@
-"""The scan's assets: one dlt-loaded asset per HubSpot table, partitioned by scan id."""
+"""The scan's assets: one dlt-loaded asset per HubSpot table, partitioned by scan id.
+
+`build_scan_assets` makes them for one instance's names (`hubspot_deals.defs.names`): the
+project's own code location and each HubSpot portal a host project adds through the asset
+factory get their own multi-asset around the same scan, `scan_partition`.
+"""
 
 # No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -10,6 +16,7 @@ from typing import Any, TypeVar
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSpec,
     Config,
     Failure,
@@ -23,12 +30,12 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
-from hubspot_deals.defs.assets import DEALS_KEY
 from hubspot_deals.defs.assets.progress import ScanProgress
 from hubspot_deals.defs.assets.stop import stop_if_requested
 from hubspot_deals.defs.failures import scan_failure
 from hubspot_deals.defs.incremental import incremental_cursor_ms
-from hubspot_deals.defs.partitions import organizations_partitions, scans_partitions
+from hubspot_deals.defs.names import CONTRACT_NAMES, HubSpotNames
+from hubspot_deals.defs.partitions import scans_partitions_for
 from hubspot_deals.defs.resources import HubSpotResource, ScanDestination
 from hubspot_deals.defs.writer_pool import writer_pool
 from hubspot_deals.load.destination import (
@@ -42,8 +49,8 @@ from hubspot_deals.load.destination import (
 from hubspot_deals.load.failures import CONFIGURATION_ERROR
 from hubspot_deals.load.indexes import ensure_page_indexes
 from hubspot_deals.load.reads import DestinationError
-from hubspot_deals.scan import SCAN_OP_NAME, Tag
-from hubspot_deals.settings import get_settings
+from hubspot_deals.scan import Tag
+from hubspot_deals.settings import Settings, get_settings
 from hubspot_deals.source.checkpoint import DealStream, scan_fingerprint
 from hubspot_deals.source.columns import DealTableBuilder
 from hubspot_deals.source.crm import hubspot_deals_source, select_properties
@@ -136,13 +143,17 @@ class ScanConfig(Config):
 
 
 class ScanTranslator(DagsterDltTranslator):
-    """Clean asset keys (`hubspot/<table>`), no phantom upstream assets, HubSpot kinds."""
+    """Clean asset keys (`<prefix>/<table>`, `hubspot/<table>` in the project's own location), no
+    phantom upstream assets, HubSpot kinds."""
+
+    def __init__(self, key_prefix: str = CONTRACT_NAMES.key_prefix) -> None:
+        self.key_prefix = key_prefix
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         spec = super().get_asset_spec(data)
         name = data.resource.name
         return spec.replace_attributes(
-            key=AssetKey(["hubspot", name]),
+            key=AssetKey([self.key_prefix, name]),
             deps=[],
             description=DESCRIPTIONS.get(name, spec.description),
             kinds={"hubspot", "dlt", data.pipeline.destination.destination_name},
@@ -150,30 +161,70 @@ class ScanTranslator(DagsterDltTranslator):
         ).merge_attributes(tags={"source": "hubspot"})
 
 
-def _organization_id(context: AssetExecutionContext, config: ScanConfig) -> str:
+def _organization_id(
+    context: AssetExecutionContext, config: ScanConfig, hubspot: HubSpotResource
+) -> str:
     return (
         config.organization_id
         or context.run.tags.get(Tag.ORGANIZATION)
+        or hubspot.organization_id
         or get_settings().default_organization_id
     )
 
 
-@dlt_assets(
-    dlt_source=hubspot_deals_source(),
-    dlt_pipeline=definitions_pipeline(),
-    name=SCAN_OP_NAME,
-    group_name="hubspot",
-    partitions_def=scans_partitions,
-    dagster_dlt_translator=ScanTranslator(),
-    pool=writer_pool(),
-)
-def hubspot_scan(
+def build_scan_assets(
+    names: HubSpotNames = CONTRACT_NAMES, destination: Settings | None = None
+) -> AssetsDefinition:
+    """The scan multi-asset of one instance: op, asset keys, partitions and resource keys from
+    `names`; `destination` (the instance's settings) decides whether its op takes DuckDB's
+    writer pool.
+
+    The op's resource parameters are named by the instance's resource keys: Dagster reads them
+    from the function's `__signature__`, so two instances need two resource sets, not two
+    copies of the scan.
+    """
+
+    def scan_op(context: AssetExecutionContext, config: ScanConfig, **resources: Any) -> Iterator:
+        yield from scan_partition(
+            context,
+            resources[names.dlt_resource],
+            resources[names.hubspot_resource],
+            resources[names.destination_resource],
+            config,
+            names,
+        )
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    scan_op.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation=AssetExecutionContext),
+            inspect.Parameter("config", keyword, annotation=ScanConfig),
+            inspect.Parameter(names.dlt_resource, keyword, annotation=DagsterDltResource),
+            inspect.Parameter(names.hubspot_resource, keyword, annotation=HubSpotResource),
+            inspect.Parameter(names.destination_resource, keyword, annotation=ScanDestination),
+        ]
+    )  # fmt: skip
+    scan_op.__doc__ = scan_partition.__doc__
+    return dlt_assets(
+        dlt_source=hubspot_deals_source(),
+        dlt_pipeline=definitions_pipeline(destination),
+        name=names.scan_op,
+        group_name=names.key_prefix,
+        partitions_def=scans_partitions_for(names),
+        dagster_dlt_translator=ScanTranslator(names.key_prefix),
+        pool=writer_pool(destination),
+    )(scan_op)
+
+
+def scan_partition(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
     hubspot: HubSpotResource,
     destination: ScanDestination,
     config: ScanConfig,
-):
+    instance_names: HubSpotNames,
+) -> Iterator[MaterializeResult]:
     """Extracts one scan (partition) of HubSpot deals and related tables with dlt.
 
     Deals load in checkpointed chunks; a run of a scan whose last run stopped part-way resumes
@@ -184,15 +235,16 @@ def hubspot_scan(
     """
     scan_id = context.partition_key
     stop_if_requested(context, "before reading or writing anything")
-    organization_id = _organization_id(context, config)
+    organization_id = _organization_id(context, config, hubspot)
     settings = get_settings()
     make_this_process_lean()
     # Scans started without tags (UI, schedules) get them, so that they are found by tag.
     context.instance.add_run_tags(
         context.run.run_id, {Tag.ORGANIZATION: organization_id, Tag.SCAN_TYPE: config.scan_type}
     )
-    if not context.instance.has_dynamic_partition(organizations_partitions.name, organization_id):
-        context.instance.add_dynamic_partitions(organizations_partitions.name, [organization_id])
+    organizations = instance_names.organizations_partitions
+    if not context.instance.has_dynamic_partition(organizations, organization_id):
+        context.instance.add_dynamic_partitions(organizations, [organization_id])
     fingerprint = scan_fingerprint(
         config.properties, config.deal_filter(), organization_id, config.scan_type
     )
@@ -225,6 +277,7 @@ def hubspot_scan(
                 organization_id,
                 scan_id,
                 timedelta(seconds=settings.incremental_lookback_seconds),
+                instance_names.deals_key,
             )
         )
         since = datetime.fromtimestamp((modified_since or 0) / 1000, UTC).isoformat()
@@ -277,7 +330,7 @@ def hubspot_scan(
     rows_loaded: dict[str, int] = {}
     first_load: LoadInfo | None = None
     last_load: LoadInfo | None = None
-    translator = ScanTranslator()
+    translator = ScanTranslator(instance_names.key_prefix)
     resources = hubspot_deals_source().resources
     key_of = {
         name: translator.get_asset_spec(
@@ -300,7 +353,7 @@ def hubspot_scan(
 
                 last_load, row_counts = run_chunk(pipeline, chunk_source, context)
                 if first_load is None:
-                    create_page_indexes(context)
+                    create_page_indexes(context, destination.settings())
                 first_load = first_load or last_load
                 for table, count in row_counts.items():
                     rows_loaded[table] = rows_loaded.get(table, 0) + count
@@ -337,7 +390,7 @@ def hubspot_scan(
             "rows_loaded": rows_loaded.get(name, 0),
             "dagster/partition_row_count": rows_loaded.get(name, 0),
         }
-        if key == DEALS_KEY and stream is not None:
+        if key == instance_names.deals_key and stream is not None:
             extra.update(
                 {
                     "deals_extracted": stream.deals_extracted,
@@ -383,12 +436,12 @@ def counted(pipeline: Pipeline, rows_loaded: dict[str, int]) -> Any:
     )
 
 
-def create_page_indexes(context: AssetExecutionContext) -> None:
+def create_page_indexes(context: AssetExecutionContext, settings: Settings) -> None:
     """The API's page indexes (PostgreSQL), once the scan's first load has made its tables:
     without them pages are only slower, so a failure is a warning and the next scan tries
     again."""
     try:
-        created = ensure_page_indexes()
+        created = ensure_page_indexes(settings)
     except DestinationError as exc:
         context.log.warning(f"page indexes not created: {exc}")
         return

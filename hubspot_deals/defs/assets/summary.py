@@ -1,4 +1,6 @@
-"""`hubspot/deal_summary`: per scan, the value and counts of its deals, by pipeline and stage."""
+"""`hubspot/deal_summary`: per scan, the value and counts of its deals, by pipeline and stage.
+
+`build_deal_summary` makes it for one instance's names (`<prefix>/deal_summary`)."""
 
 import json
 from datetime import UTC, datetime
@@ -6,7 +8,7 @@ from datetime import UTC, datetime
 import dlt
 from dagster import (
     AssetExecutionContext,
-    AssetKey,
+    AssetsDefinition,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -15,7 +17,8 @@ from dagster import (
 )
 
 from hubspot_deals.defs.assets.scan import ASSET_OWNER
-from hubspot_deals.defs.partitions import scans_partitions
+from hubspot_deals.defs.names import CONTRACT_NAMES, HubSpotNames
+from hubspot_deals.defs.partitions import scans_partitions_for
 from hubspot_deals.defs.resources import ScanDestination
 from hubspot_deals.load.destination import when_destination_free
 from hubspot_deals.load.reads import DestinationReader
@@ -23,21 +26,36 @@ from hubspot_deals.load.summary import deal_summary as compute_summary
 from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN, Tag
 
 
-@asset(
-    key=AssetKey(["hubspot", "deal_summary"]),
-    deps=[AssetKey(["hubspot", "deals"])],
-    partitions_def=scans_partitions,
-    group_name="hubspot",
-    kinds={"hubspot", "python"},
-    owners=[ASSET_OWNER],
-    description="Per scan: total, average, minimum and maximum amount of its live deals, and "
-    "their counts by pipeline and by stage (table `deal_summary`, one row per scan).",
-)
-def deal_summary(context: AssetExecutionContext, destination: ScanDestination) -> MaterializeResult:
+def build_deal_summary(names: HubSpotNames = CONTRACT_NAMES) -> AssetsDefinition:
+    """The summary asset of one instance, after its deals, on its destination resource."""
+
+    @asset(
+        name="deal_summary",
+        key_prefix=[names.key_prefix],
+        deps=[names.deals_key],
+        partitions_def=scans_partitions_for(names),
+        group_name=names.key_prefix,
+        kinds={"hubspot", "python"},
+        owners=[ASSET_OWNER],
+        required_resource_keys={names.destination_resource},
+        description="Per scan: total, average, minimum and maximum amount of its live deals, and "
+        "their counts by pipeline and by stage (table `deal_summary`, one row per scan).",
+    )
+    def deal_summary(context: AssetExecutionContext) -> MaterializeResult:
+        destination = getattr(context.resources, names.destination_resource)
+        return summarize_scan(context, destination)
+
+    return deal_summary
+
+
+def summarize_scan(
+    context: AssetExecutionContext, destination: ScanDestination
+) -> MaterializeResult:
     scan_id = context.partition_key
     # Reads and the load wait out an unavailable destination, as the scan's own steps do.
+    settings = destination.settings()
     figures = when_destination_free(
-        lambda: compute_summary(DestinationReader(), scan_id), context.log.warning
+        lambda: compute_summary(DestinationReader(settings), scan_id), context.log.warning
     )
     row = {
         SCAN_ID_COLUMN: scan_id,
