@@ -49,13 +49,17 @@ def test_dagster_dev_loads_location_and_runs_a_scan_from_env_token(
             assert [j["name"] for j in repo["jobs"]] == [
                 "__ASSET_JOB",
                 "deals_current_job",
+                "property_sync_job",
                 "scan_job",
             ]
             nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
             loaded = ["hubspot/deal_properties", "hubspot/deals", "hubspot/pipeline_stages",
                       "hubspot/pipelines", "hubspot/users"]  # fmt: skip
+            definitions = [
+                f"hubspot/property_definitions/{t}" for t in ("contacts", "leads", "deals")
+            ]
             assert sorted(nodes) == sorted(
-                [*loaded, "hubspot/deal_summary", "hubspot/deals_current"]
+                [*loaded, "hubspot/deal_summary", "hubspot/deals_current", *definitions]
             )
             for key in loaded:
                 assert nodes[key]["groupName"] == "hubspot"
