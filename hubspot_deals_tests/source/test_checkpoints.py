@@ -69,6 +69,7 @@ def test_failed_scan_resumes_from_its_checkpoint(
     assert served_on_resume["dealsServed"] == 12_000 - committed
 
 
+@pytest.mark.slow  # two more scans: the fast lane keeps the resume from a checkpoint
 def test_rerun_of_finished_scan_is_a_fresh_pass(
     instance: DagsterInstance, monkeypatch, small_checkpoints
 ) -> None:

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from hubspot_deals.settings import Settings
 from hubspot_deals_tests.servers import REPO
 
@@ -18,6 +20,7 @@ def test_duckdb_memory_limit_grows_with_the_deals_table_width() -> None:
     assert Settings(duckdb_memory_limit="1GB").duckdb_memory(428) == "1GB"  # a set value stands
 
 
+@pytest.mark.slow  # two processes importing the code location: the fast lane keeps the limit
 def test_code_location_processes_return_freed_memory_to_the_system() -> None:
     probe = (
         "import json, os, hubspot_deals.defs.definitions, pyarrow as pa; "
