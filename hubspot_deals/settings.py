@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     )
     change_sensor_seconds: int = Field(
         default=300,
-        ge=30,
+        ge=10,  # Dagster's sensor daemon looks at its sensors every 5 s
         description="How often hubspot_changes_sensor asks HubSpot for each organization's "
         "changed deals (one search request per organization).",
     )

@@ -1,9 +1,12 @@
 """Starting and stopping the real processes the integration tests use."""
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ from hubspot_deals.stack import BIN, REPO, ChildProcess, dagster_dev, free_port
 
 __all__ = [
     "BIN", "REPO", "ChildProcess", "DagsterDev", "HeldReadConnection", "ManagedProcess",
-    "free_port", "kill_leftovers",
+    "free_port", "kill_leftovers", "kill_stack",
 ]  # fmt: skip
 
 
@@ -41,6 +44,50 @@ def kill_leftovers(home: str) -> list[int]:
 ManagedProcess = ChildProcess  # the tests' name for it
 
 
+def kill_stack(process: ChildProcess, home: str | None) -> None:
+    """Ends a test's Dagster process at once: SIGKILL to its session (the webserver, the daemon,
+    their code servers and run workers), then to anything of `home` that left it. On SIGTERM
+    `dagster dev` takes 7 to 12 s, idle, for its code servers to wind down; a test's Dagster has
+    nothing to save (its storage is in the test's folder, SQLite or PostgreSQL, both safe against
+    a kill), and the tests that check a graceful stop (the demo's, the production recipe's) stop
+    their own processes."""
+    if process.proc is not None and process.proc.poll() is None:
+        left = _temp_files_of_session(process.proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.proc.pid, signal.SIGKILL)
+        process.proc.wait(timeout=30)
+        for path in left:  # what a graceful stop removes: its gRPC sockets and workspace file
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    if home:
+        kill_leftovers(home)
+
+
+def _temp_files_of_session(session: int) -> set[Path]:
+    """The temp files that session `session`'s processes were given on their command lines
+    (`dagster dev` makes a workspace file in a temp folder and a socket per code server)."""
+    temp = Path(tempfile.gettempdir())
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit():
+                continue
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) != session:
+                continue
+            args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        for arg in args:
+            path = Path(arg)
+            if path.is_absolute() and path.parent == temp and path.name.startswith("tmp"):
+                found.add(path)  # a socket
+            elif path.name == "workspace.yaml" and path.parent.parent == temp:
+                found.add(path.parent)
+    return found
+
+
 class DagsterDev:
     """`dagster dev -w workspace.yaml`: webserver, daemon and the code location."""
 
@@ -64,9 +111,7 @@ class DagsterDev:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.process.stop()
-        if self.home:
-            kill_leftovers(self.home)
+        kill_stack(self.process, self.home)
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         resp = requests.post(

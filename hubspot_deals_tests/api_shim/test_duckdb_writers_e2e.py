@@ -140,7 +140,8 @@ def test_concurrent_scans_rebuilds_and_readers_all_complete_and_current_equals_h
             **env,
             "HUBSPOT_API_BASE_URL": sandbox.base_url,
             "HUBSPOT_DEALS_ORGANIZATIONS_FILE": str(orgs_file),
-            "HUBSPOT_DEALS_CHANGE_SENSOR_SECONDS": "30",
+            # Its shortest: the changes are seen, and seen scanned, soonest.
+            "HUBSPOT_DEALS_CHANGE_SENSOR_SECONDS": "10",
             "HUBSPOT_DEALS_CHECKPOINT_DEALS": "250",  # many loads: many chances to collide
             **{f"TOKEN_{org[-1].upper()}": token for org, token in tokens.items()},
         }

@@ -25,7 +25,7 @@ from hubspot_deals.settings import DATASET_NAME
 from hubspot_deals.stack import BIN, ChildProcess
 from hubspot_deals_tests.api_shim.conftest import Shim, home_env, shim_env
 from hubspot_deals_tests.conftest import fake_token, postgres_database
-from hubspot_deals_tests.servers import REPO, free_port, kill_leftovers
+from hubspot_deals_tests.servers import REPO, free_port, kill_stack
 from hubspot_sandbox.process import SandboxServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -69,9 +69,8 @@ class Dagster:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.webserver.stop()
-        self.daemon.stop()
-        kill_leftovers(self.home)
+        kill_stack(self.webserver, None)
+        kill_stack(self.daemon, self.home)
 
 
 @dataclass

@@ -1,6 +1,9 @@
-"""A scan's progress tags, written to a real (ephemeral) Dagster instance."""
+"""A scan's progress tags, written to a real Dagster instance (SQLite files in a temp folder:
+the progress thread writes while the test reads, which an in-memory instance's shared table lock
+refuses on a busy machine)."""
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 from dagster import DagsterInstance, DagsterRun
@@ -15,8 +18,10 @@ def stored_tags(instance: DagsterInstance, run_id: str) -> dict[str, str]:
     return dict(run.tags)
 
 
-def test_a_count_held_back_by_the_interval_is_written_once_the_interval_passes() -> None:
-    with DagsterInstance.ephemeral() as instance:
+def test_a_count_held_back_by_the_interval_is_written_once_the_interval_passes(
+    tmp_path: Path,
+) -> None:
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
         run = instance.add_run(DagsterRun(job_name="scan_job", run_id="progress-run"))
         context = SimpleNamespace(instance=instance, run=run, log=None)
         progress = ScanProgress(context, every_seconds=0.5, heartbeat_seconds=60)  # type: ignore[arg-type]

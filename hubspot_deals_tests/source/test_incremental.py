@@ -86,6 +86,7 @@ def test_12000_deals_sharing_one_timestamp(instance: DagsterInstance, sandbox_en
     assert len({r["hs_lastmodifieddate"] for r in rows}) == 1  # one shared timestamp
 
 
+@pytest.mark.slow  # the fast lane keeps the incremental scan of exactly the changes
 def test_first_incremental_reads_everything(instance: DagsterInstance, sandbox_env) -> None:
     token = fake_token()
     with SandboxServer(deals=1500, seed=33, tokens=[token]) as sandbox:

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from hubspot_deals.settings import Settings
 from hubspot_deals_tests.servers import REPO
 
@@ -41,6 +43,7 @@ print(json.dumps({"imported": imported, "scan": outcome.error or "ok", "ran": ra
 """
 
 
+@pytest.mark.slow  # two processes each running a scan: the fast lane keeps the limit test
 def test_a_scan_returns_freed_memory_to_the_system_where_it_runs(tmp_path) -> None:
     """Importing the definitions leaves the process as it was (a host project's process keeps
     its allocators); the scan's own process is made lean when the scan runs, and run workers
