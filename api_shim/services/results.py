@@ -5,17 +5,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from api_shim.dagster import DagsterClient, DagsterRun
-from api_shim.destination import (
-    Page,
-    ResultsStore,
-    TableExport,
-    TableRows,
-    TableSpec,
-)
+from api_shim.destination import Page, ResultsStore, TableExport
 from api_shim.destination.deal_queries import DealQuery, DealRows
 from api_shim.errors import ScanStateConflict
 from api_shim.services.scans import ScanService, ScanState
-from hubspot_deals.load import SCAN_TABLES
+from hubspot_deals.load import SCAN_TABLES, TableRows, TableSpec
 
 
 @dataclass
