@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from api_shim.dagster import DagsterClient, DagsterRun, RunFailure, _failure_from_events
+from api_shim.dagster import DagsterClient, DagsterRun, RunFailure
+from api_shim.dagster.failures import failure_from_events
 from api_shim.destination.values import iso_timestamp, json_value, parse_json_text
 from api_shim.errors import redact, translate_validation_errors
 from api_shim.middleware import endpoint_group
@@ -233,7 +234,7 @@ def test_failure_message_prefers_the_failure_description_and_never_a_traceback()
             "metadataEntries": [{"label": "error_category", "text": "authentication_error"}],
         },
     }
-    assert _failure_from_events(step, None, []) == RunFailure(
+    assert failure_from_events(step, None, []) == RunFailure(
         "HubSpot rejected the access token (401 INVALID_AUTHENTICATION)", "authentication_error"
     )
     wrapped = {
@@ -250,17 +251,17 @@ def test_failure_message_prefers_the_failure_description_and_never_a_traceback()
             ],
         },
     }
-    assert _failure_from_events(wrapped, None, []).message == (
+    assert failure_from_events(wrapped, None, []).message == (
         "DestinationConnectionError: Connection failed"
     )
     crash = {
         "errorSource": "FRAMEWORK_ERROR",
         "error": {"message": "child process exited -9", "className": "ChildProcessCrashException"},
     }
-    assert _failure_from_events(crash, None, []).crashed is True
+    assert failure_from_events(crash, None, []).crashed is True
     # Marked failed from outside (its worker died): no step failed, the run has no error.
-    assert _failure_from_events(None, {"error": None}, []) == RunFailure(None, crashed=True)
-    stopped = _failure_from_events(None, {"error": {"message": "dagster.Boom: the run broke"}}, [])
+    assert failure_from_events(None, {"error": None}, []) == RunFailure(None, crashed=True)
+    stopped = failure_from_events(None, {"error": {"message": "dagster.Boom: the run broke"}}, [])
     assert stopped == RunFailure("Boom: the run broke")
 
 
