@@ -111,13 +111,12 @@ class DuckDBResults(ResultsStore):
     def __init__(self, settings: ApiSettings, destination: Settings) -> None:
         self.destination = destination
         self.main_file = destination.duckdb_file
-        self.lock_timeout = settings.duckdb_lock_timeout_seconds
-        self.lock_wait_seconds = self.lock_timeout
+        self.lock_wait_seconds = settings.duckdb_lock_timeout_seconds
         self.copies = ReadCopies(
             main_file=self.main_file,
             cache_dir=settings.results_cache_dir or (destination.home / "api_results"),
             max_copies=settings.results_cache_max_scans,
-            lock_wait_seconds=self.lock_timeout,
+            lock_wait_seconds=self.lock_wait_seconds,
             read_memory_limit=settings.duckdb_read_memory_limit,
             copy_memory_limit=settings.duckdb_copy_memory_limit,
         )
@@ -129,7 +128,7 @@ class DuckDBResults(ResultsStore):
         except DestinationBusyError:
             raise DestinationUnavailable(
                 f"The DuckDB destination is locked by a loading scan; it could not be opened "
-                f"within {self.lock_timeout:g}s. Retry shortly.",
+                f"within {self.lock_wait_seconds:g}s. Retry shortly.",
                 headers={"Retry-After": "10"},
             ) from None
         except DestinationError as exc:
