@@ -2,7 +2,8 @@
 
 `authorize` is one FastAPI dependency attached to the whole API router and the ETL router, so
 every route (also those added later) is covered. It finds the key, checks the scope the route
-needs (`required_scope`) and restricts the request to the key's tenants (`api_shim.tenancy`).
+needs (`required_scope`) and returns the caller, whose tenants make the request's tenant scope
+(`api_shim.deps.get_tenant_scope`, `api_shim.tenancy`).
 
 The API fails closed: without a usable key (the key file missing, emptied or unreadable, every
 key revoked) every request is refused. Open access (no key needed) is an explicit setting,
@@ -19,7 +20,6 @@ from fastapi import Request
 
 from api_shim.api_keys import SCOPES, ApiKeyError, ApiKeyStore
 from api_shim.errors import Forbidden, Unauthorized, printable
-from api_shim.tenancy import restrict_to
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,12 @@ class KeyAuthority:
         return Principal(stored.key_id, frozenset(stored.scopes), frozenset(stored.tenants))
 
 
-async def authorize(request: Request) -> None:
-    """The API's one authentication and authorization check (async: the tenant restriction
-    it sets must reach the route's thread)."""
+async def authorize(request: Request) -> Principal:
+    """The API's one authentication and authorization check; the caller it accepted (`OPEN`
+    on the public paths, which show no tenant's data)."""
     path = request.url.path
     if path in PUBLIC_PATHS:
-        return
+        return OPEN
     authority: KeyAuthority = request.app.state.authority
     principal = authority.principal(request.headers.get("authorization"))
     scope = required_scope(request.method, path)
@@ -136,9 +136,9 @@ async def authorize(request: Request) -> None:
             "requires"
         )
     request.state.principal = principal
-    restrict_to(principal.tenants)
     if principal.key_id is not None:
         log.debug("key_id=%s %s %s", principal.key_id, request.method, path)
+    return principal
 
 
 def current_principal(request: Request) -> Principal:

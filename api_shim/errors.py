@@ -268,7 +268,7 @@ _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method the document lists for the request's path: Starlette's own `Allow` names
-    only the first route that matched the path (one of several, e.g. GET and DELETE)."""
+    only the first route that matched the path (one of several, one per method)."""
     path = request.url.path
     matches: list[tuple[int, dict]] = []
     for template, item in request.app.openapi().get("paths", {}).items():

@@ -1,12 +1,13 @@
-"""The tenants (organizations) the current request may see.
+"""The tenants (organizations) a request may see: its `TenantScope`.
 
-The API-key check (`api_shim.auth`) sets them once per request, before any route runs; the scan
-service reads them wherever it looks scans up, so every route, including ones added later, only
-ever sees the key's tenants. Another tenant's scan is simply not found: a key cannot tell it
-from a scan id that does not exist.
+The scope is an explicit dependency: `api_shim.deps` makes it from the API key the request was
+authorized with (`api_shim.auth.authorize`) and hands each route its services already scoped
+(`TenantScoped.for_scope`), so every route, including ones added later, only ever sees the
+key's tenants. Another tenant's scan is simply not found: a key cannot tell it from a scan id
+that does not exist.
 
-`None` means every tenant: the shim with open access (no keys, loopback only), the CLI and
-tests that drive the services directly.
+`EVERY_TENANT` (tenants None) is the scope of the shim with open access (no keys, loopback
+only), of the CLI and of tests that drive the services directly.
 
 Scan ids are chosen by clients on the scan API, so two tenants may pick the same one. If the
 partition `<scan id>` belongs to a tenant the key cannot see, the scan goes to the partition
@@ -15,40 +16,51 @@ and answers to its plain id for that tenant's keys. Refusing with a 409 would te
 that another tenant has a scan of that id.
 """
 
+import copy
 import hashlib
 import re
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Self
 
 _TENANT_SUFFIX = re.compile(r"^(.+)\.t-([0-9a-f]{10})$")
 
-_visible: ContextVar[frozenset[str] | None] = ContextVar("visible_tenants", default=None)
+
+@dataclass(frozen=True)
+class TenantScope:
+    """The tenants a request may see; `tenants` None: every tenant."""
+
+    tenants: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, tenants: Collection[str] | None) -> "TenantScope":
+        return cls(None if tenants is None else frozenset(tenants))
+
+    def sees(self, organization_id: str) -> bool:
+        return self.tenants is None or organization_id in self.tenants
 
 
-def visible_tenants() -> frozenset[str] | None:
-    """The tenants of the current request's API key; None when unrestricted."""
-    return _visible.get()
+EVERY_TENANT = TenantScope()
 
 
-def tenant_visible(organization_id: str) -> bool:
-    tenants = _visible.get()
-    return tenants is None or organization_id in tenants
+class TenantScoped:
+    """A service the app makes once, seen by each request through that request's scope.
 
+    `for_scope` returns a view that shares the service's state (caches, locks, lazily made
+    clients: kept in containers made in `__init__`, never attributes a view assigns) and
+    answers for `scope` alone; `_scope_parts` scopes the services it uses in turn.
+    """
 
-def restrict_to(tenants: Collection[str] | None) -> None:
-    """Restricts the rest of the current request (its context) to `tenants`."""
-    _visible.set(None if tenants is None else frozenset(tenants))
+    scope: TenantScope = EVERY_TENANT
 
+    def for_scope(self, scope: TenantScope) -> Self:
+        view = copy.copy(self)
+        view.scope = scope
+        view._scope_parts(scope)
+        return view
 
-@contextmanager
-def tenants_scope(tenants: Collection[str] | None) -> Iterator[None]:
-    """`restrict_to` for a block (outside a request)."""
-    token = _visible.set(None if tenants is None else frozenset(tenants))
-    try:
-        yield
-    finally:
-        _visible.reset(token)
+    def _scope_parts(self, scope: TenantScope) -> None:
+        """Scopes the services this one uses (none by default)."""
 
 
 def tenant_tag(organization_id: str) -> str:

@@ -1,6 +1,7 @@
 """Reads of the destination the scans load into, for the REST layer. Removing a scan is the
-load layer's (`hubspot_deals.load.remove_scan`); a store only translates its errors and
-forgets what it kept of the scan."""
+load layer's (`hubspot_deals.load.remove_scan`), and so are DuckDB's read copies
+(`hubspot_deals.load.read_copies`); a store reads, translates the load layer's errors into the
+API's and forgets what it kept of a removed scan."""
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -10,32 +11,16 @@ from typing import TYPE_CHECKING, Any
 from api_shim.errors import DestinationUnavailable, redact
 from api_shim.settings import ApiSettings
 from hubspot_deals.load import (
-    SCAN_COLUMNS,
     DestinationBusyError,
     DestinationError,
-    is_data_column,
+    TableRows,
+    TableSpec,
     remove_scan,
 )
 from hubspot_deals.settings import Settings
 
 if TYPE_CHECKING:
     from api_shim.destination.deal_queries import DealQuery, DealRows
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A table as the scan's run declared it in Dagster: its columns and rows loaded."""
-
-    name: str
-    columns: list[str] | None = None
-    extracted: int | None = None
-
-
-@dataclass(frozen=True)
-class TableRows:
-    name: str
-    row_count: int
-    columns: list[str]
 
 
 @dataclass
@@ -65,18 +50,6 @@ class TableExport(ABC):
 
 # Rows read from the destination per batch of a download.
 EXPORT_BATCH_ROWS = 2000
-
-
-def visible_columns(
-    declared: list[str] | None, existing: list[str], key: list[str] | None = None
-) -> list[str]:
-    """The scan's columns that exist in the table without dlt internals: the key first, then
-    the declared order, the scan's own bookkeeping columns last."""
-    present = set(existing)
-    names = [c for c in (declared or existing) if c in present and is_data_column(c)]
-    first = [c for c in key or [] if c in names]
-    last = [c for c in SCAN_COLUMNS if c in names]
-    return first + [c for c in names if c not in first and c not in last] + last
 
 
 class ResultsStore(ABC):

@@ -24,20 +24,19 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.pool
 
-from api_shim.destination import (
-    EXPORT_BATCH_ROWS,
-    Page,
-    ResultsStore,
-    TableExport,
-    TableRows,
-    TableSpec,
-    visible_columns,
-)
+from api_shim.destination import EXPORT_BATCH_ROWS, Page, ResultsStore, TableExport
 from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
 from api_shim.destination.values import iso_text, json_value
 from api_shim.errors import DestinationUnavailable, TableNotAvailable, redact
 from api_shim.settings import ApiSettings
-from hubspot_deals.load import primary_keys_from_dlt_schemas, quote, scan_key_columns
+from hubspot_deals.load import (
+    TableRows,
+    TableSpec,
+    primary_keys_from_dlt_schemas,
+    quote,
+    scan_key_columns,
+    visible_columns,
+)
 from hubspot_deals.settings import DATASET_NAME, Settings
 
 log = logging.getLogger(__name__)

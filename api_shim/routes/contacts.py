@@ -7,13 +7,14 @@ credentials (`api_shim.services.hubspot_access`). Errors have the document's sha
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
+from api_shim.deps import ContactServiceDep, OAuthServiceDep, PrincipalDep
 from api_shim.hubspot_errors import hubspot_error_body
 from api_shim.models.contacts import BulkContacts, ContactBody
-from api_shim.routes.hubspot_auth import OAuthServiceDep, TenantQuery
-from api_shim.services.contacts import DEFAULT_PROPERTIES, ContactError, ContactService
+from api_shim.routes.hubspot_auth import TenantQuery
+from api_shim.services.contacts import DEFAULT_PROPERTIES, ContactError
 from api_shim.services.hubspot_oauth import OAuthError
 
 PREFIX = "/api/hs/contacts"
@@ -57,15 +58,6 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
-
-
-def contacts(request: Request) -> ContactService:
-    return request.app.state.contacts
-
-
-def _who(request: Request) -> str | None:
-    principal = getattr(request.state, "principal", None)
-    return principal.key_id if principal else None
 
 
 def _answer(call: Any, status: int = 200) -> Any:
@@ -120,7 +112,11 @@ ERRORS = (400, 401, 403, 429, 503)
     },
 )
 def create_contact(
-    request: Request, body: ContactBody, oauth: OAuthServiceDep, tenant_id: TenantQuery = None
+    contacts: ContactServiceDep,
+    principal: PrincipalDep,
+    body: ContactBody,
+    oauth: OAuthServiceDep,
+    tenant_id: TenantQuery = None,
 ) -> Any:
     def call() -> dict:
         properties = body.properties()
@@ -131,7 +127,7 @@ def create_contact(
                 "Required fields are missing",
                 {"fields": [{"field": "email", "message": EMAIL_REQUIRED}]},
             )
-        return contacts(request).create(oauth.tenant(tenant_id), _who(request), properties)
+        return contacts.create(oauth.tenant(tenant_id), principal.key_id, properties)
 
     return _answer(call, 201)
 
@@ -144,7 +140,7 @@ def create_contact(
     responses=_responses(*ERRORS),
 )
 def search_contacts(
-    request: Request,
+    contacts: ContactServiceDep,
     oauth: OAuthServiceDep,
     query: Annotated[str, Query(min_length=1, max_length=256, description="Search term.")],
     limit: Limit = 20,
@@ -152,7 +148,7 @@ def search_contacts(
     tenant_id: TenantQuery = None,
 ) -> Any:
     return _answer(
-        lambda: contacts(request).search(oauth.tenant(tenant_id), query, limit, _split(properties))
+        lambda: contacts.search(oauth.tenant(tenant_id), query, limit, _split(properties))
     )
 
 
@@ -192,11 +188,15 @@ def search_contacts(
     },
 )
 def bulk_contacts(
-    request: Request, body: BulkContacts, oauth: OAuthServiceDep, tenant_id: TenantQuery = None
+    contacts: ContactServiceDep,
+    principal: PrincipalDep,
+    body: BulkContacts,
+    oauth: OAuthServiceDep,
+    tenant_id: TenantQuery = None,
 ) -> Any:
     return _answer(
-        lambda: contacts(request).bulk(
-            oauth.tenant(tenant_id), _who(request), body.operation, body.items()
+        lambda: contacts.bulk(
+            oauth.tenant(tenant_id), principal.key_id, body.operation, body.items()
         )
     )
 
@@ -207,15 +207,13 @@ def bulk_contacts(
     responses=_responses(*ERRORS, 404),
 )
 def get_contact(
-    request: Request,
+    contacts: ContactServiceDep,
     contact_id: ContactId,
     oauth: OAuthServiceDep,
     properties: PropertiesQuery = None,
     tenant_id: TenantQuery = None,
 ) -> Any:
-    return _answer(
-        lambda: contacts(request).get(oauth.tenant(tenant_id), contact_id, _split(properties))
-    )
+    return _answer(lambda: contacts.get(oauth.tenant(tenant_id), contact_id, _split(properties)))
 
 
 @router.get(
@@ -227,7 +225,7 @@ def get_contact(
     responses=_responses(*ERRORS),
 )
 def list_contacts(
-    request: Request,
+    contacts: ContactServiceDep,
     oauth: OAuthServiceDep,
     limit: Limit = 20,
     after: Annotated[
@@ -241,7 +239,7 @@ def list_contacts(
     tenant_id: TenantQuery = None,
 ) -> Any:
     return _answer(
-        lambda: contacts(request).page(
+        lambda: contacts.page(
             oauth.tenant(tenant_id), limit, after, _split(properties), sort, order
         )
     )
@@ -255,15 +253,16 @@ def list_contacts(
     responses=_responses(*ERRORS, 404, 409),
 )
 def replace_contact(
-    request: Request,
+    contacts: ContactServiceDep,
+    principal: PrincipalDep,
     contact_id: ContactId,
     body: ContactBody,
     oauth: OAuthServiceDep,
     tenant_id: TenantQuery = None,
 ) -> Any:
     return _answer(
-        lambda: contacts(request).update(
-            oauth.tenant(tenant_id), _who(request), contact_id, body.properties(), full=True
+        lambda: contacts.update(
+            oauth.tenant(tenant_id), principal.key_id, contact_id, body.properties(), full=True
         )
     )
 
@@ -275,15 +274,16 @@ def replace_contact(
     responses=_responses(*ERRORS, 404, 409),
 )
 def update_contact(
-    request: Request,
+    contacts: ContactServiceDep,
+    principal: PrincipalDep,
     contact_id: ContactId,
     body: ContactBody,
     oauth: OAuthServiceDep,
     tenant_id: TenantQuery = None,
 ) -> Any:
     return _answer(
-        lambda: contacts(request).update(
-            oauth.tenant(tenant_id), _who(request), contact_id, body.properties(), full=False
+        lambda: contacts.update(
+            oauth.tenant(tenant_id), principal.key_id, contact_id, body.properties(), full=False
         )
     )
 
@@ -296,8 +296,10 @@ def update_contact(
     responses=_responses(*ERRORS, 404),
 )
 def delete_contact(
-    request: Request, contact_id: ContactId, oauth: OAuthServiceDep, tenant_id: TenantQuery = None
+    contacts: ContactServiceDep,
+    principal: PrincipalDep,
+    contact_id: ContactId,
+    oauth: OAuthServiceDep,
+    tenant_id: TenantQuery = None,
 ) -> Any:
-    return _answer(
-        lambda: contacts(request).delete(oauth.tenant(tenant_id), _who(request), contact_id)
-    )
+    return _answer(lambda: contacts.delete(oauth.tenant(tenant_id), principal.key_id, contact_id))

@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
+from api_shim.deps import EtlServiceDep
 from api_shim.destination.deal_queries import DealQuery
 from api_shim.etl_errors import etl_timestamp
 from api_shim.models.etl import (
@@ -23,7 +24,7 @@ from api_shim.models.etl import (
     EtlStartResponse,
     EtlStatusResponse,
 )
-from api_shim.services.etl_scans import ETL_PREFIX, ETL_STATUS, EtlScanService, links
+from api_shim.services.etl_scans import ETL_PREFIX, ETL_STATUS, links
 from api_shim.services.scan_runs import iso
 from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN, SCAN_ID_PATTERN
 
@@ -32,10 +33,6 @@ health_router = APIRouter(tags=["ETL Health"])
 
 MAX_PAGE = 10_000_000
 HIDDEN_COLUMNS = (SCAN_ID_COLUMN, ORGANIZATION_ID_COLUMN)
-
-
-def etl_service(request: Request) -> EtlScanService:
-    return request.app.state.etl
 
 
 EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
@@ -132,9 +129,6 @@ ScanIdPath = Annotated[
         examples=[SCAN_ID_EXAMPLE],
     ),
 ]
-
-
-EtlServiceDep = Annotated[EtlScanService, Depends(etl_service)]
 
 
 @router.post(

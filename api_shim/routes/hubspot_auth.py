@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api_shim.auth import authorize
+from api_shim.deps import OAuthServiceDep
 from api_shim.hubspot_errors import OAUTH_PREFIX, hubspot_error_body
 from api_shim.models.common import CONTROL_CHARACTERS_MESSAGE
-from api_shim.services.hubspot_oauth import HubSpotOAuthService, OAuthError, OAuthNotConfigured
+from api_shim.services.hubspot_oauth import OAuthError, OAuthNotConfigured
 
 router = APIRouter(prefix=OAUTH_PREFIX, tags=["HubSpot OAuth"])
 secured = [Depends(authorize)]
@@ -40,13 +41,6 @@ TenantQuery = Annotated[
         json_schema_extra={"maxLength": 255},
     ),
 ]
-
-
-def service(request: Request) -> HubSpotOAuthService:
-    return request.app.state.hubspot_oauth
-
-
-OAuthServiceDep = Annotated[HubSpotOAuthService, Depends(service)]
 
 
 def _error(exc: OAuthError) -> JSONResponse:

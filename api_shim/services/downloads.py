@@ -10,6 +10,7 @@ from pathlib import Path
 
 from api_shim.services.download_formats import FORMATS, csv_chunks, json_chunks, write_xlsx
 from api_shim.services.results import ResultsService
+from api_shim.tenancy import TenantScope, TenantScoped
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,14 @@ class Download:
     length: int | None = None
 
 
-class DownloadService:
+class DownloadService(TenantScoped):
+    """Files of completed scans' tables, for the scans its tenant scope sees."""
+
     def __init__(self, results: ResultsService) -> None:
         self.results = results
+
+    def _scope_parts(self, scope: TenantScope) -> None:
+        self.results = self.results.for_scope(scope)
 
     def open(self, scan_id: str, format_name: str, table: str) -> Download:
         """Checks everything a client can get wrong before the first byte is sent: an unknown

@@ -19,7 +19,7 @@ from api_shim.services.results import ResultsService
 from api_shim.services.scan_runs import iso
 from api_shim.services.scans import ScanService, ScanState
 from api_shim.services.system import SystemService
-from api_shim.tenancy import tenant_visible
+from api_shim.tenancy import TenantScope, TenantScoped
 from hubspot_deals.scan import ACTIVE_STATUSES, Tag, etl_scan_id
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,19 @@ class StartedScan:
     estimated_minutes: int | None
 
 
-class EtlScanService:
+class EtlScanService(TenantScoped):
+    """The ETL surface, for the scans its tenant scope sees (its `scans` and `results` views)."""
+
     def __init__(self, scans: ScanService, results: ResultsService, system: SystemService) -> None:
         self.scans = scans
         self.results = results
         self.system = system
         self._tenant_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def _scope_parts(self, scope: TenantScope) -> None:
+        self.scans = self.scans.for_scope(scope)
+        self.results = self.results.for_scope(scope)
 
     def _tenant_lock(self, tenant: str) -> threading.Lock:
         with self._lock:
@@ -92,7 +98,7 @@ class EtlScanService:
         its id). Starts for one tenant are serialized in this process; Dagster's queue also
         runs one scan per organization at a time."""
         tenant = request.tenant_id
-        if not tenant_visible(tenant):
+        if not self.scope.sees(tenant):
             raise TenantForbidden(tenant)
         config = request.config
         with self._tenant_lock(tenant):

@@ -11,13 +11,14 @@ Errors are raised as `OAuthError` and answered in that document's shape,
 """
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from api_shim.oauth_grants import OAuthGrant, OAuthGrantStore, StateRejected
-from api_shim.tenancy import tenant_visible, visible_tenants
+from api_shim.tenancy import TenantScoped
 from hubspot_deals.crypto import TokenCipher
 from hubspot_deals.settings import Settings
 from hubspot_deals.source.errors import HubSpotError
@@ -51,37 +52,42 @@ class TokenStatus:
     info: dict[str, Any] | None
 
 
-class HubSpotOAuthService:
+class HubSpotOAuthService(TenantScoped):
+    """A tenant's HubSpot OAuth grant: login, callback, refresh, status and logout, acting
+    only for the tenants of its scope."""
+
     def __init__(self, destination: Settings) -> None:
         self.settings = destination
-        self._app: HubSpotOAuthApp | None = None
-        self._store: OAuthGrantStore | None = None
+        self._made: dict[str, Any] = {}  # the OAuth app and grant store, made on first use
+        self._lock = threading.Lock()
 
     @property
     def app(self) -> HubSpotOAuthApp:
         if not self.settings.oauth_configured:
             raise OAuthNotConfigured()
-        if self._app is None:
-            self._app = HubSpotOAuthApp(
-                self.settings.oauth_client_id or "",
-                self.settings.oauth_client_secret.get_secret_value(),  # type: ignore[union-attr]
-                self.settings.api_base_url,
-                self.settings.http_timeout_seconds,
-            )
-        return self._app
+        with self._lock:
+            if "app" not in self._made:
+                self._made["app"] = HubSpotOAuthApp(
+                    self.settings.oauth_client_id or "",
+                    self.settings.oauth_client_secret.get_secret_value(),  # type: ignore[union-attr]
+                    self.settings.api_base_url,
+                    self.settings.http_timeout_seconds,
+                )
+            return self._made["app"]
 
     @property
     def store(self) -> OAuthGrantStore:
-        if self._store is None:
-            self._store = OAuthGrantStore(
-                self.settings.home, TokenCipher.from_settings(self.settings)
-            )
-        return self._store
+        with self._lock:
+            if "store" not in self._made:
+                self._made["store"] = OAuthGrantStore(
+                    self.settings.home, TokenCipher.from_settings(self.settings)
+                )
+            return self._made["store"]
 
     def tenant(self, requested: str | None) -> str:
         """The tenant a request acts for: `tenantId`, else the API key's only tenant, else the
         default organization when the API runs with open access."""
-        visible = visible_tenants()
+        visible = self.scope.tenants
         if requested is None or requested == "":
             if visible is None:
                 return self.settings.default_organization_id
@@ -92,7 +98,7 @@ class HubSpotOAuthService:
             )
         if len(requested) > MAX_TENANT_LENGTH:
             raise OAuthError(400, "VALIDATION_ERROR", "tenantId must be 1-255 characters")
-        if not tenant_visible(requested):
+        if not self.scope.sees(requested):
             raise OAuthError(403, "FORBIDDEN", "This API key may not act for this tenant")
         return requested
 

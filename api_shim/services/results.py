@@ -5,17 +5,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from api_shim.dagster import DagsterClient, DagsterRun
-from api_shim.destination import (
-    Page,
-    ResultsStore,
-    TableExport,
-    TableRows,
-    TableSpec,
-)
+from api_shim.destination import Page, ResultsStore, TableExport
 from api_shim.destination.deal_queries import DealQuery, DealRows
 from api_shim.errors import ScanStateConflict
 from api_shim.services.scans import ScanService, ScanState
-from hubspot_deals.load import SCAN_TABLES
+from api_shim.tenancy import TenantScope, TenantScoped
+from hubspot_deals.load import SCAN_TABLES, TableRows, TableSpec
 
 
 @dataclass
@@ -33,13 +28,19 @@ class ScanTables:
         return spec.extracted if spec and spec.extracted is not None else table.row_count
 
 
-class ResultsService:
+class ResultsService(TenantScoped):
+    """Tables, pages, deal queries and exports of completed scans, for the scans its tenant
+    scope sees (its `scans` view)."""
+
     def __init__(self, scans: ScanService, dagster: DagsterClient, store: ResultsStore) -> None:
         self.scans = scans
         self.dagster = dagster
         self.store = store
         self._declared: OrderedDict[str, list[TableSpec]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _scope_parts(self, scope: TenantScope) -> None:
+        self.scans = self.scans.for_scope(scope)
 
     def completed(self, scan_id: str) -> ScanState:
         """The scan, which must be completed (ScanStateConflict otherwise)."""

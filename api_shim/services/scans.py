@@ -29,7 +29,7 @@ from api_shim.models.scans import SCAN_STATUSES, ScanConfigRequest
 from api_shim.oauth_grants import OAuthGrantStore
 from api_shim.services.scan_runs import ScanRuns, group_scans, needs_mark, silent_for
 from api_shim.settings import ApiSettings
-from api_shim.tenancy import tenant_partition, tenant_visible, visible_tenants
+from api_shim.tenancy import TenantScoped, tenant_partition
 from hubspot_deals.crypto import TokenCipher
 from hubspot_deals.marks import mark_description, run_marks
 from hubspot_deals.scan import (
@@ -81,8 +81,9 @@ class ScanStats:
     last_scan_at: float | None = None  # when the newest scan was created
 
 
-class ScanService:
-    """Start, inspect, cancel, list and remove scans through Dagster."""
+class ScanService(TenantScoped):
+    """Start, inspect, cancel, list and remove scans through Dagster, for the scans of its
+    tenant scope (`api_shim.tenancy`: each request's view of the one service)."""
 
     def __init__(
         self,
@@ -97,7 +98,7 @@ class ScanService:
         self.dagster = dagster
         self.store = store
         self.clock = clock
-        self._cipher: TokenCipher | None = None
+        self._made: dict[str, TokenCipher] = {}  # the cipher, made on first use
         self._failures: OrderedDict[str, RunFailure] = OrderedDict()
         self._marks: OrderedDict[str, str | None] = OrderedDict()  # stopped run id -> mark
         self._lock = threading.Lock()
@@ -106,19 +107,19 @@ class ScanService:
     # -- reading scans from Dagster -----------------------------------------------------------
 
     def find(self, scan_id: str, fresh: bool = False) -> ScanRuns | None:
-        """The scan the request's tenants know by this id, or None when there is none: no run
+        """The scan the scope's tenants know by this id, or None when there is none: no run
         of its partition, or it belongs to a tenant the request may not see. With API keys,
         also the tenants' own partitions of the id (`api_shim.tenancy`)."""
         if not scan_id or len(scan_id) > MAX_PATH_ID or not scan_id.isprintable():
             return None  # cannot be a scan id; never sent on to Dagster or the database
         scan = self.find_partition(scan_id, fresh)
-        if scan is not None and tenant_visible(scan.organization_id):
+        if scan is not None and self.scope.sees(scan.organization_id):
             return scan
         return self._in_tenant_partition(scan_id, fresh)
 
     def _in_tenant_partition(self, scan_id: str, fresh: bool) -> ScanRuns | None:
         """The request's tenants' scan of this id in a tenant's own partition, if any."""
-        for tenant in sorted(visible_tenants() or ()):
+        for tenant in sorted(self.scope.tenants or ()):
             own = self.find_partition(tenant_partition(scan_id, tenant), fresh)
             if own is not None and own.organization_id == tenant:
                 return own
@@ -207,7 +208,7 @@ class ScanService:
         ).values()
         if organization_id is not None:
             scans = [s for s in scans if s.organization_id == organization_id]
-        tenants = visible_tenants()
+        tenants = self.scope.tenants
         if tenants is not None:
             scans = [s for s in scans if s.organization_id in tenants]
         return sorted(scans, key=lambda s: s.created_at, reverse=True)
@@ -230,9 +231,10 @@ class ScanService:
                     del self._start_locks[scan_id]
 
     def cipher(self) -> TokenCipher:
-        if self._cipher is None:
-            self._cipher = TokenCipher.from_settings(self.destination)
-        return self._cipher
+        with self._lock:
+            if "cipher" not in self._made:
+                self._made["cipher"] = TokenCipher.from_settings(self.destination)
+            return self._made["cipher"]
 
     def hubspot_credentials(self, config: ScanConfigRequest) -> dict[str, str]:
         """How the scan authenticates to HubSpot, as run config: ciphertext only."""
@@ -286,7 +288,7 @@ class ScanService:
         """
         scan_id = config.scan_id
         organization = config.organization_id
-        if not tenant_visible(organization):
+        if not self.scope.sees(organization):
             raise TenantForbidden(organization)
         started = time.monotonic()
         run_config = self.run_config(config, scan_type, pipeline)
@@ -333,9 +335,9 @@ class ScanService:
         partition of a tenant the request cannot see, the organization's own partition of the
         id (`api_shim.tenancy`). 409 when the request's tenants already have a scan of the id."""
         plain = self.find_partition(scan_id, fresh=True)
-        if plain is not None and tenant_visible(plain.organization_id):
+        if plain is not None and self.scope.sees(plain.organization_id):
             raise self._already_exists(scan_id, plain)
-        if visible_tenants() is None:
+        if self.scope.tenants is None:
             return scan_id  # unrestricted: every partition is visible, so `plain` is None
         own = self._in_tenant_partition(scan_id, fresh=True)
         if own is not None:

@@ -14,6 +14,7 @@ from dagster import DagsterInstance
 from hubspot_deals.defs.assets import DEALS_KEY
 from hubspot_deals.defs.definitions import defs
 from hubspot_deals.defs.partitions import scans_partitions
+from hubspot_deals.run_failure import StepError, StepFailure, step_cause
 from hubspot_deals.scan import SCAN_JOB_NAME, ScanRunConfig, Tag
 
 
@@ -84,16 +85,20 @@ def _deals_metadata(events: list[Any]) -> dict[str, Any]:
 
 
 def _failure_message(events: list[Any]) -> str:
-    """The readable cause of a failed run: a Failure's description, else the innermost error."""
+    """The readable cause of a failed run, read by the shim's rule
+    (`hubspot_deals.run_failure.step_cause`): a Failure's description, else the innermost
+    error."""
     for event in events:
         if not event.is_step_failure:
             continue
         data = event.step_failure_data
-        if data.user_failure_data and data.user_failure_data.description:
-            return data.user_failure_data.description
+        errors = []
         err = data.error
-        while err is not None and err.cause is not None:
+        while err is not None:
+            errors.append(StepError(err.cls_name, err.message))
             err = err.cause
-        if err is not None:
-            return err.message.strip()
+        user = data.user_failure_data
+        cause = step_cause(StepFailure(errors, user.description if user else None))
+        if cause:
+            return cause
     return "the scan run failed"

@@ -9,8 +9,11 @@ reads that the assets and the REST layer share.
 - `indexes`: the PostgreSQL indexes the API's pages need, created when scans load.
 - `failures`: the one classification of what stops a scan (category, transient or not), with
   no Dagster: the code location makes its `Failure` from it (`hubspot_deals.defs.failures`).
-- `reads`: read-only SQL on either destination; `summary` and `current`: a scan's deal
-  summary and an organization's current deals.
+- `reads`: read-only SQL on either destination, and the one wait for a DuckDB file held by a
+  loading scan (`while_duckdb_locked`); `summary` and `current`: a scan's deal summary and an
+  organization's current deals.
+- `read_copies`: per-scan read copies of the DuckDB file (built, kept, evicted and deleted
+  here), so that the REST layer's reads never hold the destination's lock.
 
 The names below are imported on first use (PEP 562): the REST layer imports what it needs
 without loading dlt.
@@ -27,12 +30,19 @@ _EXPORTS = {
     "is_data_column": "names",
     "pipeline_name_for": "names",
     "quote": "names",
+    "visible_columns": "names",
     "DestinationError": "reads",
     "DestinationBusyError": "reads",
     "DestinationReader": "reads",
     "count_scan_rows": "reads",
     "destination_connection": "reads",
     "is_lock_error": "reads",
+    "while_duckdb_locked": "reads",
+    "TableSpec": "reads",
+    "TableRows": "reads",
+    "ReadCopies": "read_copies",
+    "ReadCopy": "read_copies",
+    "ROW_COLUMN": "read_copies",
     "remove_scan": "remove",
     "ensure_page_indexes": "indexes",
     "page_index_name": "indexes",

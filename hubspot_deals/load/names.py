@@ -45,3 +45,15 @@ def pipeline_name_for(scan_id: str) -> str:
 def quote(identifier: str) -> str:
     """A SQL identifier, quoted for DuckDB and PostgreSQL alike."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def visible_columns(
+    declared: list[str] | None, existing: list[str], key: list[str] | None = None
+) -> list[str]:
+    """A scan's columns that exist in the table without dlt internals: the key first, then the
+    declared order, the scan's own bookkeeping columns last."""
+    present = set(existing)
+    names = [c for c in (declared or existing) if c in present and is_data_column(c)]
+    first = [c for c in key or [] if c in names]
+    last = [c for c in SCAN_COLUMNS if c in names]
+    return first + [c for c in names if c not in first and c not in last] + last

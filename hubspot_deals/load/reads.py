@@ -1,9 +1,10 @@
 """Reads of the destination (DuckDB or PostgreSQL): a scan's rows, counts and aggregates."""
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
@@ -17,7 +18,12 @@ class DestinationError(Exception):
 
 
 class DestinationBusyError(DestinationError):
-    """DuckDB stayed locked by a writing process for longer than the reader waits."""
+    """DuckDB stayed locked by a writing process for longer than the reader waits
+    (`wait_seconds`)."""
+
+    def __init__(self, message: str, wait_seconds: float = 0.0) -> None:
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
 
 
 def is_lock_error(exc: BaseException) -> bool:
@@ -26,6 +32,53 @@ def is_lock_error(exc: BaseException) -> bool:
 
     text = str(exc).lower()
     return isinstance(exc, duckdb.Error) and "lock" in text and "conflicting" in text
+
+
+T = TypeVar("T")
+
+
+def while_duckdb_locked(action: Callable[[], T], wait_seconds: float, what: str) -> T:
+    """Runs `action` (opening or attaching the DuckDB file), again and again while another
+    process holds the file, for up to `wait_seconds`.
+
+    DuckDB locks its file per process and dlt holds it only while a chunk loads, so a short
+    wait (50 ms, doubling to 1 s) usually gets through; past the wait, `DestinationBusyError`
+    says what could not be done (`what`: "opened", "opened to remove the scan"). Any other
+    error is the caller's to translate."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not is_lock_error(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise DestinationBusyError(
+                    f"the DuckDB destination is locked by a loading scan; it could not be "
+                    f"{what} within {wait_seconds:g}s",
+                    wait_seconds,
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table as a scan's run declared it in Dagster: its columns and rows loaded."""
+
+    name: str
+    columns: list[str] | None = None
+    extracted: int | None = None
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """A table as read for one scan: the scan's row count and its visible columns."""
+
+    name: str
+    row_count: int
+    columns: list[str]
 
 
 class DestinationReader:
@@ -65,24 +118,15 @@ class DestinationReader:
     def _duckdb(self) -> Any:
         import duckdb
 
-        deadline = time.monotonic() + self.lock_wait_seconds
-        delay = 0.02
-        while True:
-            try:
-                return duckdb.connect(
-                    str(self.settings.duckdb_file),
-                    read_only=True,
-                    config={"memory_limit": self.settings.duckdb_memory()},
-                )
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    if "lock" in str(exc).lower():
-                        raise DestinationBusyError(
-                            "the DuckDB destination is locked by a loading scan"
-                        ) from exc
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+        return while_duckdb_locked(
+            lambda: duckdb.connect(
+                str(self.settings.duckdb_file),
+                read_only=True,
+                config={"memory_limit": self.settings.duckdb_memory()},
+            ),
+            self.lock_wait_seconds,
+            "opened",
+        )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         if self.is_postgres:  # psycopg2's paramstyle: %s, and a literal % doubled

@@ -7,7 +7,6 @@ The rows and the state rows go in one transaction: a scan is removed whole or no
 """
 
 import shutil
-import time
 from pathlib import Path
 
 from hubspot_deals.load.names import (
@@ -16,7 +15,7 @@ from hubspot_deals.load.names import (
     pipeline_name_for,
     quote,
 )
-from hubspot_deals.load.reads import DestinationBusyError, DestinationError, is_lock_error
+from hubspot_deals.load.reads import DestinationError, while_duckdb_locked
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
 
@@ -63,26 +62,14 @@ def _remove_duckdb(
     path = settings.duckdb_file
     if not path.exists():
         return {}
-    deadline = time.monotonic() + lock_wait_seconds
-    delay = 0.05
-    while True:
-        try:
-            connection = duckdb.connect(
-                str(path), config={"memory_limit": settings.duckdb_memory()}
-            )
-            break
-        except duckdb.Error as exc:
-            if not is_lock_error(exc):
-                raise DestinationError(
-                    f"the DuckDB destination could not be opened: {exc}"
-                ) from exc
-            if time.monotonic() + delay > deadline:
-                raise DestinationBusyError(
-                    f"the DuckDB destination is locked by a loading scan; it could not be opened "
-                    f"to remove the scan within {lock_wait_seconds:g}s"
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    try:
+        connection = while_duckdb_locked(
+            lambda: duckdb.connect(str(path), config={"memory_limit": settings.duckdb_memory()}),
+            lock_wait_seconds,
+            "opened to remove the scan",
+        )
+    except duckdb.Error as exc:
+        raise DestinationError(f"the DuckDB destination could not be opened: {exc}") from exc
     try:
         with connection:
             tables = [

@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -171,6 +171,31 @@ class Shim:
         if filters is not None:
             config["filters"] = filters
         return self.post("/scan/start", json={"config": config})
+
+    def status(self, scan_id: str) -> dict[str, Any]:
+        """The scan's status data (200 asserted)."""
+        response = self.get(f"/scan/{scan_id}/status")
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def walk(
+        self,
+        scan_id: str,
+        until: Callable[[dict[str, Any]], bool],
+        timeout: float = 240.0,
+        every: float = 0.2,
+    ) -> tuple[list[str], dict[str, Any]]:
+        """Polls the status until `until(data)`; returns the statuses seen (repeats folded)."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            data = self.status(scan_id)
+            if not seen or seen[-1] != data["status"]:
+                seen.append(data["status"])
+            if until(data):
+                return seen, data
+            assert time.monotonic() < deadline, f"{scan_id}: {seen} {data}"
+            time.sleep(every)
 
     def wait_status(
         self, scan_id: str, statuses: tuple[str, ...], timeout: float = 180.0

@@ -8,10 +8,16 @@ import pytest
 
 from api_shim.api_keys import ApiKeyError, ApiKeyStore, digest_of
 from api_shim.auth import KeyAuthority, is_loopback, required_scope, serving_check
+from api_shim.dagster import DagsterClient
 from api_shim.destination.deal_queries import DealQuery, DealSql
 from api_shim.errors import BadRequest, Unauthorized
 from api_shim.etl_errors import etl_error_body, flatten, is_etl_path, validation_details
-from api_shim.tenancy import tenant_visible, tenants_scope, visible_tenants
+from api_shim.services.etl_scans import EtlScanService
+from api_shim.services.results import ResultsService
+from api_shim.services.scans import ScanService
+from api_shim.settings import ApiSettings
+from api_shim.tenancy import EVERY_TENANT, TenantScope
+from hubspot_deals.settings import Settings
 
 
 def test_keys_are_stored_hashed_and_verified(tmp_path: Path) -> None:
@@ -138,11 +144,22 @@ def test_required_scope(method: str, path: str, scope: str) -> None:
     assert required_scope(method, path) == scope
 
 
-def test_tenant_scope_restricts_and_restores() -> None:
-    assert visible_tenants() is None and tenant_visible("anyone")
-    with tenants_scope(["org-a"]):
-        assert tenant_visible("org-a") and not tenant_visible("org-b")
-    assert visible_tenants() is None
+def test_a_tenant_scope_is_passed_to_services_whose_views_share_their_state(
+    tmp_path: Path,
+) -> None:
+    assert EVERY_TENANT.sees("anyone") and TenantScope.of(None) == EVERY_TENANT
+    scope = TenantScope.of(["org-a"])
+    assert scope.sees("org-a") and not scope.sees("org-b")
+    settings = ApiSettings()
+    dagster = DagsterClient(settings)
+    scans = ScanService(settings, Settings(home=tmp_path), dagster, None)  # type: ignore[arg-type]
+    results = ResultsService(scans, dagster, None)  # type: ignore[arg-type]
+    etl = EtlScanService(scans, results, None)  # type: ignore[arg-type]
+    view = etl.for_scope(scope)
+    assert {view.scope, view.scans.scope, view.results.scope, view.results.scans.scope} == {scope}
+    assert {etl.scope, scans.scope, results.scope} == {EVERY_TENANT}  # the app's own stay open
+    assert view.scans._failures is scans._failures and view.scans._lock is scans._lock
+    assert view.scans.cipher() is scans.cipher()  # made once, by whichever view came first
 
 
 def test_etl_error_shapes() -> None:

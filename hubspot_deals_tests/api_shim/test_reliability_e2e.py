@@ -117,28 +117,8 @@ class Stack:
             (scan_id,),
         )[0]
 
-    def status(self, scan_id: str) -> dict[str, Any]:
-        response = self.shim.get(f"/scan/{scan_id}/status")
-        assert response.status_code == 200, response.text
-        return response.json()["data"]
-
-    def walk(
-        self, scan_id: str, until: Any, timeout: float = 240.0, every: float = 0.2
-    ) -> tuple[list[str], dict[str, Any]]:
-        """Polls the status until `until(data)`; returns the statuses seen (repeats folded)."""
-        seen: list[str] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            data = self.status(scan_id)
-            if not seen or seen[-1] != data["status"]:
-                seen.append(data["status"])
-            if until(data):
-                return seen, data
-            assert time.monotonic() < deadline, f"{scan_id}: {seen} {data}"
-            time.sleep(every)
-
     def finish(self, scan_id: str, timeout: float = 240.0) -> tuple[list[str], dict[str, Any]]:
-        return self.walk(
+        return self.shim.walk(
             scan_id, lambda d: d["status"] in ("completed", "failed", "cancelled"), timeout
         )
 
@@ -324,7 +304,7 @@ def test_pause_at_half_then_resume(stack: Stack, reference: Reference) -> None:
     stack.sandbox.admin("POST", "conditions", {"holdFromDeal": DEALS // 2 + 1000})
     try:
         assert shim.start_scan("pause", stack.tokens[1], "org-pause", ARCHIVED).ok
-        before, running = stack.walk(
+        before, running = stack.shim.walk(
             "pause",
             lambda d: checkpointed(d) >= CHUNK and stack.served()["dealsServed"] > DEALS // 2,
         )
@@ -335,7 +315,7 @@ def test_pause_at_half_then_resume(stack: Stack, reference: Reference) -> None:
             "message": "Scan paused successfully",
             "data": {"scanId": "pause", "status": "paused"},
         }
-        during, stopped = stack.walk(
+        during, stopped = stack.shim.walk(
             "pause", lambda d: d["metadata"]["dagsterRunStatus"] == "CANCELED"
         )
     finally:
@@ -382,7 +362,7 @@ def test_killed_worker_is_failed_by_dagster_and_resumed_on_its_own(
     stack.sandbox.reset_stats()
     try:
         assert stack.shim.start_scan("worker", stack.tokens[7], "org-worker", ARCHIVED).ok
-        before, running = stack.walk("worker", lambda d: d["recordsExtracted"] >= 3 * CHUNK)
+        before, running = stack.shim.walk("worker", lambda d: d["recordsExtracted"] >= 3 * CHUNK)
         worker = run_worker(stack, running["metadata"]["dagsterRunId"])
         helpers = descendants(worker)
         os.kill(worker, signal.SIGKILL)
@@ -407,7 +387,7 @@ def test_lost_worker_is_detected_as_crashed_and_resumed(stack: Stack, reference:
     stack.sandbox.admin("POST", "conditions", {"latencyMs": 15})
     try:
         assert shim.start_scan("kill", stack.tokens[2], "org-kill", ARCHIVED).ok
-        _, running = stack.walk("kill", lambda d: d["recordsExtracted"] >= 3 * CHUNK)
+        _, running = stack.shim.walk("kill", lambda d: d["recordsExtracted"] >= 3 * CHUNK)
         worker = run_worker(stack, running["metadata"]["dagsterRunId"])
         code_server = parent_of(worker)
         assert b"grpc" in Path(f"/proc/{code_server}/cmdline").read_bytes()
@@ -418,7 +398,7 @@ def test_lost_worker_is_detected_as_crashed_and_resumed(stack: Stack, reference:
     finally:
         stack.sandbox.admin("POST", "conditions", {"latencyMs": 0})
     killed_at = time.monotonic()
-    assert stack.status("kill")["status"] == "running"  # Dagster still says STARTED
+    assert stack.shim.status("kill")["status"] == "running"  # Dagster still says STARTED
     fresh = shim.post("/maintenance/detect-crashed", params={"timeoutMinutes": 1})
     assert fresh.json()["data"] == {"crashedJobIds": [], "crashedCount": 0, "timeoutMinutes": 1}
     while True:
@@ -434,7 +414,7 @@ def test_lost_worker_is_detected_as_crashed_and_resumed(stack: Stack, reference:
         "data": {"crashedJobIds": ["kill"], "crashedCount": 1, "timeoutMinutes": 1},
     }
     assert time.monotonic() - killed_at >= 58
-    crashed = stack.status("kill")
+    crashed = stack.shim.status("kill")
     assert crashed["status"] == "crashed"
     assert crashed["metadata"]["dagsterRunStatus"] == "CANCELED"
     assert crashed["errorMessage"].startswith("No heartbeat from the scan for over ")
@@ -534,11 +514,11 @@ def test_scan_survives_restarts_of_the_shim_and_the_webserver(
     stack.sandbox.admin("POST", "conditions", {"latencyMs": 25})
     try:
         assert stack.shim.start_scan("restarts", stack.tokens[4], "org-restarts", ARCHIVED).ok
-        stack.walk("restarts", lambda d: d["recordsExtracted"] >= CHUNK)
+        stack.shim.walk("restarts", lambda d: d["recordsExtracted"] >= CHUNK)
         stack.shim.process.stop()
         stack.shim.process.start()
         stack.shim.process.wait_http(stack.shim.api + "/openapi.json", timeout=60)
-        during = stack.status("restarts")
+        during = stack.shim.status("restarts")
         assert during["status"] == "running" and during["recordsExtracted"] < DEALS
         stack.dagster.webserver.stop()
         try:
@@ -575,7 +555,7 @@ def test_two_organizations_side_by_side_while_the_same_one_waits(stack: Stack) -
         moments = []
         deadline = time.monotonic() + 300
         while True:
-            moment = tuple(stack.status(s)["status"] for s in ("x-1", "y-1", "x-2"))
+            moment = tuple(stack.shim.status(s)["status"] for s in ("x-1", "y-1", "x-2"))
             moments.append(moment)
             if all(s == "completed" for s in moment):
                 break
@@ -586,7 +566,7 @@ def test_two_organizations_side_by_side_while_the_same_one_waits(stack: Stack) -
     assert ("running", "running", "pending") in moments
     # x-2 never ran while x-1 did.
     assert not [m for m in moments if m[0] == "running" and m[2] == "running"]
-    times = {s: stack.status(s) for s in ("x-1", "y-1", "x-2")}
+    times = {s: stack.shim.status(s) for s in ("x-1", "y-1", "x-2")}
 
     def span(scan_id: str) -> tuple[datetime, datetime]:
         start, end = times[scan_id]["startTime"], times[scan_id]["endTime"]

@@ -10,8 +10,7 @@ worker loading the code location) until the test deletes the file, however busy 
 
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,28 +66,10 @@ class Stack:
         finally:
             self.hold_file.unlink(missing_ok=True)
 
-    def status(self, scan_id: str) -> dict[str, Any]:
-        response = self.shim.get(f"/scan/{scan_id}/status")
-        assert response.status_code == 200, response.text
-        return response.json()["data"]
-
-    def walk(
-        self, scan_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 240.0
-    ) -> tuple[list[str], dict[str, Any]]:
-        """Polls the status until `until(data)`; returns the statuses seen (repeats folded)."""
-        seen: list[str] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            data = self.status(scan_id)
-            if not seen or seen[-1] != data["status"]:
-                seen.append(data["status"])
-            if until(data):
-                return seen, data
-            assert time.monotonic() < deadline, f"{scan_id}: {seen} {data}"
-            time.sleep(0.2)
-
     def run_status(self, scan_id: str, dagster_status: str) -> tuple[list[str], dict[str, Any]]:
-        return self.walk(scan_id, lambda d: d["metadata"]["dagsterRunStatus"] == dagster_status)
+        return self.shim.walk(
+            scan_id, lambda d: d["metadata"]["dagsterRunStatus"] == dagster_status
+        )
 
     def deal_count(self, scan_id: str) -> tuple[int, int]:
         """(rows, distinct ids) of the scan's deals in the DuckDB file (read with no run active;
@@ -178,7 +159,7 @@ def test_cancel_while_the_run_is_starting(stack: Stack) -> None:
             "data": {"scanId": "starting-cancel", "status": "cancelled"},
         }
         # Accepted while Dagster could not terminate the run: the status says so at once.
-        held = stack.status("starting-cancel")
+        held = stack.shim.status("starting-cancel")
         assert (held["status"], held["metadata"]["dagsterRunStatus"]) == ("cancelled", "STARTING")
         again = shim.post("/scan/starting-cancel/cancel")
         assert again.status_code == 400
@@ -209,7 +190,7 @@ def test_pause_while_the_run_is_starting_then_resume(stack: Stack) -> None:
             "message": "Scan paused successfully",
             "data": {"scanId": "starting-pause", "status": "paused"},
         }
-        held = stack.status("starting-pause")
+        held = stack.shim.status("starting-pause")
         assert (held["status"], held["metadata"]["dagsterRunStatus"]) == ("paused", "STARTING")
     seen, _ = stack.run_status("starting-pause", "CANCELED")
     assert seen == ["paused"]
@@ -217,7 +198,7 @@ def test_pause_while_the_run_is_starting_then_resume(stack: Stack) -> None:
 
     resumed = shim.post("/scan/starting-pause/resume")
     assert resumed.status_code == 200, resumed.text
-    seen, done = stack.walk("starting-pause", lambda d: d["status"] == "completed")
+    seen, done = stack.shim.walk("starting-pause", lambda d: d["status"] == "completed")
     assert done["metadata"]["dagsterRunStatus"] == "SUCCESS" and done["recordsExtracted"] == DEALS
     assert stack.deal_count("starting-pause") == (DEALS, DEALS)
     assert stack.deals_served() == DEALS + 1  # every deal once, and the total-count search's
@@ -232,7 +213,7 @@ def test_a_recorded_stop_request_holds_at_checkpoints_and_while_starting(stack: 
     stack.hold_sandbox_from(CHUNK + CHUNK // 2)  # one checkpoint, then the reads wait
     try:
         assert shim.start_scan(scan_id, stack.token, "org-recorded", ARCHIVED).status_code == 202
-        _, running = stack.walk(scan_id, lambda d: checkpointed(d) == CHUNK)
+        _, running = stack.shim.walk(scan_id, lambda d: checkpointed(d) == CHUNK)
         assert running["status"] == "running"
         run_id = running["metadata"]["dagsterRunId"]
         # What pause records before it asks Dagster to terminate the run; the shim stops here.
@@ -262,13 +243,13 @@ def test_a_recorded_stop_request_holds_at_checkpoints_and_while_starting(stack: 
         stack.run_status(scan_id, "STARTING")
         paused = shim.post(f"/scan/{scan_id}/pause")
         assert paused.status_code == 200, paused.text
-        assert stack.status(scan_id)["status"] == "paused"
+        assert stack.shim.status(scan_id)["status"] == "paused"
     seen, _ = stack.run_status(scan_id, "CANCELED")
     assert seen == ["paused"]
     assert stack.deal_count(scan_id) == (stopped_at, stopped_at)
 
     assert shim.post(f"/scan/{scan_id}/resume").status_code == 200
-    _, done = stack.walk(scan_id, lambda d: d["status"] == "completed")
+    _, done = stack.shim.walk(scan_id, lambda d: d["status"] == "completed")
     assert done["recordsExtracted"] == DEALS
     assert stack.deal_count(scan_id) == (DEALS, DEALS)
 

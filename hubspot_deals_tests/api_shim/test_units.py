@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from api_shim.dagster import DagsterClient, DagsterRun, RunFailure, _failure_from_events
-from api_shim.destination import visible_columns
+from api_shim.dagster import DagsterClient, DagsterRun, RunFailure
+from api_shim.dagster.failures import failure_from_events
 from api_shim.destination.values import iso_timestamp, json_value, parse_json_text
 from api_shim.errors import redact, translate_validation_errors
 from api_shim.middleware import endpoint_group
@@ -23,7 +23,7 @@ from api_shim.services.scan_runs import (
 )
 from api_shim.settings import ApiSettings, RateLimit
 from api_shim.tenancy import public_scan_id, tenant_partition
-from hubspot_deals.load import primary_keys_from_dlt_schemas, scan_key_columns
+from hubspot_deals.load import primary_keys_from_dlt_schemas, scan_key_columns, visible_columns
 from hubspot_deals.marks import mark_description, run_marks
 from hubspot_deals.scan import Tag
 
@@ -234,7 +234,7 @@ def test_failure_message_prefers_the_failure_description_and_never_a_traceback()
             "metadataEntries": [{"label": "error_category", "text": "authentication_error"}],
         },
     }
-    assert _failure_from_events(step, None, []) == RunFailure(
+    assert failure_from_events(step, None, []) == RunFailure(
         "HubSpot rejected the access token (401 INVALID_AUTHENTICATION)", "authentication_error"
     )
     wrapped = {
@@ -251,17 +251,17 @@ def test_failure_message_prefers_the_failure_description_and_never_a_traceback()
             ],
         },
     }
-    assert _failure_from_events(wrapped, None, []).message == (
+    assert failure_from_events(wrapped, None, []).message == (
         "DestinationConnectionError: Connection failed"
     )
     crash = {
         "errorSource": "FRAMEWORK_ERROR",
         "error": {"message": "child process exited -9", "className": "ChildProcessCrashException"},
     }
-    assert _failure_from_events(crash, None, []).crashed is True
+    assert failure_from_events(crash, None, []).crashed is True
     # Marked failed from outside (its worker died): no step failed, the run has no error.
-    assert _failure_from_events(None, {"error": None}, []) == RunFailure(None, crashed=True)
-    stopped = _failure_from_events(None, {"error": {"message": "dagster.Boom: the run broke"}}, [])
+    assert failure_from_events(None, {"error": None}, []) == RunFailure(None, crashed=True)
+    stopped = failure_from_events(None, {"error": {"message": "dagster.Boom: the run broke"}}, [])
     assert stopped == RunFailure("Boom: the run broke")
 
 
@@ -344,8 +344,9 @@ def test_values_become_json() -> None:
 def test_timestamps_read_as_text_in_duckdb_equal_the_python_conversion() -> None:
     import duckdb
 
-    from api_shim.destination import TableRows
     from api_shim.destination.duckdb_store import _selects
+    from hubspot_deals.load import TableRows
+    from hubspot_deals.load.read_copies import column_types
 
     moments = [
         datetime(2024, 1, 15, 10, 0, tzinfo=UTC),
@@ -361,7 +362,8 @@ def test_timestamps_read_as_text_in_duckdb_equal_the_python_conversion() -> None
         for n, moment in enumerate(moments):
             naive = moment.replace(tzinfo=None) if moment else None
             connection.execute("INSERT INTO t VALUES (?, ?, ?, ?)", [n, moment, naive, '{"a": 1}'])
-        select = _selects(connection, {"t": TableRows("t", 6, ["n", "aware", "naive", "j"])})["t"]
+        types = column_types(connection)
+        select = _selects(types, {"t": TableRows("t", 6, ["n", "aware", "naive", "j"])})["t"]
         rows = connection.execute(f"SELECT {select.sql} FROM t ORDER BY n").fetchall()
     read = [[convert(v) for convert, v in zip(select.converters, row, strict=True)] for row in rows]
     assert read == [[n, json_value(m), json_value(m), {"a": 1}] for n, m in enumerate(moments)]
