@@ -216,11 +216,15 @@ DISCOVERY_ONLY = (
               ("hs_goal_name", "Goal name", STRING)),
     _activity("feedback_submissions", "feedback_submission", "0-19", "feedback_submission",
               ("hs_survey_name", "Survey name", STRING)),
+    _activity("forms", "form", "0-28", "form", ("hs_form_name", "Form name", STRING)),
+    # Airbyte's discovery asks for deal splits by this name; their type id is not published.
+    _activity("deal_splits", "deal_split", "", "deal_split_information",
+              ("hs_split_percentage", "Split percentage", NUMBER)),
 )  # fmt: skip
 
 SEEDED = (COMPANIES, CONTACTS, LINE_ITEMS, LEADS)
 ALL = (DEALS, *SEEDED, *DISCOVERY_ONLY)
-_BY_NAME = {key.lower(): t for t in ALL for key in (t.name, t.singular, t.type_id)}
+_BY_NAME = {key.lower(): t for t in ALL for key in (t.name, t.singular, t.type_id) if key}
 
 
 def resolve(name: str) -> ObjectType | None:
