@@ -478,13 +478,12 @@ class SandboxApp:
         if missing:
             tail["numErrors"] = 1
             tail["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not get some DEAL objects, they may be deleted or not "
-                    "exist. Check that ids are valid.",
-                    "context": {"ids": missing},
-                }
+                errors.batch_error(
+                    "OBJECT_NOT_FOUND",
+                    "Could not get some DEAL objects, they may be deleted or not exist. Check "
+                    "that ids are valid.",
+                    {"ids": missing},
+                )
             ]
         tail["startedAt"] = started
         tail["completedAt"] = iso_from_ms(now_ms())

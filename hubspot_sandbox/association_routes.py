@@ -199,18 +199,20 @@ class AssociationRoutes:
                        for target, types in page],
             }  # fmt: skip
             if start + V4_PAGE < len(found):
-                result["paging"] = {"next": {"after": str(start + V4_PAGE), "link": None}}
+                result["paging"] = {"next": {"after": str(start + V4_PAGE)}}
             results.append(result)
         body: dict[str, Any] = {"status": "COMPLETE", "results": results}
         if missing:
             body["numErrors"] = len(missing)
             body["errors"] = [
-                {"status": "error", "category": "OBJECT_NOT_FOUND",
-                 "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                 "message": f"No {to_kind.singular} is associated with {from_kind.singular} {raw}.",
-                 "context": {"fromObjectId": [raw]}}
+                errors.batch_error(
+                    "OBJECT_NOT_FOUND",
+                    f"No {to_kind.singular} is associated with {from_kind.singular} {raw}.",
+                    {"fromObjectId": [raw]},
+                    "crm.associations.NO_ASSOCIATIONS_FOUND",
+                )
                 for raw in missing
-            ]  # fmt: skip
+            ]
         body["startedAt"] = started
         body["completedAt"] = iso_from_ms(now_ms())
         return Reply(207 if missing else 200, body)

@@ -236,10 +236,10 @@ class ObjectRoutes:
         if store is not None:
             keys = store.selection(properties if isinstance(properties, list) else None)
             results = [self._render(request, store, i, keys, history) for i in found]
-        failures = [{"status": "error", "category": "OBJECT_NOT_FOUND",
-                     "message": f"Could not get some {kind.upper} objects, they may be deleted or "
-                                "not exist. Check that ids are valid.",
-                     "context": {"ids": missing}}] if missing else []  # fmt: skip
+        message = (f"Could not get some {kind.upper} objects, they may be deleted or not exist. "
+                   "Check that ids are valid.")  # fmt: skip
+        failures = [errors.batch_error("OBJECT_NOT_FOUND", message, {"ids": missing})]
+        failures = failures if missing else []
         return self._batch(results, failures, started, 200)
 
     # ------------------------------------------------------------------ writes
@@ -323,5 +323,4 @@ class ObjectRoutes:
     def _failure(exc: WriteError, context: dict[str, list[str]]) -> dict[str, Any]:
         if exc.existing_id is not None:
             context = {**context, "existingId": [exc.existing_id]}
-        return {"status": "error", "category": exc.category, "message": exc.message,
-                "context": context}  # fmt: skip
+        return errors.batch_error(exc.category, exc.message, context)

@@ -200,8 +200,8 @@ class PropertyRegistry:
                 f"Property '{name}' is defined by HubSpot: only its label, description and "
                 "options can change"
             )
-        self._check({"type": current["type"], "fieldType": current["fieldType"],
-                     "options": current["options"], **body, "name": name}, partial=True)  # fmt: skip
+        kept = {k: current[k] for k in ("type", "fieldType", "options")}
+        self._check({**kept, **body, "name": name}, partial=True)
         change = {k: body[k] for k in _UPDATABLE if k in body}
         change["updatedAt"] = iso_from_ms(at_ms)
         if name in self._created:

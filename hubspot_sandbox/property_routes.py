@@ -200,9 +200,8 @@ class PropertyRoutes:
                     raise PropertyWriteError("each input must be a property definition")
                 results.append(registry.create(item, now_ms()))
             except PropertyWriteError as exc:
-                failures.append({"status": "error", "category": exc.category, "message": str(exc),
-                                 "context": {"name": [str(item.get("name")) if isinstance(
-                                     item, dict) else ""]}})  # fmt: skip
+                name = str(item.get("name")) if isinstance(item, dict) else ""
+                failures.append(errors.batch_error(exc.category, str(exc), {"name": [name]}))
         return self._batch(results, failures, started, 201)
 
     def batch_read(self, request: Request, match: re.Match[str]) -> Reply:
@@ -216,9 +215,11 @@ class PropertyRoutes:
                 missing.append(name)
             else:
                 results.append(definition)
-        failures = [{"status": "error", "category": "OBJECT_NOT_FOUND",
-                     "message": f"Unable to find property {name}", "context": {"name": [name]}}
-                    for name in missing]  # fmt: skip
+        failures = [
+            errors.batch_error("OBJECT_NOT_FOUND", f"Unable to find property {name}",
+                               {"name": [name]})
+            for name in missing
+        ]  # fmt: skip
         return self._batch(results, failures, started, 200)
 
     def batch_archive(self, request: Request, match: re.Match[str]) -> Reply:

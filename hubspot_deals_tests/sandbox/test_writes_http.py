@@ -25,8 +25,16 @@ def writable() -> Iterator[Sandbox]:
 
 
 def test_contact_create_get_update_archive(writable: Sandbox) -> None:
-    created = writable.post(CONTACTS, {"properties": {"email": "new.person@example.net",
-                                                      "firstname": "Nóra", "hs_email_optout": True}})
+    created = writable.post(
+        CONTACTS,
+        {
+            "properties": {
+                "email": "new.person@example.net",
+                "firstname": "Nóra",
+                "hs_email_optout": True,
+            }
+        },
+    )
     assert created.status_code == 201  # fmt: skip
     contact = created.json()
     assert contact["properties"]["email"] == "new.person@example.net"
@@ -94,13 +102,16 @@ def test_batch_create_update_archive_report_each_failed_input(writable: Sandbox)
                                "message": f"Contact already exists. Existing ID: "
                                           f"{store.live_ids()[0]}",
                                "context": {"index": ["99"],
-                                           "existingId": [store.live_ids()[0]]}}]  # fmt: skip
+                                           "existingId": [store.live_ids()[0]]},
+                               "errors": [], "links": {}}]  # fmt: skip
     ids = [r["id"] for r in body["results"]]
     assert len(set(ids)) == 99
     too_many = writable.post(f"{CONTACTS}/batch/create", {"inputs": inputs + inputs[:1]})
     assert too_many.status_code == 400
-    update = writable.post(f"{CONTACTS}/batch/update", {"inputs": [
-        {"id": ids[0], "properties": {"city": "Győr"}}, {"id": "1", "properties": {}}]})
+    update = writable.post(
+        f"{CONTACTS}/batch/update",
+        {"inputs": [{"id": ids[0], "properties": {"city": "Győr"}}, {"id": "1", "properties": {}}]},
+    )
     assert update.status_code == 207  # fmt: skip
     assert update.json()["results"][0]["properties"]["city"] == "Győr"
     assert update.json()["errors"][0]["context"] == {"ids": ["1"]}
