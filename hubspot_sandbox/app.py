@@ -1,4 +1,6 @@
-"""The sandbox's ASGI app: HubSpot CRM v3 deal routes, plus the `/__sandbox/` admin routes.
+"""The sandbox's ASGI app: the front door of every HubSpot route (deals in `deal_routes`, the other
+object types in `object_routes`, associations in `association_routes`, property definitions in
+`property_routes`), plus the `/__sandbox/` admin routes.
 
 A raw ASGI app rather than a framework, because every HubSpot route needs the same front door in
 the same order, and serving pages of 100 deals fast means little per-request overhead:
@@ -25,43 +27,35 @@ from urllib.parse import parse_qsl
 import orjson
 
 from hubspot_sandbox import errors
-from hubspot_sandbox.account import PropertySelection, SandboxAccount
+from hubspot_sandbox.account import SandboxAccount
 from hubspot_sandbox.admin import AdminRoutes
 from hubspot_sandbox.association_routes import AssociationRoutes
 from hubspot_sandbox.auth import (
-    CUSTOM_SCHEMA_READ,
-    DEALS_READ,
-    OWNERS_READ,
     TokenStore,
 )
 from hubspot_sandbox.config import SandboxConfig
 from hubspot_sandbox.crm_objects import CrmObjects
+from hubspot_sandbox.deal_routes import DealRoutes
 from hubspot_sandbox.exchange import (
     ApiError,
     Headers,
     Reply,
     Request,
     Route,
-    b64,
-    page_size,
     unb64,
-    with_results,
 )
 from hubspot_sandbox.faults import FaultInjector, fault_response
 from hubspot_sandbox.oauth import OAuthServer, expired_authentication
 from hubspot_sandbox.object_routes import ObjectRoutes
 from hubspot_sandbox.object_search import ObjectSearch
-from hubspot_sandbox.object_types import DEALS, resolve
+from hubspot_sandbox.object_types import resolve
 from hubspot_sandbox.property_routes import PropertyRoutes
 from hubspot_sandbox.ratelimit import RateLimiter, RateLimitPolicy
 from hubspot_sandbox.search import (
     DealSearch,
     SearchLimits,
-    SearchValidationError,
-    parse_search_request,
 )
 from hubspot_sandbox.stats import Stats
-from hubspot_sandbox.timestamps import iso_from_ms, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +113,7 @@ class SandboxApp:
         self.crm = CrmObjects(self.account)
         self.object_search = ObjectSearch()
         self.associations = AssociationRoutes(self)
+        self.deals = DealRoutes(self)
         self.search_limits = SearchLimits(
             max_filter_groups=config.max_filter_groups,
             max_filters_per_group=config.max_filters_per_group,
@@ -136,26 +131,13 @@ class SandboxApp:
         self.admin = AdminRoutes(self)
 
     def _routes(self) -> list[Route]:
-        t = _OBJECT_TYPE
+        # deals first: the generic object routes would match their paths too
         return [
-            Route("POST", re.compile(rf"/crm/v3/objects/{t}/search"),
-                  "POST /crm/v3/objects/deals/search", self.search_deals, DEALS_READ, True),
-            Route("POST", re.compile(rf"/crm/v3/objects/{t}/batch/read"),
-                  "POST /crm/v3/objects/deals/batch/read", self.batch_read, DEALS_READ),
-            Route("GET", re.compile(rf"/crm/v3/objects/{t}"),
-                  "GET /crm/v3/objects/deals", self.list_deals, DEALS_READ),
-            Route("GET", re.compile(rf"/crm/v3/objects/{t}/(?P<deal_id>[^/]+)"),
-                  "GET /crm/v3/objects/deals/{dealId}", self.get_deal, DEALS_READ),
-            Route("GET", re.compile(rf"/crm/v3/pipelines/{t}"),
-                  "GET /crm/v3/pipelines/deals", self.pipelines, DEALS_READ),
-            Route("GET", re.compile(r"/crm/v3/owners/?"),
-                  "GET /crm/v3/owners", self.owners, OWNERS_READ),
-            Route("GET", re.compile(r"/crm/v3/schemas/?"),
-                  "GET /crm/v3/schemas", self.schemas, CUSTOM_SCHEMA_READ),
+            *self.deals.routes(),
             *self.associations.routes(),
             *ObjectRoutes(self).routes(),
             *PropertyRoutes(self).routes(),
-        ]  # fmt: skip
+        ]
 
     # ------------------------------------------------------------------ ASGI plumbing
 
@@ -241,7 +223,7 @@ class SandboxApp:
 
     async def _hold(self, route: Route, scope: Scope) -> None:
         """Waits while `hold_from_deal` holds this list page (one starting at or past it)."""
-        if route.handler != self.list_deals:
+        if route.handler != self.deals.list_deals:
             return
         query = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace")))
         after = query.get("after", "")
@@ -353,183 +335,3 @@ class SandboxApp:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-    # ------------------------------------------------------------------ parameters
-
-    def _page_size(self, request: Request, default: int, maximum: int) -> int:
-        return page_size(request, default, maximum, self.config.over_limit == "reject")
-
-    def _deal_start(self, request: Request) -> int:
-        """The index a list page starts at: `after` is a deal id, plain or base64."""
-        after = request.param("after")
-        if not after:
-            return 0
-        text = after if after.isdigit() else unb64(after)
-        if text is None or not text.isdigit():
-            raise ApiError(
-                400, errors.validation(f"Invalid 'after' cursor {after!r}", request.correlation_id)
-            )
-        return self.account.first_index_with_id_at_least(int(text))
-
-    def _cursor(self, index: int) -> str:
-        deal_id = self.account.deal_id(index)
-        return deal_id if self.config.list_cursor == "id" else b64(deal_id)
-
-    def _render(
-        self,
-        request: Request,
-        indexes: list[int],
-        selection: PropertySelection,
-        history: list[str] | None,
-        associations: list[str] | None = None,
-    ) -> list[bytes]:
-        """Each deal's JSON; the pre-encoded fast path unless history or associations were
-        asked for."""
-        self.stats.deals_served += len(indexes)
-        if not history and not associations:
-            return self.account.deals_json(indexes, selection)
-        rendered = []
-        for index in indexes:
-            deal = self.account.wire_deal(index, selection)
-            if history:
-                deal["propertiesWithHistory"] = self.crm.history.history(index, history)
-            if associations:
-                inline = self.associations.inline(request, DEALS, index, associations)
-                if inline:
-                    deal["associations"] = inline
-            rendered.append(orjson.dumps(deal))
-        return rendered
-
-    # ------------------------------------------------------------------ HubSpot routes
-
-    def list_deals(self, request: Request, match: re.Match[str]) -> Reply:
-        history = request.names("propertiesWithHistory")
-        maximum = HISTORY_MAX_LIMIT if history else LIST_MAX_LIMIT
-        limit = self._page_size(request, 10, maximum)
-        archived = request.flag("archived")
-        selection = self.account.selection(request.names("properties"))
-        indexes, next_index = self.account.page_indexes(self._deal_start(request), limit, archived)
-        tail: dict[str, Any] = {}
-        if next_index is not None:
-            after = self._cursor(next_index)
-            tail["paging"] = {"next": {"after": after, "link": request.link(after)}}
-        associations = request.names("associations")
-        results = self._render(request, indexes, selection, history, associations)
-        return Reply(200, with_results({}, results, tail))
-
-    def get_deal(self, request: Request, match: re.Match[str]) -> Reply:
-        deal_id = match["deal_id"]
-        id_property = request.param("idProperty")
-        index = None
-        if id_property in (None, "", "hs_object_id"):
-            index = self.account.index_of(deal_id)
-        archived = request.flag("archived")
-        if index is None or self.account.is_archived(index) != archived:
-            raise ApiError(404, errors.not_found(request.correlation_id))
-        selection = self.account.selection(request.names("properties"))
-        history = request.names("propertiesWithHistory")
-        associations = request.names("associations")
-        return Reply(200, self._render(request, [index], selection, history, associations)[0])
-
-    def batch_read(self, request: Request, match: re.Match[str]) -> Reply:
-        cid = request.correlation_id
-        started = iso_from_ms(now_ms())
-        body = request.json()
-        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-            raise ApiError(400, errors.validation("'inputs' must be an array", cid))
-        inputs = body["inputs"]
-        if len(inputs) > BATCH_MAX_INPUTS:
-            raise ApiError(
-                400,
-                errors.validation(
-                    f"Batch input size of {len(inputs)} exceeds the limit of {BATCH_MAX_INPUTS}",
-                    cid,
-                ),
-            )
-        id_property = body.get("idProperty")
-        if id_property not in (None, "", "hs_object_id"):
-            raise ApiError(400, errors.validation(f"Unknown idProperty {id_property!r}", cid))
-        archived = request.flag("archived")
-        properties = body.get("properties")
-        selection = self.account.selection(
-            [str(p) for p in properties] if isinstance(properties, list) and properties else None
-        )
-        history = body.get("propertiesWithHistory")
-        history = [str(p) for p in history] if isinstance(history, list) else None
-        if history and len(inputs) > HISTORY_MAX_LIMIT:
-            raise ApiError(
-                400,
-                errors.validation(
-                    f"Batch input size of {len(inputs)} exceeds the limit of {HISTORY_MAX_LIMIT} "
-                    "when propertiesWithHistory is requested",
-                    cid,
-                ),
-            )
-        found: list[int] = []
-        missing: list[str] = []
-        for item in inputs:
-            raw = item.get("id") if isinstance(item, dict) else None
-            index = self.account.index_of(raw) if raw is not None else None
-            if index is None or self.account.is_archived(index) != archived:
-                missing.append(str(raw))
-            elif index not in found:
-                found.append(index)
-        tail: dict[str, Any] = {}
-        if missing:
-            tail["numErrors"] = 1
-            tail["errors"] = [
-                errors.batch_error(
-                    "OBJECT_NOT_FOUND",
-                    "Could not get some DEAL objects, they may be deleted or not exist. Check "
-                    "that ids are valid.",
-                    {"ids": missing},
-                )
-            ]
-        tail["startedAt"] = started
-        tail["completedAt"] = iso_from_ms(now_ms())
-        results = self._render(request, found, selection, history)
-        return Reply(207 if missing else 200, with_results({"status": "COMPLETE"}, results, tail))
-
-    def search_deals(self, request: Request, match: re.Match[str]) -> Reply:
-        try:
-            search = parse_search_request(request.json(), self.search_limits)
-        except SearchValidationError as exc:
-            raise ApiError(400, errors.validation(str(exc), request.correlation_id)) from None
-        try:
-            total, indexes = self.search.run(search)
-        except SearchValidationError as exc:
-            raise ApiError(400, errors.validation(str(exc), request.correlation_id)) from None
-        selection = self.account.selection(search.properties)
-        tail: dict[str, Any] = {}
-        if search.after + len(indexes) < total:
-            tail["paging"] = {"next": {"after": str(search.after + len(indexes))}}
-        results = self._render(request, indexes, selection, None)
-        return Reply(200, with_results({"total": total}, results, tail))
-
-    def pipelines(self, request: Request, match: re.Match[str]) -> Reply:
-        return Reply(200, {"results": self.account.pipelines()})
-
-    def owners(self, request: Request, match: re.Match[str]) -> Reply:
-        limit = self._page_size(request, OWNERS_DEFAULT_LIMIT, OWNERS_MAX_LIMIT)
-        owners = self.account.owners(archived=request.flag("archived"))
-        email = request.param("email")
-        if email:
-            owners = [o for o in owners if o["email"].lower() == email.strip().lower()]
-        after = request.param("after")
-        start = 0
-        if after:
-            text = after if after.isdigit() else unb64(after)
-            if text is None or not text.isdigit():
-                raise ApiError(
-                    400,
-                    errors.validation(f"Invalid 'after' cursor {after!r}", request.correlation_id),
-                )
-            start = int(text)
-        body: dict[str, Any] = {"results": owners[start : start + limit]}
-        if start + limit < len(owners):
-            cursor = b64(str(start + limit))
-            body["paging"] = {"next": {"after": cursor, "link": request.link(cursor)}}
-        return Reply(200, body)
-
-    def schemas(self, request: Request, match: re.Match[str]) -> Reply:
-        return Reply(200, {"results": []})
