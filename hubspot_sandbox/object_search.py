@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from hubspot_sandbox.records import ObjectStore
-from hubspot_sandbox.search import (
+from hubspot_sandbox.search_request import (
     Filter,
     SearchRequest,
     Typed,
