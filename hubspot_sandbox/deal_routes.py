@@ -27,6 +27,7 @@ from hubspot_sandbox.exchange import (
 )
 from hubspot_sandbox.object_types import DEALS
 from hubspot_sandbox.search import SearchValidationError, parse_search_request
+from hubspot_sandbox.stage_history import STAGE_PROPERTIES
 from hubspot_sandbox.timestamps import iso_from_ms, now_ms
 
 if TYPE_CHECKING:
@@ -91,15 +92,19 @@ class DealRoutes:
         selection: PropertySelection,
         history: list[str] | None,
         associations: list[str] | None = None,
+        requested: list[str] | None = None,
     ) -> list[bytes]:
-        """Each deal's JSON; the pre-encoded fast path unless history or associations were
-        asked for."""
+        """Each deal's JSON; the pre-encoded fast path unless history, associations or `hs_v2_*`
+        stage properties (among the `requested` names) were asked for."""
         self.app.stats.deals_served += len(indexes)
-        if not history and not associations:
+        stage_names = [n for n in requested or () if n in STAGE_PROPERTIES]
+        if not history and not associations and not stage_names:
             return self.app.account.deals_json(indexes, selection)
         rendered = []
         for index in indexes:
             deal = self.app.account.wire_deal(index, selection)
+            if stage_names:
+                deal["properties"].update(self.app.crm.history.stage_properties(index, stage_names))
             if history:
                 deal["propertiesWithHistory"] = self.app.crm.history.history(index, history)
             if associations:
@@ -124,7 +129,8 @@ class DealRoutes:
             after = self._cursor(next_index)
             tail["paging"] = {"next": {"after": after, "link": request.link(after)}}
         associations = request.names("associations")
-        results = self._render(request, indexes, selection, history, associations)
+        requested = request.names("properties")
+        results = self._render(request, indexes, selection, history, associations, requested)
         return Reply(200, with_results({}, results, tail))
 
     def get_deal(self, request: Request, match: re.Match[str]) -> Reply:
@@ -139,7 +145,9 @@ class DealRoutes:
         selection = self.app.account.selection(request.names("properties"))
         history = request.names("propertiesWithHistory")
         associations = request.names("associations")
-        return Reply(200, self._render(request, [index], selection, history, associations)[0])
+        requested = request.names("properties")
+        rendered = self._render(request, [index], selection, history, associations, requested)
+        return Reply(200, rendered[0])
 
     def batch_read(self, request: Request, match: re.Match[str]) -> Reply:
         cid = request.correlation_id
@@ -197,7 +205,8 @@ class DealRoutes:
             ]
         tail["startedAt"] = started
         tail["completedAt"] = iso_from_ms(now_ms())
-        results = self._render(request, found, selection, history)
+        requested = [str(p) for p in properties] if isinstance(properties, list) else None
+        results = self._render(request, found, selection, history, None, requested)
         return Reply(207 if missing else 200, with_results({"status": "COMPLETE"}, results, tail))
 
     def search_deals(self, request: Request, match: re.Match[str]) -> Reply:
@@ -213,7 +222,7 @@ class DealRoutes:
         tail: dict[str, Any] = {}
         if search.after + len(indexes) < total:
             tail["paging"] = {"next": {"after": str(search.after + len(indexes))}}
-        results = self._render(request, indexes, selection, None)
+        results = self._render(request, indexes, selection, None, None, search.properties)
         return Reply(200, with_results({"total": total}, results, tail))
 
     def pipelines(self, request: Request, match: re.Match[str]) -> Reply:

@@ -6,6 +6,7 @@ stepping back one stage and forward again (re-entries), all within [createdate,
 hs_lastmodifieddate]. Stage moves made through the admin routes append to that walk, so the
 newest entry always equals the deal's current `dealstage`. HubSpot lists history newest first;
 so does the sandbox. Other properties' history is their current value, stamped when last set.
+The `hs_v2_*` stage-calculated properties are derived from the same walk.
 """
 
 from __future__ import annotations
@@ -14,9 +15,18 @@ from typing import Any
 
 from hubspot_sandbox.account import SandboxAccount, mix64
 from hubspot_sandbox.catalog import PIPELINES, Stage
-from hubspot_sandbox.timestamps import iso_from_ms
+from hubspot_sandbox.timestamps import iso_from_ms, ms_from_iso
 
 _STAGES = {stage.id: (pipeline, stage) for pipeline in PIPELINES for stage in pipeline.stages}
+# HubSpot's stage-calculated properties, requested by name (the properties API does not list
+# them): `hs_v2_date_entered_{stageId}` and the rest, for every stage of every pipeline.
+ENTERED, EXITED = "hs_v2_date_entered_", "hs_v2_date_exited_"
+LATEST, CUMULATIVE = "hs_v2_latest_time_in_", "hs_v2_cumulative_time_in_"
+STAGE_PROPERTIES = {
+    prefix + stage_id: (prefix, stage_id)
+    for prefix in (ENTERED, EXITED, LATEST, CUMULATIVE)
+    for stage_id in _STAGES
+}
 _SOURCES = ("CRM_UI", "CRM_UI", "CRM_UI", "AUTOMATION_PLATFORM", "INTEGRATION")
 _FIRST_USER = 28_604_240
 
@@ -85,6 +95,35 @@ class StageHistory:
         """A stage change made through the admin routes (by a user in HubSpot's UI)."""
         moves = self._moves.setdefault(index, [])
         moves.append(_entry(stage_id, at_ms, 0))
+
+    def stage_properties(self, index: int, names: list[str]) -> dict[str, str | None]:
+        """The `hs_v2_*` stage properties among `names`, derived from the deal's stage history:
+        the last entry into and exit from each stage (ISO), the last completed stay and the sum
+        of completed stays (milliseconds, as strings); None where the deal never was there or
+        is there still."""
+        oldest_first = self.entries(index)[::-1]
+        stays: dict[str, list[tuple[int, int | None]]] = {}
+        for k, entry in enumerate(oldest_first):
+            left = oldest_first[k + 1]["timestamp"] if k + 1 < len(oldest_first) else None
+            stays.setdefault(entry["value"], []).append(
+                (ms_from_iso(entry["timestamp"]), None if left is None else ms_from_iso(left))
+            )
+        result: dict[str, str | None] = {}
+        for name in names:
+            prefix, stage_id = STAGE_PROPERTIES[name]
+            visits = stays.get(stage_id, [])
+            done = [(a, b) for a, b in visits if b is not None]
+            value: str | None = None
+            if prefix == ENTERED and visits:
+                value = iso_from_ms(visits[-1][0])
+            elif prefix == EXITED and visits and visits[-1][1] is not None:
+                value = iso_from_ms(visits[-1][1])  # type: ignore[arg-type]
+            elif prefix == LATEST and visits and visits[-1][1] is not None:
+                value = str(visits[-1][1] - visits[-1][0])  # type: ignore[operator]
+            elif prefix == CUMULATIVE and done:
+                value = str(sum(b - a for a, b in done))
+            result[name] = value
+        return result
 
     def history(self, index: int, names: list[str]) -> dict[str, list[dict[str, Any]]]:
         """`propertiesWithHistory` of one deal: unknown names are left out, like HubSpot."""

@@ -90,3 +90,42 @@ def test_admin_stage_moves_grow_the_history() -> None:
         assert after["properties"]["dealstage"] == "148302415"
         assert after["properties"]["pipeline"] == "75302811"
         assert after["updatedAt"] == "2026-07-04T10:00:00.000Z"
+
+
+def test_hs_v2_stage_properties_follow_the_history(sandbox: Sandbox) -> None:
+    acc, history = sandbox.account, sandbox.crm.history
+    prefixes = ("hs_v2_date_entered_", "hs_v2_date_exited_", "hs_v2_latest_time_in_",
+                "hs_v2_cumulative_time_in_")  # fmt: skip
+    stage_names = [f"{prefix}{stage}" for stage in STAGES_OF["default"] for prefix in prefixes]
+    params = {"limit": "100", "properties": ",".join(["dealstage", "pipeline", *stage_names])}
+    deals = sandbox.get("/crm/v3/objects/deals", params=params).json()["results"]
+    in_default = 0
+    for deal in deals:
+        props = deal["properties"]
+        index = acc.index_of(deal["id"])
+        assert {k: props[k] for k in stage_names} == history.stage_properties(index, stage_names)
+        if props["pipeline"] != "default":
+            assert {props[k] for k in stage_names} == {None}
+            continue
+        in_default += 1
+        current = props["dealstage"]
+        newest = history.entries(index)[0]
+        assert props[f"hs_v2_date_entered_{current}"] == newest["timestamp"]
+        assert props[f"hs_v2_date_exited_{current}"] is None
+        for stage in STAGES_OF["default"]:
+            entered, exited = (
+                props[f"hs_v2_date_entered_{stage}"],
+                props[f"hs_v2_date_exited_{stage}"],
+            )
+            if exited is not None and entered < exited:
+                assert int(props[f"hs_v2_latest_time_in_{stage}"]) == (
+                    ms_from_iso(exited) - ms_from_iso(entered))  # fmt: skip
+    assert in_default == 59
+    listed = {d["name"] for d in sandbox.get("/crm/v3/properties/deals").json()["results"]}
+    assert not {n for n in listed if n.startswith("hs_v2_")}
+    batch = sandbox.post(
+        "/crm/v3/objects/deals/batch/read",
+        {"inputs": [{"id": deals[0]["id"]}], "properties": stage_names[:2]},
+    ).json()
+    assert batch["results"][0]["properties"][stage_names[0]] == deals[0]["properties"][
+        stage_names[0]]  # fmt: skip
