@@ -70,5 +70,20 @@ class CrmObjects:
             result.append((deal, tuple(inverse_id(pair, i) for i in ids)))
         return result
 
+    def merge(self, name: str, primary: int, secondary: int, at_ms: int) -> int:
+        """Merges two records of one type; the deals linked to either are linked to the new
+        record (with the union of their association types)."""
+        store = self.stores[name]
+        linked = {old: list(self.associations.reverse(name, old)) for old in (primary, secondary)}
+        new = store.merge(primary, secondary, at_ms)
+        if name in self.associations.counts:
+            for old, deals in linked.items():
+                for deal in deals:
+                    ids = self.associations.links(deal, name).get(old, ())
+                    self.associations.set_link(deal, name, old, ())
+                    kept = self.associations.links(deal, name).get(new, ())
+                    self.associations.set_link(deal, name, new, tuple(dict.fromkeys(kept + ids)))
+        return new
+
     def summary(self) -> dict[str, object]:
         return {name: store.summary() for name, store in self.stores.items()}

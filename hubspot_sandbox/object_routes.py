@@ -62,6 +62,8 @@ class ObjectRoutes:
                   f"POST {name}/batch/update", self.batch_update, write),
             Route("POST", re.compile(rf"/crm/v3/objects/{o}/batch/archive"),
                   f"POST {name}/batch/archive", self.batch_archive, write),
+            Route("POST", re.compile(rf"/crm/v3/objects/{o}/merge"), f"POST {name}/merge",
+                  self.merge, write),
             Route("GET", re.compile(rf"/crm/v3/objects/{o}/?"), f"GET {name}", self.list, read),
             Route("POST", re.compile(rf"/crm/v3/objects/{o}/?"), f"POST {name}", self.create,
                   write),
@@ -160,6 +162,9 @@ class ObjectRoutes:
             try:
                 if id_property in (None, "", "hs_object_id"):
                     index = store.index_of(match["id"])
+                    # a merged-away id answers with the record it became, as on HubSpot
+                    merged = store.merged_into(index) if index is not None else None
+                    index = index if merged is None else merged
                 else:
                     index = object_writes.live_index(store, match["id"], id_property)
             except WriteError as exc:
@@ -272,6 +277,26 @@ class ObjectRoutes:
         if index is not None:
             store.archive(index, now_ms())
         return Reply(204, b"")
+
+    def merge(self, request: Request, match: re.Match[str]) -> Reply:
+        """`{"primaryObjectId", "objectIdToMerge"}` -> 200 with the new record."""
+        store = self._store(request, match)
+        body = json_object(request)
+        cid = request.correlation_id
+        ids = [body.get("primaryObjectId"), body.get("objectIdToMerge")]
+        indexes = [object_writes.live_index(store, i) for i in ids]
+        if None in ids or ids[0] == ids[1]:
+            raise ApiError(
+                400,
+                errors.validation(
+                    "primaryObjectId and objectIdToMerge must name two different records", cid
+                ),
+            )
+        if None in indexes:
+            raise ApiError(404, errors.not_found(cid))  # fmt: skip
+        new = self.app.crm.merge(store.kind.name, indexes[0], indexes[1], now_ms())  # type: ignore[arg-type]
+        keys = store.selection([*store.kind.default_properties, "hs_merged_object_ids"])
+        return Reply(200, store.wire(new, keys))
 
     def batch_create(self, request: Request, match: re.Match[str]) -> Reply:
         started = iso_from_ms(now_ms())

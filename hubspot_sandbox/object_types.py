@@ -28,6 +28,8 @@ from hubspot_sandbox.catalog import (
     PropertySpec,
 )
 
+ENUM_IDS = ("enumeration", "checkbox")  # HubSpot's type for hs_merged_object_ids
+
 INDUSTRIES = (("COMPUTER_SOFTWARE", "Computer Software"), ("RETAIL", "Retail"),
               ("FINANCIAL_SERVICES", "Financial Services"), ("HOSPITAL_HEALTH_CARE",
               "Hospital & Health Care"), ("LOGISTICS_AND_SUPPLY_CHAIN", "Logistics and Supply "
@@ -100,6 +102,9 @@ def _common(group: str, modified: str, owner: bool = True) -> list[PropertySpec]
         PropertySpec(modified, "Last Modified Date", DATETIME, group,
                      "Most recent timestamp of any property update for this record.",
                      hubspot_defined=True, read_only_value=True),
+        PropertySpec("hs_merged_object_ids", "Merged record IDs", ENUM_IDS, group,
+                     "The IDs of the records merged into this one.", hubspot_defined=True,
+                     read_only_value=True),
     ]  # fmt: skip
     if owner:
         specs.append(

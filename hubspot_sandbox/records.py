@@ -55,6 +55,7 @@ class ObjectStore:
         self._changed: dict[int, dict[str, str | None]] = {}
         self._created: list[tuple[int, dict[str, str | None]]] = []  # (createdate ms, values)
         self._unique_index: dict[str, int] | None = None
+        self._merged_into: dict[int, int] = {}  # merged-away index -> the record it became
         self.version = 0
 
     # ------------------------------------------------------------------ identity
@@ -94,7 +95,15 @@ class ObjectStore:
         return [self.record_id(i) for i in range(self.total) if i not in self._archived]
 
     def archived_ids(self) -> list[str]:
-        return [self.record_id(i) for i in sorted(self._archived)]
+        return [self.record_id(i) for i in sorted(self._archived) if i not in self._merged_into]
+
+    def merged_into(self, index: int) -> int | None:
+        """The live record a merged-away record became (following later merges), else None."""
+        if index not in self._merged_into:
+            return None
+        while index in self._merged_into:
+            index = self._merged_into[index]
+        return index
 
     def live_indexes(self) -> Iterator[int]:
         return (i for i in range(self.total) if i not in self._archived)
@@ -174,11 +183,16 @@ class ObjectStore:
         """Up to `limit` live (or archived) indexes from `start`, and where the next page starts."""
         page: list[int] = []
         index = start
+
+        def wanted(i: int) -> bool:
+            # merged-away records are in neither list, as on HubSpot
+            return (i in self._archived) == archived and i not in self._merged_into
+
         while index < self.total and len(page) < limit:
-            if (index in self._archived) == archived:
+            if wanted(index):
                 page.append(index)
             index += 1
-        while index < self.total and (index in self._archived) != archived:
+        while index < self.total and not wanted(index):
             index += 1
         return page, (index if index < self.total else None)
 
@@ -239,10 +253,30 @@ class ObjectStore:
         self.version += 1
         return True
 
+    def merge(self, primary: int, secondary: int, at_ms: int) -> int:
+        """Merges two live records into a new one with a new id, as HubSpot now does: the
+        primary's values win where it has one, `createdate` is the older one, and
+        `hs_merged_object_ids` lists every id merged into it. Both originals disappear."""
+        first, second = self.properties(primary), self.properties(secondary)
+        fixed = set(self.kind.always_included)
+        values = {k: v for k, v in second.items() if k not in fixed}
+        values.update({k: v for k, v in first.items() if k not in fixed and v not in (None, "")})
+        earlier = [v.get("hs_merged_object_ids") or "" for v in (first, second)]
+        merged = [x for text in earlier for x in text.split(";") if x]
+        merged += [self.record_id(primary), self.record_id(secondary)]
+        values["hs_merged_object_ids"] = ";".join(sorted(set(merged), key=int))
+        values["createdate"] = min(first["createdate"], second["createdate"])  # type: ignore[type-var]
+        for index in (primary, secondary):
+            self.archive(index, at_ms)
+        new = self.create(values, at_ms)
+        self._merged_into[primary] = self._merged_into[secondary] = new
+        return new
+
     def summary(self) -> dict[str, int]:
         return {
             "live": self.total - len(self._archived),
-            "archived": len(self._archived),
+            "archived": len(self._archived) - len(self._merged_into),
+            "merged": len(self._merged_into),
             "created": len(self._created),
             "changed": len(self._changed),
         }

@@ -165,7 +165,9 @@ def test_companies_and_contacts_definitions_exactly(sandbox: Sandbox) -> None:
     contacts = sandbox.get("/crm/v3/properties/contacts").json()["results"]
     assert [(d["name"], d["type"], d["fieldType"]) for d in contacts] == [
         ("hs_object_id", "number", "number"), ("createdate", "datetime", "date"),
-        ("lastmodifieddate", "datetime", "date"), ("hubspot_owner_id", "enumeration", "select"),
+        ("lastmodifieddate", "datetime", "date"),
+        ("hs_merged_object_ids", "enumeration", "checkbox"),
+        ("hubspot_owner_id", "enumeration", "select"),
         ("email", "string", "text"), ("firstname", "string", "text"),
         ("lastname", "string", "text"), ("phone", "phone_number", "phonenumber"),
         ("company", "string", "text"), ("jobtitle", "string", "text"),

@@ -196,4 +196,43 @@ def test_admin_changes_to_companies(writable: Sandbox) -> None:
     assert fresh["properties"]["name"] == "Fresh AG"
     assert fresh["createdAt"] == "2026-07-02T13:46:40.000Z"
     summary = server.admin("GET", "account")["objects"]["companies"]
-    assert summary == {"live": 98, "archived": 3, "created": 1, "changed": 1}
+    assert summary == {"live": 98, "archived": 3, "merged": 0, "created": 1, "changed": 1}
+
+
+def test_merging_two_contacts_makes_a_new_record_and_moves_their_deals(writable: Sandbox) -> None:
+    crm = writable.crm
+    contacts = crm.stores["contacts"]
+    linked = [c for c in contacts.live_indexes() if crm.links_of("contacts", c, "deals")]
+    primary, secondary = linked[20], linked[21]
+    deals = sorted(
+        {d for c in (primary, secondary) for d, _ in crm.links_of("contacts", c, "deals")}
+    )
+    ids = [contacts.record_id(primary), contacts.record_id(secondary)]
+    resp = writable.post(
+        f"{CONTACTS}/merge", {"primaryObjectId": ids[0], "objectIdToMerge": ids[1]}
+    )
+    assert resp.status_code == 200
+    merged = resp.json()
+    assert int(merged["id"]) > max(int(i) for i in ids)
+    assert merged["properties"]["hs_merged_object_ids"] == ";".join(ids)
+    assert merged["properties"]["email"] == contacts.value(primary, "email")
+    assert merged["createdAt"] == contacts.value(primary, "createdate")
+    for old in ids:
+        again = writable.get(f"{CONTACTS}/{old}", params={"properties": "email"}).json()
+        assert again["id"] == merged["id"]
+    listed = [c["id"] for c in writable.get(CONTACTS, params={"limit": "100", "after": ids[0]})
+              .json()["results"]]  # fmt: skip
+    assert ids[0] not in listed and ids[1] not in listed
+    gone = [c["id"] for c in writable.get(CONTACTS, params={"archived": "true", "limit": "100"})
+            .json()["results"]]  # fmt: skip
+    assert ids[0] not in gone and ids[1] not in gone
+    back = writable.get(f"/crm/v4/objects/contacts/{merged['id']}/associations/deals").json()
+    assert [r["toObjectId"] for r in back["results"]] == [
+        writable.account.deal_id_int(d) for d in deals]  # fmt: skip
+    deal_side = writable.get(f"/crm/v4/objects/deals/{writable.account.deal_id(deals[0])}"
+                             "/associations/contacts").json()  # fmt: skip
+    assert int(merged["id"]) in [r["toObjectId"] for r in deal_side["results"]]
+    assert not {int(i) for i in ids} & {r["toObjectId"] for r in deal_side["results"]}
+    twice = writable.post(f"{CONTACTS}/merge", {"primaryObjectId": ids[0],
+                                                "objectIdToMerge": merged["id"]})  # fmt: skip
+    assert twice.status_code == 404
