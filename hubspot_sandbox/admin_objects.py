@@ -83,8 +83,8 @@ class ObjectAdmin:
                                       "category": exc.category})  # fmt: skip
 
     def associate(self, request: Request, body: dict[str, Any]) -> Reply:
-        """{"dealId", "toObjectType", "toObjectId", "typeIds": [...] ([] removes),
-        "bumpModified"?: false, "modifiedAt"?}"""
+        """{"dealId", "toObjectType", "toObjectId" (or "toObjectIds": [...]), "typeIds": [...]
+        ([] removes), "bumpModified"?: false, "modifiedAt"?}"""
         account = self.app.account
         deal = account.index_of(body.get("dealId"))
         if deal is None:
@@ -93,18 +93,26 @@ class ObjectAdmin:
         if kind is None or kind.name not in TARGETS:
             raise ValueError(f"'toObjectType' must be one of {list(TARGETS)}")
         store = self.app.crm.stores[kind.name]
-        target = store.index_of(body.get("toObjectId"))
-        if target is None:
-            raise UnknownRecord(str(body.get("toObjectId")))
+        raw_ids = body.get("toObjectIds", [body.get("toObjectId")])
+        if not isinstance(raw_ids, list):
+            raise ValueError("'toObjectIds' must be an array of record ids")
+        targets = []
+        for raw in raw_ids:
+            target = store.index_of(raw)
+            if target is None:
+                raise UnknownRecord(str(raw))
+            targets.append(target)
         type_ids = body.get("typeIds", [])
         known = {t.type_id for t in TYPES[("deals", kind.name)]}
         if not isinstance(type_ids, list) or not set(type_ids) <= known:
             raise ValueError(f"'typeIds' must be a subset of {sorted(known)}")
-        self.app.crm.associations.set_link(deal, kind.name, target, tuple(type_ids))
+        for target in targets:
+            self.app.crm.associations.set_link(deal, kind.name, target, tuple(type_ids))
         if body.get("bumpModified"):
             at = _at(body, "modifiedAt")
             account.modify([account.deal_id(deal)], {}, at)
-            store.update(target, {}, at)
+            for target in targets:
+                store.update(target, {}, at)
         links = self.app.crm.deal_links(deal, kind.name)
         return Reply(200, {"dealId": account.deal_id(deal), "toObjectType": kind.name,
                            "links": {store.record_id(t): list(ids)

@@ -150,3 +150,47 @@ def test_admin_association_changes_do_not_touch_modified_dates() -> None:
         assert bumped["toObjectType"] == "contacts"
         after = s.get(server.url(f"/crm/v3/objects/deals/{acc.deal_id(deal)}"), headers=headers)
         assert after.json()["updatedAt"] == "2026-07-02T00:00:00.000Z"
+
+
+def test_more_than_500_associations_page_in_v4_and_cap_at_100_inline() -> None:
+    token = make_token()
+    with SandboxServer(deals=2_000, seed=3, tokens=[token]) as server, requests.Session() as s:
+        crm = server.crm()
+        acc, contacts = crm.account, crm.stores["contacts"]
+        deal = next(d for d in range(2_000) if not acc.is_archived(d))
+        targets = [contacts.record_id(c) for c in list(contacts.live_indexes())[:620]]
+        server.admin("POST", "associations", {"dealId": acc.deal_id(deal), "typeIds": [3],
+                                              "toObjectType": "contacts",
+                                              "toObjectIds": targets})  # fmt: skip
+        seeded = [contacts.record_id(c) for c in crm.deal_links(deal, "contacts")]
+        expected = sorted({*targets, *seeded}, key=int)
+        headers = {"Authorization": f"Bearer {token}"}
+        url = server.url(f"/crm/v4/objects/deals/{acc.deal_id(deal)}/associations/contacts")
+        first = s.get(url, headers=headers).json()
+        assert len(first["results"]) == 500
+        second = s.get(url, params={"after": first["paging"]["next"]["after"]}, headers=headers)
+        assert "paging" not in second.json()
+        got = [r["toObjectId"] for r in first["results"] + second.json()["results"]]
+        assert got == [int(i) for i in expected] and len(got) == 621
+        batch = "/crm/v4/associations/deals/contacts/batch/read"
+        page1 = s.post(server.url(batch), json={"inputs": [{"id": acc.deal_id(deal)}]},
+                       headers=headers).json()["results"][0]  # fmt: skip
+        assert len(page1["to"]) == 500 and page1["paging"]["next"]["after"] == "500"
+        page2 = s.post(
+            server.url(batch),
+            json={"inputs": [{"id": acc.deal_id(deal), "after": "500"}]},
+            headers=headers,
+        ).json()["results"][0]
+        assert [t["toObjectId"] for t in page1["to"] + page2["to"]] == got  # fmt: skip
+        inline = s.get(
+            server.url(f"/crm/v3/objects/deals/{acc.deal_id(deal)}"),
+            params={"associations": "contacts"},
+            headers=headers,
+        ).json()
+        block = inline["associations"]["contacts"]
+        assert len(block["results"]) == 100
+        assert block["paging"]["next"]["link"].startswith(
+            f"{server.base_url}/crm/v3/objects/0-3/{acc.deal_id(deal)}/associations/0-1?after="
+        )
+        v3 = s.get(block["paging"]["next"]["link"], headers=headers).json()
+        assert [r["id"] for r in v3["results"]] == expected[100:600]
