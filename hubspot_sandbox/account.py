@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from hubspot_sandbox import catalog
+from hubspot_sandbox import catalog, sample_data
 from hubspot_sandbox.catalog import (
     ALWAYS_INCLUDED,
     BOOL,
@@ -46,6 +46,7 @@ from hubspot_sandbox.catalog import (
     TEXTAREA,
     PropertySpec,
 )
+from hubspot_sandbox.property_wire import legacy_property_definition, property_definition
 from hubspot_sandbox.timestamps import (
     date_from_ms,
     iso_bytes_from_ms,
@@ -136,7 +137,7 @@ class SandboxAccount:
         self._span = CREATED_UNTIL_MS - CREATED_FROM_MS
         self._slot = max(1, self._span // max(1, deals))
 
-        self._owners = catalog.owners(seed, owners)
+        self._owners = sample_data.owners(seed, owners)
         live_owner_ids = [o["id"] for o in self._owners if not o["archived"]]
         owner_options = tuple((o["id"], f"{o['firstName']} {o['lastName']}") for o in self._owners)
         self._standard = catalog.standard_property_specs(owner_options)
@@ -194,13 +195,13 @@ class SandboxAccount:
             else:
                 amount = _format_number(rng.uniform(100, 250_000))
             forecast = _format_number(float(amount) * float(stage.probability)) if amount else None
-            company = rng.choice(catalog.COMPANIES)
-            product = rng.choice(catalog.PRODUCTS)
+            company = rng.choice(sample_data.COMPANIES)
+            product = rng.choice(sample_data.PRODUCTS)
             name = f"{company} – {product}"
             if rng.random() < 0.3:
                 name = f"{name} {rng.randrange(2021, 2027)}"
             r = rng.random()
-            description = None if r < 0.45 else "" if r < 0.5 else rng.choice(catalog.TEXTS)
+            description = None if r < 0.45 else "" if r < 0.5 else rng.choice(sample_data.TEXTS)
             closes = rng.random() < (0.95 if stage.closed else 0.7)
             close_offset = (
                 rng.randrange(1, 365) * _DAY_MS + rng.randrange(_DAY_MS) if closes else None
@@ -490,11 +491,11 @@ class SandboxAccount:
 
     def property_definitions(self) -> list[dict[str, Any]]:
         """`GET /crm/v3/properties/deals` results."""
-        return [catalog.property_definition(s) for s in self._specs.values()]
+        return [property_definition(s) for s in self._specs.values()]
 
     def legacy_property_definitions(self) -> list[dict[str, Any]]:
         """`GET /properties/v2/deals/properties` (a bare array)."""
-        return [catalog.legacy_property_definition(s) for s in self._specs.values()]
+        return [legacy_property_definition(s) for s in self._specs.values()]
 
     def pipelines(self) -> list[dict[str, Any]]:
         """`GET /crm/v3/pipelines/deals` results."""
@@ -812,10 +813,10 @@ def _custom_value(spec: PropertySpec, null_share: float, rng: random.Random) -> 
         return ""  # HubSpot returns "" for cleared values
     kind = spec.kind
     if kind == STRING:
-        text = rng.choice(catalog.TEXTS)
+        text = rng.choice(sample_data.TEXTS)
         return f"{text} #{rng.randrange(1000)}" if rng.random() < 0.5 else text
     if kind == TEXTAREA:
-        return "\n".join(rng.sample(catalog.TEXTS, rng.randrange(1, 4)))
+        return "\n".join(rng.sample(sample_data.TEXTS, rng.randrange(1, 4)))
     if kind == NUMBER:
         r = rng.random()
         if r < 0.4:
@@ -836,5 +837,5 @@ def _custom_value(spec: PropertySpec, null_share: float, rng: random.Random) -> 
     if kind == BOOL:
         return rng.choice(("true", "false"))
     if kind == PHONE:
-        return rng.choice(catalog.PHONES)
+        return rng.choice(sample_data.PHONES)
     raise AssertionError(kind)

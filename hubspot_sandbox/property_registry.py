@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from hubspot_sandbox.catalog import PropertySpec, property_definition
+from hubspot_sandbox.catalog import PropertySpec
+from hubspot_sandbox.property_wire import property_definition
 from hubspot_sandbox.timestamps import iso_from_ms
 
 # HubSpot's documented valid fieldType values for each property type.

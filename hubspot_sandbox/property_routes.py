@@ -15,10 +15,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from hubspot_sandbox import errors
-from hubspot_sandbox.catalog import legacy_property_definition
 from hubspot_sandbox.exchange import ApiError, Reply, Request, Route, json_object
 from hubspot_sandbox.object_types import resolve
 from hubspot_sandbox.property_registry import PropertyRegistry, PropertyWriteError
+from hubspot_sandbox.property_wire import legacy_property_definition
 from hubspot_sandbox.timestamps import iso_from_ms, ms_from_iso, now_ms
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from hubspot_sandbox import catalog
+from hubspot_sandbox import sample_data
 from hubspot_sandbox.object_types import INDUSTRIES, LEAD_LABELS, LEAD_STAGES, LEAD_TYPES
 
 Values = dict[str, str | None]
@@ -29,37 +29,37 @@ def _pick(rng: random.Random, values: tuple, empty: float = 0.1) -> str | None:
 
 
 def _slug(text: str) -> str:
-    ascii_text = catalog._ascii(text)
+    ascii_text = sample_data.ascii_fold(text)
     return "".join(c for c in ascii_text if c.isalnum()) or "co"
 
 
 def company(rng: random.Random, index: int, owners: list[str]) -> Values:
-    name = rng.choice(catalog.COMPANIES)
+    name = rng.choice(sample_data.COMPANIES)
     return {
         "name": f"{name} {index}" if rng.random() < 0.5 else name,
         "domain": f"{_slug(name)}{index}.example.com",
         "industry": _pick(rng, tuple(v for v, _ in INDUSTRIES)),
         "city": _pick(rng, _CITIES),
         "country": _pick(rng, ("Germany", "Switzerland", "Brazil", "Japan", "Poland", "USA")),
-        "phone": _pick(rng, catalog.PHONES, 0.3),
+        "phone": _pick(rng, sample_data.PHONES, 0.3),
         "numberofemployees": str(rng.randrange(1, 5_000)) if rng.random() < 0.8 else None,
         "annualrevenue": str(rng.randrange(1, 900) * 10_000) if rng.random() < 0.6 else None,
         "lifecyclestage": _pick(rng, _STAGES),
-        "description": _pick(rng, catalog.TEXTS, 0.5),
+        "description": _pick(rng, sample_data.TEXTS, 0.5),
         "hubspot_owner_id": rng.choice(owners) if rng.random() < 0.85 else None,
     }
 
 
 def contact(rng: random.Random, index: int, owners: list[str]) -> Values:
-    first = rng.choice(catalog._FIRST_NAMES)
-    last = rng.choice(catalog._LAST_NAMES)
+    first = rng.choice(sample_data.FIRST_NAMES)
+    last = rng.choice(sample_data.LAST_NAMES)
     email = f"{_slug(first)}.{_slug(last)}.{index}@example.org"
     return {
         "email": email,
         "firstname": first,
         "lastname": last if rng.random() < 0.95 else "",
-        "phone": _pick(rng, catalog.PHONES, 0.4),
-        "company": _pick(rng, catalog.COMPANIES, 0.3),
+        "phone": _pick(rng, sample_data.PHONES, 0.4),
+        "company": _pick(rng, sample_data.COMPANIES, 0.3),
         "jobtitle": _pick(rng, tuple(t for t in _TITLES if t)),
         "lifecyclestage": _pick(rng, _STAGES),
         "city": _pick(rng, _CITIES),
@@ -72,18 +72,20 @@ def line_item(rng: random.Random, index: int, owners: list[str]) -> Values:
     quantity = rng.randrange(1, 50)
     price = rng.randrange(1, 2_000) * 5
     return {
-        "name": rng.choice(catalog.PRODUCTS),
+        "name": rng.choice(sample_data.PRODUCTS),
         "quantity": str(quantity),
         "price": str(price),
         "amount": str(quantity * price),
         "hs_sku": f"SKU-{rng.randrange(10_000):04d}" if rng.random() < 0.8 else None,
-        "description": _pick(rng, catalog.TEXTS, 0.6),
+        "description": _pick(rng, sample_data.TEXTS, 0.6),
     }
 
 
 def lead(rng: random.Random, index: int, owners: list[str]) -> Values:
     return {
-        "hs_lead_name": f"{rng.choice(catalog._FIRST_NAMES)} {rng.choice(catalog._LAST_NAMES)}",
+        "hs_lead_name": " ".join(
+            (rng.choice(sample_data.FIRST_NAMES), rng.choice(sample_data.LAST_NAMES))
+        ),
         "hs_lead_type": _pick(rng, tuple(v for v, _ in LEAD_TYPES)),
         "hs_lead_label": _pick(rng, tuple(v for v, _ in LEAD_LABELS)),
         "hs_pipeline": "lead-pipeline-id",
