@@ -31,6 +31,7 @@ from hubspot_sandbox.timestamps import iso_from_ms, now_ms
 
 if TYPE_CHECKING:
     from hubspot_sandbox.app import SandboxApp
+    from hubspot_sandbox.crm_objects import CrmObjects
 
 V4_PAGE = 500
 V3_INLINE_CAP = 100
@@ -51,7 +52,7 @@ class AssociationRoutes:
         self.app = app
 
     @property
-    def crm(self):  # noqa: ANN201 - the app's CrmObjects
+    def crm(self) -> CrmObjects:
         return self.app.crm
 
     def routes(self) -> list[Route]:

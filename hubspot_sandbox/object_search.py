@@ -1,7 +1,7 @@
 """`POST /crm/v3/objects/{object}/search` for the generic object types.
 
 The request is validated by the deals' `parse_search_request` and each filter is typed by the
-deals' `_value_predicate`, so both answer with the same semantics and limits. Only the execution
+deals' `value_predicate`, so both answer with the same semantics and limits. Only the execution
 differs: the generic stores are small, so a query scans the live records once and caches the
 matching indexes until the store changes. `query` looks for every word in the type's text
 properties (contacts: names, email, phone, company), as a prefix of a word or inside an email.
@@ -17,9 +17,9 @@ from hubspot_sandbox.search_request import (
     Filter,
     SearchRequest,
     Typed,
-    _tokens,
-    _value_predicate,
     stored_converter,
+    value_predicate,
+    word_tokens,
 )
 
 
@@ -54,7 +54,7 @@ class ObjectSearch:
 
     def _predicate(self, store: ObjectStore, f: Filter) -> Callable[[dict], bool]:
         spec = store.registry.spec_type(f.property)
-        test = _value_predicate(f, spec[0] if spec else None, bool(spec and spec[1] == "checkbox"))
+        test = value_predicate(f, spec[0] if spec else None, bool(spec and spec[1] == "checkbox"))
         typed = self._typed(store, f.property)
         return lambda values: test(typed(values))
 
@@ -64,7 +64,7 @@ class ObjectSearch:
 
         def check(values: dict) -> bool:
             texts = [str(values.get(n) or "").lower() for n in names]
-            tokens = [t for text in texts for t in _tokens(text)]
+            tokens = [t for text in texts for t in word_tokens(text)]
             return all(
                 any(t.startswith(w) for t in tokens) or any(w in text for text in texts)
                 for w in words

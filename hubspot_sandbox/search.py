@@ -21,10 +21,10 @@ from hubspot_sandbox.search_request import (
     SearchRequest,
     SearchValidationError,
     Typed,
-    _filter_converter,
-    _value_predicate,
+    filter_converter,
     parse_search_request,
     stored_converter,
+    value_predicate,
 )
 
 # Operators on hs_object_id and createdate that narrow the index range instead of filtering.
@@ -151,7 +151,7 @@ class DealSearch:
         return lo, max(lo, hi), residual
 
     def _id_bounds(self, f: Filter) -> tuple[int, int]:
-        convert = _filter_converter("number", f.property)
+        convert = filter_converter("number", f.property)
         at_least = self.account.first_index_with_id_at_least
         x = convert(f.value)
         assert isinstance(x, float)
@@ -173,7 +173,7 @@ class DealSearch:
         return at_least(math.ceil(x)), at_least(math.floor(high) + 1)
 
     def _created_bounds(self, f: Filter) -> tuple[int, int]:
-        convert = _filter_converter("datetime", f.property)
+        convert = filter_converter("datetime", f.property)
         at_least = self.account.first_index_created_at_least
         x = convert(f.value)
         assert isinstance(x, int)
@@ -228,7 +228,7 @@ class DealSearch:
         acc = self.account
         spec = acc.property_spec(f.property)
         prop_type = spec.type if spec else None
-        test = _value_predicate(f, prop_type, multi=bool(spec and spec.field_type == "checkbox"))
+        test = value_predicate(f, prop_type, multi=bool(spec and spec.field_type == "checkbox"))
         column = acc.template_column(f.property) if spec else None
         if column is None:
             getter = self.typed_getter(f.property)

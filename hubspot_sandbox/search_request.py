@@ -254,7 +254,7 @@ def stored_converter(prop_type: str | None) -> Callable[[str], Typed]:
     return str.lower
 
 
-def _filter_converter(prop_type: str | None, name: str) -> Callable[[Any], Typed]:
+def filter_converter(prop_type: str | None, name: str) -> Callable[[Any], Typed]:
     def convert(value: Any) -> Typed:
         try:
             if prop_type == "number":
@@ -274,13 +274,13 @@ def _filter_converter(prop_type: str | None, name: str) -> Callable[[Any], Typed
     return convert
 
 
-def _tokens(text: str) -> list[str]:
+def word_tokens(text: str) -> list[str]:
     return [t for t in _TOKEN_SPLIT.split(text) if t]
 
 
-def _value_predicate(f: Filter, prop_type: str | None, multi: bool) -> Callable[[Typed], bool]:
+def value_predicate(f: Filter, prop_type: str | None, multi: bool) -> Callable[[Typed], bool]:
     """A test on the typed value (None = no value) for one filter."""
-    convert = _filter_converter(prop_type, f.property)
+    convert = filter_converter(prop_type, f.property)
     op = f.operator
     if op == "HAS_PROPERTY":
         return lambda v: v is not None
@@ -292,7 +292,7 @@ def _value_predicate(f: Filter, prop_type: str | None, multi: bool) -> Callable[
         def contains(v: Typed) -> bool:
             if v is None:
                 return False
-            return any(fnmatchcase(t, pattern) for t in _tokens(str(v)))
+            return any(fnmatchcase(t, pattern) for t in word_tokens(str(v)))
 
         if op == "CONTAINS_TOKEN":
             return contains
