@@ -82,6 +82,7 @@ def _limiter(config: SandboxConfig) -> RateLimiter:
             daily_max=config.daily_limit,
             search_headers=config.search_rate_limit_headers,
             search_bucket=config.search_bucket,
+            association_max=config.association_rate_limit,
             retry_after=config.retry_after,
             advertised_max_when_off=config.advertised_rate_limit,
         )
@@ -286,7 +287,7 @@ class SandboxApp:
                 else expired_authentication(cid, expired_at, self.tokens.clock()),
                 [(b"x-hubspot-auth-failure", b"401 Unauthorized")],
             )
-        verdict = self.limiter.check(token, route.search)
+        verdict = self.limiter.check(token, route.search, route.associations)
         scope = route.scope_for(match)
         if not self.tokens.allows(token, scope):
             return Reply(403, errors.missing_scopes(cid, [scope]), verdict.headers)

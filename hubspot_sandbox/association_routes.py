@@ -64,7 +64,7 @@ class AssociationRoutes:
                   self.v4_list, self._scope),
             Route("POST", re.compile(rf"/crm/v4/associations/{obj}/{to}/batch/read"),
                   "POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read",
-                  self.v4_batch_read, self._scope),
+                  self.v4_batch_read, self._scope, associations=True),
             Route("GET", re.compile(rf"/crm/v4/associations/{obj}/{to}/labels"),
                   "GET /crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
                   self.labels, self._scope),

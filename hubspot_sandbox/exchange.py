@@ -91,6 +91,7 @@ class Route:
     handler: Handler
     scope: str | Callable[[re.Match[str]], str]
     search: bool = False
+    associations: bool = False  # counted in the association bucket, not the ten-secondly one
 
     def scope_for(self, match: re.Match[str]) -> str:
         return self.scope if isinstance(self.scope, str) else self.scope(match)

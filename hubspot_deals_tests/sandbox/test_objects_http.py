@@ -219,3 +219,22 @@ def test_rate_limits_and_faults_apply_to_the_new_routes() -> None:
         resp = s.get(server.url("/crm/v4/objects/deals/1/associations/companies"),
                      headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
         assert resp.status_code == 502 and resp.headers["Content-Type"].startswith("text/html")
+
+
+def test_association_batch_reads_draw_on_a_bucket_of_their_own() -> None:
+    token = make_token()
+    with (
+        SandboxServer(deals=200, tokens=[token], rate_limit=2, association_rate_limit=3) as server,
+        requests.Session() as s,
+    ):
+        headers = {"Authorization": f"Bearer {token}"}
+        batch = server.url("/crm/v4/associations/deals/companies/batch/read")
+        body = {"inputs": [{"id": server.account().deal_id(0)}]}
+        reads = [s.post(batch, json=body, headers=headers, timeout=30) for _ in range(4)]
+        assert [r.status_code == 429 for r in reads] == [False, False, False, True]
+        assert [r.headers["X-HubSpot-RateLimit-Remaining"] for r in reads] == ["2", "1", "0", "0"]
+        assert reads[0].headers["X-HubSpot-RateLimit-Max"] == "3"
+        assert reads[3].json()["policyName"] == "TEN_SECONDLY_ROLLING"
+        lists = [s.get(server.url("/crm/v3/objects/contacts"), headers=headers, timeout=30)
+                 for _ in range(3)]  # fmt: skip
+        assert [r.status_code for r in lists] == [200, 200, 429]
