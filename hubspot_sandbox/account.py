@@ -29,32 +29,31 @@ from typing import Any
 
 import orjson
 
-from hubspot_sandbox import catalog
+from hubspot_sandbox import catalog, sample_data
+from hubspot_sandbox.account_changes import AccountChanges, InvalidChange, UnknownDeal
 from hubspot_sandbox.catalog import (
     ALWAYS_INCLUDED,
-    BOOL,
-    CHECKBOX,
-    DATE,
-    DATETIME,
     DEFAULT_PROPERTIES,
-    NUMBER,
-    PHONE,
     PIPELINES,
-    READ_ONLY_PROPERTIES,
-    SELECT,
-    STRING,
-    TEXTAREA,
     PropertySpec,
 )
+from hubspot_sandbox.deal_fragments import DealFragments
+from hubspot_sandbox.deal_values import custom_value, format_number
+from hubspot_sandbox.property_wire import legacy_property_definition, property_definition
 from hubspot_sandbox.timestamps import (
-    date_from_ms,
     iso_bytes_from_ms,
     iso_from_ms,
     ms_from_iso,
-    now_ms,
 )
 
-__all__ = ["DEFAULT_PROPERTIES", "ALWAYS_INCLUDED", "SandboxAccount", "PropertySelection"]
+__all__ = [
+    "ALWAYS_INCLUDED",
+    "DEFAULT_PROPERTIES",
+    "InvalidChange",
+    "PropertySelection",
+    "SandboxAccount",
+    "UnknownDeal",
+]
 
 _MASK = (1 << 64) - 1
 FIRST_DEAL_ID = 10_000_000_000
@@ -81,20 +80,6 @@ def mix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def _format_number(value: float) -> str:
-    """HubSpot's number strings: "500", "1234.5" (no trailing zeros, no exponent)."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-class UnknownDeal(LookupError):
-    """An id the account has never had."""
-
-
-class InvalidChange(ValueError):
-    """A change the admin routes refuse: unknown or read-only property, bad value."""
-
-
 @dataclass(frozen=True)
 class PropertySelection:
     """Which properties a request wants, resolved once per distinct request.
@@ -108,7 +93,7 @@ class PropertySelection:
     keys: tuple[str, ...] | None
 
 
-class SandboxAccount:
+class SandboxAccount(AccountChanges):
     """A HubSpot account with `deals` deals (live and archived), generated from `seed`.
 
     Same arguments give byte-identical data in every process. Archived deals are an exact
@@ -136,7 +121,7 @@ class SandboxAccount:
         self._span = CREATED_UNTIL_MS - CREATED_FROM_MS
         self._slot = max(1, self._span // max(1, deals))
 
-        self._owners = catalog.owners(seed, owners)
+        self._owners = sample_data.owners(seed, owners)
         live_owner_ids = [o["id"] for o in self._owners if not o["archived"]]
         owner_options = tuple((o["id"], f"{o['firstName']} {o['lastName']}") for o in self._owners)
         self._standard = catalog.standard_property_specs(owner_options)
@@ -160,7 +145,7 @@ class SandboxAccount:
                 self._group_of[spec.name] = g
         self._all_groups = tuple(range(len(self._group_specs)))
         self._selections: dict[frozenset[str], PropertySelection] = {}
-        self._fragments: dict[PropertySelection, _Fragments] = {}
+        self._fragments: dict[PropertySelection, DealFragments] = {}
 
         archived = round(deals * archived_share)
         picked = random.Random(f"hubspot-sandbox:{seed}:archived").sample(range(deals), archived)
@@ -192,15 +177,15 @@ class SandboxAccount:
             elif r < 0.55:
                 amount = str(rng.randrange(1, 500) * 100)
             else:
-                amount = _format_number(rng.uniform(100, 250_000))
-            forecast = _format_number(float(amount) * float(stage.probability)) if amount else None
-            company = rng.choice(catalog.COMPANIES)
-            product = rng.choice(catalog.PRODUCTS)
+                amount = format_number(rng.uniform(100, 250_000))
+            forecast = format_number(float(amount) * float(stage.probability)) if amount else None
+            company = rng.choice(sample_data.COMPANIES)
+            product = rng.choice(sample_data.PRODUCTS)
             name = f"{company} – {product}"
             if rng.random() < 0.3:
                 name = f"{name} {rng.randrange(2021, 2027)}"
             r = rng.random()
-            description = None if r < 0.45 else "" if r < 0.5 else rng.choice(catalog.TEXTS)
+            description = None if r < 0.45 else "" if r < 0.5 else rng.choice(sample_data.TEXTS)
             closes = rng.random() < (0.95 if stage.closed else 0.7)
             close_offset = (
                 rng.randrange(1, 365) * _DAY_MS + rng.randrange(_DAY_MS) if closes else None
@@ -210,7 +195,7 @@ class SandboxAccount:
                 "amount": amount,
                 "dealstage": stage.id,
                 "pipeline": pipeline.id,
-                "hs_deal_stage_probability": _format_number(float(stage.probability)),
+                "hs_deal_stage_probability": format_number(float(stage.probability)),
                 "hs_forecast_amount": forecast,
                 "hs_is_closed": "true" if stage.closed else "false",
                 "hs_is_closed_won": "true" if stage.won else "false",
@@ -233,7 +218,7 @@ class SandboxAccount:
         first = group * _GROUP_SIZE
         nulls = [0.05 + 0.30 * (((first + k) * 0.6180339887) % 1) for k in range(len(specs))]
         return [
-            {spec.name: _custom_value(spec, nulls[k], rng) for k, spec in enumerate(specs)}
+            {spec.name: custom_value(spec, nulls[k], rng) for k, spec in enumerate(specs)}
             for _ in range(1 << _GROUP_BITS)
         ]
 
@@ -314,7 +299,7 @@ class SandboxAccount:
         if fragments is None:
             if len(self._fragments) >= 8:
                 self._fragments.clear()
-            fragments = self._fragments[selection] = _Fragments(self, selection)
+            fragments = self._fragments[selection] = DealFragments(self, selection)
         salt, core_mult, mults = self._salt, self._core_mult, self._group_mults
         core_shift, group_shift = 64 - _CORE_BITS, 64 - _GROUP_BITS
         core_rows = self._core_rows
@@ -490,11 +475,11 @@ class SandboxAccount:
 
     def property_definitions(self) -> list[dict[str, Any]]:
         """`GET /crm/v3/properties/deals` results."""
-        return [catalog.property_definition(s) for s in self._specs.values()]
+        return [property_definition(s) for s in self._specs.values()]
 
     def legacy_property_definitions(self) -> list[dict[str, Any]]:
         """`GET /properties/v2/deals/properties` (a bare array)."""
-        return [catalog.legacy_property_definition(s) for s in self._specs.values()]
+        return [legacy_property_definition(s) for s in self._specs.values()]
 
     def pipelines(self) -> list[dict[str, Any]]:
         """`GET /crm/v3/pipelines/deals` results."""
@@ -628,120 +613,6 @@ class SandboxAccount:
                 return p
             p = q
 
-    # ------------------------------------------------------------------ mutations (overlay)
-
-    def _coerce(self, properties: dict[str, Any]) -> dict[str, str | None]:
-        """Validates names and turns values into HubSpot's wire strings."""
-        result: dict[str, str | None] = {}
-        for name, value in properties.items():
-            if name not in self._specs:
-                raise InvalidChange(f"unknown deal property {name!r}")
-            if name in READ_ONLY_PROPERTIES:
-                raise InvalidChange(f"property {name!r} is read-only")
-            if value is None or isinstance(value, str):
-                result[name] = value
-            elif isinstance(value, bool):
-                result[name] = "true" if value else "false"
-            elif isinstance(value, int | float):
-                result[name] = (
-                    _format_number(float(value)) if isinstance(value, float) else str(value)
-                )
-            else:
-                raise InvalidChange(f"value of {name!r} must be a string, number, bool or null")
-        return result
-
-    def _indexes(self, deal_ids: Iterable[str | int]) -> list[int]:
-        indexes = []
-        for deal_id in deal_ids:
-            index = self.index_of(deal_id)
-            if index is None:
-                raise UnknownDeal(str(deal_id))
-            indexes.append(index)
-        return list(dict.fromkeys(indexes))
-
-    def _apply(self, indexes: Iterable[int], change: dict[str, str | None]) -> int:
-        count = 0
-        changed = self._changed
-        for index in indexes:
-            previous = changed.get(index)
-            # one shared dict for every deal edited at once keeps bulk edits cheap
-            changed[index] = change if previous is None else {**previous, **change}
-            count += 1
-        self.version += 1
-        return count
-
-    def modify(
-        self,
-        deal_ids: Iterable[str | int],
-        properties: dict[str, Any],
-        modified_at_ms: int | None = None,
-    ) -> tuple[int, str]:
-        """Sets properties on deals and bumps hs_lastmodifieddate/updatedAt (to now by default).
-
-        Returns (deals changed, the new hs_lastmodifieddate)."""
-        change = self._coerce(properties)
-        indexes = self._indexes(deal_ids)
-        stamp = iso_from_ms(now_ms() if modified_at_ms is None else modified_at_ms)
-        change["hs_lastmodifieddate"] = stamp
-        return self._apply(indexes, change), stamp
-
-    def bulk_edit(
-        self,
-        name: str,
-        value: Any,
-        count: int | None = None,
-        deal_ids: Iterable[str | int] | None = None,
-        modified_at_ms: int | None = None,
-    ) -> tuple[int, str]:
-        """Sets one property on the first `count` live deals (or on `deal_ids`) with ONE shared
-        hs_lastmodifieddate, like a HubSpot bulk edit or import."""
-        change = self._coerce({name: value})
-        if deal_ids is not None:
-            indexes = self._indexes(deal_ids)
-        else:
-            if count is None or count < 0:
-                raise InvalidChange("give either ids or a count >= 0")
-            indexes, _ = self.page_indexes(0, count, archived=False)
-        stamp = iso_from_ms(now_ms() if modified_at_ms is None else modified_at_ms)
-        change["hs_lastmodifieddate"] = stamp
-        return self._apply(indexes, change), stamp
-
-    def archive(
-        self, deal_ids: Iterable[str | int], archived_at_ms: int | None = None
-    ) -> list[str]:
-        """Archives deals (archived=true, archivedAt) WITHOUT bumping hs_lastmodifieddate, like
-        HubSpot. Returns the ids that were live before."""
-        indexes = self._indexes(deal_ids)
-        stamp = iso_from_ms(now_ms() if archived_at_ms is None else archived_at_ms)
-        newly = [i for i in indexes if i not in self._archived]
-        for index in newly:
-            self._archived.add(index)
-            self._archived_at[index] = stamp
-        if newly:
-            self._archived_sorted = sorted(self._archived)
-            self.version += 1
-        return [self.deal_id(i) for i in newly]
-
-    def create(
-        self, deals: Iterable[dict[str, Any]], created_at_ms: int | None = None
-    ) -> list[str]:
-        """Creates deals with ids above every existing one; each dict holds properties to set on
-        top of generated values. createdate = hs_lastmodifieddate = created_at_ms (or now)."""
-        changes = [self._coerce(props) for props in deals]
-        stamp = now_ms() if created_at_ms is None else created_at_ms
-        last = self.created_ms(self.total_deals - 1) if self.total_deals else stamp
-        if stamp < last:
-            self._createdate_monotonic = False
-        ids = []
-        for change in changes:
-            index = self.total_deals
-            self._created_ms.append(stamp)
-            if change:
-                self._changed[index] = change
-            ids.append(self.deal_id(index))
-        self.version += 1
-        return ids
-
     def summary(self) -> dict[str, Any]:
         """What `GET /__sandbox/account` reports."""
         return {
@@ -759,82 +630,3 @@ class SandboxAccount:
             "lastDealId": self.deal_id(self.total_deals - 1) if self.total_deals else None,
             "version": self.version,
         }
-
-
-class _Fragments:
-    """JSON of a selection's properties in each template row (`"k":"v",...` without braces),
-    encoded on first use."""
-
-    def __init__(self, account: SandboxAccount, selection: PropertySelection) -> None:
-        keys = selection.keys
-        wanted = set(account.property_names() if keys is None else keys)
-        self.close = "closedate" in wanted
-        self.won = "hs_closed_won_date" in wanted
-        self.core_keys = [k for k in account._core_names if k in wanted]
-        self.groups = selection.groups
-        self._group_keys = {
-            g: [s.name for s in account._group_specs[g] if s.name in wanted] for g in self.groups
-        }
-        self._core_rows = account._core_rows
-        self._group_tables = account._group_tables
-        self._core: list[bytes | None] = [None] * len(self._core_rows)
-        self._rows: dict[int, list[bytes | None]] = {
-            g: [None] * len(self._group_tables[g]) for g in self.groups
-        }
-
-    def core_fragment(self, row: int) -> bytes:
-        fragment = self._core[row]
-        if fragment is None:
-            values = self._core_rows[row][0]
-            fragment = orjson.dumps({k: values[k] for k in self.core_keys})[1:-1]
-            self._core[row] = fragment
-        return fragment
-
-    def encoded_rows(self, group: int) -> list[bytes | None]:
-        """The group's fragment cache itself: None where a row is not encoded yet."""
-        return self._rows[group]
-
-    def group_fragment(self, group: int, row: int) -> bytes:
-        rows = self._rows[group]
-        fragment = rows[row]
-        if fragment is None:
-            values = self._group_tables[group][row]
-            fragment = orjson.dumps({k: values[k] for k in self._group_keys[group]})[1:-1]
-            rows[row] = fragment
-        return fragment
-
-
-def _custom_value(spec: PropertySpec, null_share: float, rng: random.Random) -> str | None:
-    r = rng.random()
-    if r < null_share:
-        return None
-    if r < null_share + 0.02:
-        return ""  # HubSpot returns "" for cleared values
-    kind = spec.kind
-    if kind == STRING:
-        text = rng.choice(catalog.TEXTS)
-        return f"{text} #{rng.randrange(1000)}" if rng.random() < 0.5 else text
-    if kind == TEXTAREA:
-        return "\n".join(rng.sample(catalog.TEXTS, rng.randrange(1, 4)))
-    if kind == NUMBER:
-        r = rng.random()
-        if r < 0.4:
-            return str(rng.randrange(0, 100_000))
-        if r < 0.8:
-            return _format_number(rng.uniform(-500, 100_000))
-        return str(rng.randrange(0, 10))
-    if kind == SELECT:
-        return rng.choice(spec.options)[0]
-    if kind == CHECKBOX:
-        count = rng.randrange(1, min(4, len(spec.options)) + 1)
-        picked = sorted(rng.sample(range(len(spec.options)), count))
-        return ";".join(spec.options[i][0] for i in picked)
-    if kind == DATETIME:
-        return iso_from_ms(rng.randrange(1_546_300_800_000, 1_798_761_600_000))
-    if kind == DATE:
-        return date_from_ms(rng.randrange(1_546_300_800_000, 1_798_761_600_000))
-    if kind == BOOL:
-        return rng.choice(("true", "false"))
-    if kind == PHONE:
-        return rng.choice(catalog.PHONES)
-    raise AssertionError(kind)

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from hubspot_sandbox import errors
 from hubspot_sandbox.account import InvalidChange, UnknownDeal
+from hubspot_sandbox.admin_objects import OBJECT_ROUTE, ObjectAdmin
 from hubspot_sandbox.auth import parse_token_spec
 from hubspot_sandbox.exchange import ApiError, Reply, Request
+from hubspot_sandbox.records import UnknownRecord
 from hubspot_sandbox.stats import Stats
 from hubspot_sandbox.timestamps import ms_from_filter_value
 
@@ -26,6 +28,7 @@ _REVOKE = re.compile(r"/__sandbox/tokens/(?P<token>[^/]+)/revoke")
 class AdminRoutes:
     def __init__(self, app: SandboxApp) -> None:
         self.app = app
+        self.objects = ObjectAdmin(app)
         self._routes: dict[tuple[str, str], Callable[[Request], Reply]] = {
             ("GET", "/__sandbox/health"): self.health,
             ("GET", "/__sandbox/stats"): self.stats,
@@ -37,15 +40,22 @@ class AdminRoutes:
             ("POST", "/__sandbox/deals/bulk-edit"): self.bulk_edit,
             ("POST", "/__sandbox/deals/create"): self.create,
             ("POST", "/__sandbox/conditions"): self.conditions,
+            ("POST", "/__sandbox/deals/move-stage"): lambda r: self.objects.move_stage(
+                r, self._body(r)
+            ),
+            ("POST", "/__sandbox/associations"): lambda r: self.objects.associate(r, self._body(r)),
         }
 
     def handle(self, request: Request) -> Reply:
         cid = request.correlation_id
         handler = self._routes.get((request.method, request.path.rstrip("/")))
         revoke = _REVOKE.fullmatch(request.path)
+        objects = OBJECT_ROUTE.fullmatch(request.path)
         try:
             if handler is not None:
                 return handler(request)
+            if objects is not None and request.method == "POST":
+                return self.objects.objects(request, objects, self._body(request))
             if revoke is not None and request.method == "POST":
                 return self.revoke(request, revoke["token"])
             return Reply(
@@ -57,6 +67,8 @@ class AdminRoutes:
             return Reply(400, errors.validation(str(exc), cid))
         except UnknownDeal as exc:
             return Reply(404, errors.not_found(cid, f"No deal with id {exc}"))
+        except UnknownRecord as exc:
+            return Reply(404, errors.not_found(cid, f"No record with id {exc}"))
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
@@ -135,7 +147,7 @@ class AdminRoutes:
         return Reply(200, {**now, "holdFromDeal": hold})
 
     def account(self, request: Request) -> Reply:
-        return Reply(200, self.app.account.summary())
+        return Reply(200, {**self.app.account.summary(), "objects": self.app.crm.summary()})
 
     def add_token(self, request: Request) -> Reply:
         body = self._body(request)
@@ -165,6 +177,7 @@ class AdminRoutes:
         count, stamp = self.app.account.modify(
             self._ids(body), properties, self._ms(body, "modifiedAt")
         )
+        self.objects.record_stage_changes(self._ids(body), properties, stamp)
         return Reply(200, {"modified": count, "modifiedAt": stamp})
 
     def archive(self, request: Request) -> Reply:
@@ -187,6 +200,9 @@ class AdminRoutes:
         edited, stamp = self.app.account.bulk_edit(
             name, body.get("value"), count, ids, self._ms(body, "modifiedAt")
         )
+        if name == "dealstage":
+            edited_ids = ids or self.app.account.live_deal_ids()[:edited]
+            self.objects.record_stage_changes(edited_ids, {name: body.get("value")}, stamp)
         return Reply(200, {"edited": edited, "modifiedAt": stamp})
 
     def create(self, request: Request) -> Reply:

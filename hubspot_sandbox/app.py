@@ -1,4 +1,6 @@
-"""The sandbox's ASGI app: HubSpot CRM v3 deal routes, plus the `/__sandbox/` admin routes.
+"""The sandbox's ASGI app: the front door of every HubSpot route (deals in `deal_routes`, the other
+object types in `object_routes`, associations in `association_routes`, property definitions in
+`property_routes`), plus the `/__sandbox/` admin routes.
 
 A raw ASGI app rather than a framework, because every HubSpot route needs the same front door in
 the same order, and serving pages of 100 deals fast means little per-request overhead:
@@ -12,8 +14,6 @@ Every response carries `X-HubSpot-Correlation-Id`; JSON is `application/json;cha
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import dataclasses
 import logging
 import random
@@ -21,35 +21,41 @@ import re
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
 from hubspot_sandbox import errors
-from hubspot_sandbox.account import PropertySelection, SandboxAccount
+from hubspot_sandbox.account import SandboxAccount
 from hubspot_sandbox.admin import AdminRoutes
+from hubspot_sandbox.association_routes import AssociationRoutes
 from hubspot_sandbox.auth import (
-    CUSTOM_SCHEMA_READ,
-    DEAL_SCHEMA_READ,
-    DEALS_READ,
-    OWNERS_READ,
     TokenStore,
 )
 from hubspot_sandbox.config import SandboxConfig
-from hubspot_sandbox.exchange import ApiError, Headers, Reply, Request
+from hubspot_sandbox.crm_objects import CrmObjects
+from hubspot_sandbox.deal_routes import DealRoutes
+from hubspot_sandbox.exchange import (
+    ApiError,
+    Headers,
+    Reply,
+    Request,
+    Route,
+    unb64,
+)
 from hubspot_sandbox.faults import FaultInjector, fault_response
 from hubspot_sandbox.oauth import OAuthServer, expired_authentication
+from hubspot_sandbox.object_routes import ObjectRoutes
+from hubspot_sandbox.object_search import ObjectSearch
+from hubspot_sandbox.object_types import resolve
+from hubspot_sandbox.property_routes import PropertyRoutes
 from hubspot_sandbox.ratelimit import RateLimiter, RateLimitPolicy
 from hubspot_sandbox.search import (
     DealSearch,
     SearchLimits,
-    SearchValidationError,
-    parse_search_request,
 )
 from hubspot_sandbox.stats import Stats
-from hubspot_sandbox.timestamps import iso_from_ms, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -66,39 +72,6 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    name: str
-    handler: Callable[[Request, re.Match[str]], Reply]
-    scope: str
-    search: bool = False
-
-
-def _with_results(head: dict[str, Any], results: list[bytes], tail: dict[str, Any]) -> bytes:
-    """A JSON object `{...head, "results": [...], ...tail}` around pre-encoded results."""
-    parts = [b"{"]
-    if head:
-        parts += (orjson.dumps(head)[1:-1], b",")
-    parts += (b'"results":[', b",".join(results), b"]")
-    if tail:
-        parts += (b",", orjson.dumps(tail)[1:-1])
-    parts.append(b"}")
-    return b"".join(parts)
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def _unb64(text: str) -> str | None:
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-
-
 def _limiter(config: SandboxConfig) -> RateLimiter:
     return RateLimiter(
         RateLimitPolicy(
@@ -109,6 +82,7 @@ def _limiter(config: SandboxConfig) -> RateLimiter:
             daily_max=config.daily_limit,
             search_headers=config.search_rate_limit_headers,
             search_bucket=config.search_bucket,
+            association_max=config.association_rate_limit,
             retry_after=config.retry_after,
             advertised_max_when_off=config.advertised_rate_limit,
         )
@@ -137,6 +111,10 @@ class SandboxApp:
         self.limiter = _limiter(config)
         self.faults = FaultInjector(config.fault_rate, config.fault_codes, config.fault_seed)
         self.search = DealSearch(self.account)
+        self.crm = CrmObjects(self.account)
+        self.object_search = ObjectSearch()
+        self.associations = AssociationRoutes(self)
+        self.deals = DealRoutes(self)
         self.search_limits = SearchLimits(
             max_filter_groups=config.max_filter_groups,
             max_filters_per_group=config.max_filters_per_group,
@@ -154,28 +132,13 @@ class SandboxApp:
         self.admin = AdminRoutes(self)
 
     def _routes(self) -> list[Route]:
-        t = _OBJECT_TYPE
+        # deals first: the generic object routes would match their paths too
         return [
-            Route("POST", re.compile(rf"/crm/v3/objects/{t}/search"),
-                  "POST /crm/v3/objects/deals/search", self.search_deals, DEALS_READ, True),
-            Route("POST", re.compile(rf"/crm/v3/objects/{t}/batch/read"),
-                  "POST /crm/v3/objects/deals/batch/read", self.batch_read, DEALS_READ),
-            Route("GET", re.compile(rf"/crm/v3/objects/{t}"),
-                  "GET /crm/v3/objects/deals", self.list_deals, DEALS_READ),
-            Route("GET", re.compile(rf"/crm/v3/objects/{t}/(?P<deal_id>[^/]+)"),
-                  "GET /crm/v3/objects/deals/{dealId}", self.get_deal, DEALS_READ),
-            Route("GET", re.compile(rf"/crm/v3/pipelines/{t}"),
-                  "GET /crm/v3/pipelines/deals", self.pipelines, DEALS_READ),
-            Route("GET", re.compile(r"/crm/v3/owners/?"),
-                  "GET /crm/v3/owners", self.owners, OWNERS_READ),
-            Route("GET", re.compile(rf"/crm/v3/properties/{t}"),
-                  "GET /crm/v3/properties/deals", self.properties, DEAL_SCHEMA_READ),
-            Route("GET", re.compile(r"/crm/v3/schemas/?"),
-                  "GET /crm/v3/schemas", self.schemas, CUSTOM_SCHEMA_READ),
-            Route("GET", re.compile(r"/properties/v2/(?:deals|deal)/properties/?"),
-                  "GET /properties/v2/deals/properties", self.legacy_properties,
-                  DEAL_SCHEMA_READ),
-        ]  # fmt: skip
+            *self.deals.routes(),
+            *self.associations.routes(),
+            *ObjectRoutes(self).routes(),
+            *PropertyRoutes(self).routes(),
+        ]
 
     # ------------------------------------------------------------------ ASGI plumbing
 
@@ -223,7 +186,7 @@ class SandboxApp:
             return
         await self._add_latency()
         route, match = self._match(scope["method"], path)
-        route_name = route.name if route else "unmatched"
+        route_name = self._route_name(route, match)
         if self.hold_from_deal is not None and match is not None and route is not None:
             await self._hold(route, scope)
         code = self.faults.draw()
@@ -238,6 +201,20 @@ class SandboxApp:
         self.stats.count(route_name, reply.status)
         await self._send_json(send, reply.status, reply.body, correlation_id, reply.headers)
 
+    @staticmethod
+    def _route_name(route: Route | None, match: re.Match[str] | None) -> str:
+        """The stats key: the route's name, with the object type a generic route served."""
+        if route is None:
+            return "unmatched"
+        groups = match.groupdict() if match is not None else {}
+        name = route.name
+        for group, placeholder in (("object", "{objectType}"), ("from_type", "{fromObjectType}"),
+                                   ("to_type", "{toObjectType}")):  # fmt: skip
+            kind = resolve(groups[group]) if groups.get(group) else None
+            if kind is not None:
+                name = name.replace(placeholder, kind.name)
+        return name
+
     async def _add_latency(self) -> None:
         delay = self.config.latency_ms
         if self.config.latency_jitter_ms:
@@ -247,11 +224,11 @@ class SandboxApp:
 
     async def _hold(self, route: Route, scope: Scope) -> None:
         """Waits while `hold_from_deal` holds this list page (one starting at or past it)."""
-        if route.handler != self.list_deals:
+        if route.handler != self.deals.list_deals:
             return
         query = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace")))
         after = query.get("after", "")
-        text = after if after.isdigit() else _unb64(after) if after else "0"
+        text = after if after.isdigit() else unb64(after) if after else "0"
         if text is None or not text.isdigit():
             return  # the route answers the bad cursor
         start = self.account.first_index_with_id_at_least(int(text)) if after else 0
@@ -310,9 +287,10 @@ class SandboxApp:
                 else expired_authentication(cid, expired_at, self.tokens.clock()),
                 [(b"x-hubspot-auth-failure", b"401 Unauthorized")],
             )
-        verdict = self.limiter.check(token, route.search)
-        if not self.tokens.allows(token, route.scope):
-            return Reply(403, errors.missing_scopes(cid, [route.scope]), verdict.headers)
+        verdict = self.limiter.check(token, route.search, route.associations)
+        scope = route.scope_for(match)
+        if not self.tokens.allows(token, scope):
+            return Reply(403, errors.missing_scopes(cid, [scope]), verdict.headers)
         if verdict.rejected_by is not None:
             self.stats.rate_limited[verdict.rejected_by] += 1
             group = f"publicapi:private_app-api-calls-ten-secondly:{zlib.crc32(token.encode()) % 10_000_000}:{self.portal_id}"  # noqa: E501
@@ -358,219 +336,3 @@ class SandboxApp:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-    # ------------------------------------------------------------------ parameters
-
-    def _page_size(self, request: Request, default: int, maximum: int) -> int:
-        raw = request.param("limit")
-        if raw is None or raw == "":
-            return default
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise ApiError(
-                400,
-                errors.validation(f"limit must be an integer, got {raw!r}", request.correlation_id),
-            ) from None
-        if limit < 1:
-            raise ApiError(
-                400, errors.validation("limit must be at least 1", request.correlation_id)
-            )
-        if limit > maximum:
-            if self.config.over_limit == "reject":
-                raise ApiError(
-                    400,
-                    errors.validation(f"limit must be at most {maximum}", request.correlation_id),
-                )
-            return maximum
-        return limit
-
-    def _deal_start(self, request: Request) -> int:
-        """The index a list page starts at: `after` is a deal id, plain or base64."""
-        after = request.param("after")
-        if not after:
-            return 0
-        text = after if after.isdigit() else _unb64(after)
-        if text is None or not text.isdigit():
-            raise ApiError(
-                400, errors.validation(f"Invalid 'after' cursor {after!r}", request.correlation_id)
-            )
-        return self.account.first_index_with_id_at_least(int(text))
-
-    def _cursor(self, index: int) -> str:
-        deal_id = self.account.deal_id(index)
-        return deal_id if self.config.list_cursor == "id" else _b64(deal_id)
-
-    def _history(self, index: int, names: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """`propertiesWithHistory`: the current value, stamped when it was last set."""
-        acc = self.account
-        changed = acc.changed_properties(index) or {}
-        history: dict[str, list[dict[str, Any]]] = {}
-        for name in names:
-            if acc.property_spec(name) is None:
-                continue
-            value = acc.property_value(index, name)
-            if value is None:
-                history[name] = []
-                continue
-            stamp = (
-                changed["hs_lastmodifieddate"]
-                if name in changed and "hs_lastmodifieddate" in changed
-                else iso_from_ms(acc.created_ms(index))
-            )
-            user = 28_604_240 + index % 7
-            history[name] = [
-                {
-                    "value": value,
-                    "timestamp": stamp,
-                    "sourceType": "CRM_UI",
-                    "sourceId": f"userId:{user}",
-                    "updatedByUserId": user,
-                }
-            ]
-        return history
-
-    def _render(
-        self, indexes: list[int], selection: PropertySelection, history: list[str] | None
-    ) -> list[bytes]:
-        """Each deal's JSON; the pre-encoded fast path unless history was asked for."""
-        self.stats.deals_served += len(indexes)
-        if not history:
-            return self.account.deals_json(indexes, selection)
-        rendered = []
-        for index in indexes:
-            deal = self.account.wire_deal(index, selection)
-            deal["propertiesWithHistory"] = self._history(index, history)
-            rendered.append(orjson.dumps(deal))
-        return rendered
-
-    # ------------------------------------------------------------------ HubSpot routes
-
-    def list_deals(self, request: Request, match: re.Match[str]) -> Reply:
-        history = request.names("propertiesWithHistory")
-        maximum = HISTORY_MAX_LIMIT if history else LIST_MAX_LIMIT
-        limit = self._page_size(request, 10, maximum)
-        archived = request.flag("archived")
-        selection = self.account.selection(request.names("properties"))
-        indexes, next_index = self.account.page_indexes(self._deal_start(request), limit, archived)
-        tail: dict[str, Any] = {}
-        if next_index is not None:
-            after = self._cursor(next_index)
-            tail["paging"] = {"next": {"after": after, "link": request.link(after)}}
-        return Reply(200, _with_results({}, self._render(indexes, selection, history), tail))
-
-    def get_deal(self, request: Request, match: re.Match[str]) -> Reply:
-        deal_id = match["deal_id"]
-        id_property = request.param("idProperty")
-        index = None
-        if id_property in (None, "", "hs_object_id"):
-            index = self.account.index_of(deal_id)
-        archived = request.flag("archived")
-        if index is None or self.account.is_archived(index) != archived:
-            raise ApiError(404, errors.not_found(request.correlation_id))
-        selection = self.account.selection(request.names("properties"))
-        history = request.names("propertiesWithHistory")
-        return Reply(200, self._render([index], selection, history)[0])
-
-    def batch_read(self, request: Request, match: re.Match[str]) -> Reply:
-        cid = request.correlation_id
-        started = iso_from_ms(now_ms())
-        body = request.json()
-        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-            raise ApiError(400, errors.validation("'inputs' must be an array", cid))
-        inputs = body["inputs"]
-        if len(inputs) > BATCH_MAX_INPUTS:
-            raise ApiError(
-                400,
-                errors.validation(
-                    f"Batch input size of {len(inputs)} exceeds the limit of {BATCH_MAX_INPUTS}",
-                    cid,
-                ),
-            )
-        id_property = body.get("idProperty")
-        if id_property not in (None, "", "hs_object_id"):
-            raise ApiError(400, errors.validation(f"Unknown idProperty {id_property!r}", cid))
-        archived = request.flag("archived")
-        properties = body.get("properties")
-        selection = self.account.selection(
-            [str(p) for p in properties] if isinstance(properties, list) and properties else None
-        )
-        history = body.get("propertiesWithHistory")
-        history = [str(p) for p in history] if isinstance(history, list) else None
-        found: list[int] = []
-        missing: list[str] = []
-        for item in inputs:
-            raw = item.get("id") if isinstance(item, dict) else None
-            index = self.account.index_of(raw) if raw is not None else None
-            if index is None or self.account.is_archived(index) != archived:
-                missing.append(str(raw))
-            elif index not in found:
-                found.append(index)
-        tail: dict[str, Any] = {}
-        if missing:
-            tail["numErrors"] = 1
-            tail["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not get some DEAL objects, they may be deleted or not "
-                    "exist. Check that ids are valid.",
-                    "context": {"ids": missing},
-                }
-            ]
-        tail["startedAt"] = started
-        tail["completedAt"] = iso_from_ms(now_ms())
-        results = self._render(found, selection, history)
-        return Reply(207 if missing else 200, _with_results({"status": "COMPLETE"}, results, tail))
-
-    def search_deals(self, request: Request, match: re.Match[str]) -> Reply:
-        try:
-            search = parse_search_request(request.json(), self.search_limits)
-        except SearchValidationError as exc:
-            raise ApiError(400, errors.validation(str(exc), request.correlation_id)) from None
-        try:
-            total, indexes = self.search.run(search)
-        except SearchValidationError as exc:
-            raise ApiError(400, errors.validation(str(exc), request.correlation_id)) from None
-        selection = self.account.selection(search.properties)
-        tail: dict[str, Any] = {}
-        if search.after + len(indexes) < total:
-            tail["paging"] = {"next": {"after": str(search.after + len(indexes))}}
-        results = self._render(indexes, selection, None)
-        return Reply(200, _with_results({"total": total}, results, tail))
-
-    def pipelines(self, request: Request, match: re.Match[str]) -> Reply:
-        return Reply(200, {"results": self.account.pipelines()})
-
-    def owners(self, request: Request, match: re.Match[str]) -> Reply:
-        limit = self._page_size(request, OWNERS_DEFAULT_LIMIT, OWNERS_MAX_LIMIT)
-        owners = self.account.owners(archived=request.flag("archived"))
-        email = request.param("email")
-        if email:
-            owners = [o for o in owners if o["email"].lower() == email.strip().lower()]
-        after = request.param("after")
-        start = 0
-        if after:
-            text = after if after.isdigit() else _unb64(after)
-            if text is None or not text.isdigit():
-                raise ApiError(
-                    400,
-                    errors.validation(f"Invalid 'after' cursor {after!r}", request.correlation_id),
-                )
-            start = int(text)
-        body: dict[str, Any] = {"results": owners[start : start + limit]}
-        if start + limit < len(owners):
-            cursor = _b64(str(start + limit))
-            body["paging"] = {"next": {"after": cursor, "link": request.link(cursor)}}
-        return Reply(200, body)
-
-    def properties(self, request: Request, match: re.Match[str]) -> Reply:
-        if request.flag("archived"):
-            return Reply(200, {"results": []})
-        return Reply(200, {"results": self.account.property_definitions()})
-
-    def legacy_properties(self, request: Request, match: re.Match[str]) -> Reply:
-        return Reply(200, self.account.legacy_property_definitions())
-
-    def schemas(self, request: Request, match: re.Match[str]) -> Reply:
-        return Reply(200, {"results": []})

@@ -57,6 +57,11 @@ class SandboxConfig:
     rate_limit_window_ms: int = _knob(10_000, "length of the rolling burst window")
     search_rate_limit: int = _knob(5, "search requests per second per account (0: unlimited)")
     search_window_ms: int = _knob(1_000, "length of the search window")
+    association_rate_limit: int = _knob(
+        100,
+        "v4 association batch reads per token per rate-limit window, a bucket of their own "
+        "(HubSpot's Free/Starter figure; 0: unlimited)",
+    )
     daily_limit: int = _knob(250_000, "requests per day per account (0: unlimited)")
     search_rate_limit_headers: str = _knob(
         "none",

@@ -20,6 +20,18 @@ def error(message: str, correlation_id: str, category: str, **extra: Any) -> dic
     }
 
 
+def batch_error(
+    category: str, message: str, context: dict[str, list[str]], sub_category: str | None = None
+) -> dict[str, Any]:
+    """One entry of a batch answer's `errors` (HubSpot's `StandardError`: `errors` and `links`
+    are required by its spec, and HubSpot's own clients refuse an entry without them)."""
+    entry: dict[str, Any] = {"status": "error", "category": category}
+    if sub_category is not None:
+        entry["subCategory"] = sub_category
+    entry.update(message=message, context=context, errors=[], links={})
+    return entry
+
+
 def invalid_authentication(correlation_id: str) -> dict[str, Any]:
     return error(
         "Authentication credentials not found. This API supports OAuth 2.0 authentication and "

@@ -30,6 +30,7 @@ from hubspot_sandbox.account import SandboxAccount
 from hubspot_sandbox.auth import generate_token, parse_token_spec
 from hubspot_sandbox.cli import TOKENS_ENV
 from hubspot_sandbox.config import SandboxConfig
+from hubspot_sandbox.crm_objects import CrmObjects
 
 _STARTED = re.compile(r"HubSpot sandbox on (?P<url>http://\S+)")
 _running: weakref.WeakSet[SandboxServer] = weakref.WeakSet()
@@ -199,6 +200,11 @@ class SandboxServer:
             archived_share=c.archived_share,
             owners=c.owners,
         )
+
+    def crm(self) -> CrmObjects:
+        """The objects around the deals (companies, contacts, associations, stage history) as a
+        fresh server serves them."""
+        return CrmObjects(self.account())
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """Calls an `/__sandbox/` route and returns its decoded JSON (raises on HTTP errors)."""

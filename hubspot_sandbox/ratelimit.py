@@ -41,6 +41,7 @@ class RateLimitPolicy:
     daily_max: int = 250_000  # 0 = no daily limit even when limiting is on
     search_headers: str = "none"  # "none" (HubSpot's docs) or "daily" (2021 recordings)
     search_bucket: str = SEPARATE  # or SHARED: searches count in the ten-secondly bucket too
+    association_max: int = 100  # v4 association batch reads per token per window (0: unlimited)
     retry_after: bool = False
     advertised_max_when_off: int = ADVERTISED_WHEN_OFF
 
@@ -91,6 +92,7 @@ class RateLimiter:
         self._burst: dict[str, _Window] = {}
         self._last_second: dict[str, _Window] = {}
         self._search = _Window()
+        self._associations: dict[str, _Window] = {}
         self._daily_used = 0
         self._day = self._utc_day()
 
@@ -112,13 +114,17 @@ class RateLimiter:
     def _in_burst_bucket(self, search: bool) -> bool:
         return not search or self.policy.search_bucket == SHARED
 
-    def check(self, token: str, search: bool) -> Verdict:
+    def check(self, token: str, search: bool, associations: bool = False) -> Verdict:
+        """`associations`: a v4 association batch read, exempt from the ten-secondly bucket and
+        counted in one of its own (HubSpot's spec and associations guide)."""
         p = self.policy
         if not p.enabled:
             return Verdict(None, self._headers_when_off(search))
         now = self._clock()
         daily_used = self._count_daily()
         daily_over = p.daily_max > 0 and daily_used > p.daily_max
+        if associations:
+            return self._check_associations(token, now, daily_used, daily_over)
         in_burst = self._in_burst_bucket(search)
         burst = self._burst.setdefault(token, _Window())
         in_window = 0
@@ -136,6 +142,27 @@ class RateLimiter:
             return Verdict(SECONDLY, headers, max(1, math.ceil(wait)))
         if in_burst and in_window > p.ten_secondly_max:
             wait = burst.seconds_until_free(now, p.window_ms / 1000)
+            return Verdict(TEN_SECONDLY, headers, max(1, math.ceil(wait)))
+        return Verdict(None, headers)
+
+    def _check_associations(
+        self, token: str, now: float, daily_used: int, daily_over: bool
+    ) -> Verdict:
+        p = self.policy
+        window = self._associations.setdefault(token, _Window())
+        used = window.add(now, p.window_ms / 1000)
+        limit = p.association_max
+        # the headers of this bucket, in the ten-secondly headers' shape [unverified]
+        headers = [
+            *self._daily_headers(daily_used),
+            (b"X-HubSpot-RateLimit-Interval-Milliseconds", str(p.window_ms).encode()),
+            (b"X-HubSpot-RateLimit-Max", str(limit).encode()),
+            (b"X-HubSpot-RateLimit-Remaining", str(max(0, limit - used)).encode()),
+        ]
+        if daily_over:
+            return Verdict(DAILY, headers, self._seconds_to_midnight())
+        if limit and used > limit:
+            wait = window.seconds_until_free(now, p.window_ms / 1000)
             return Verdict(TEN_SECONDLY, headers, max(1, math.ceil(wait)))
         return Verdict(None, headers)
 
@@ -186,4 +213,5 @@ class RateLimiter:
         self._burst.clear()
         self._last_second.clear()
         self._search = _Window()
+        self._associations.clear()
         self._daily_used = 0

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.crm_objects import CrmObjects
 from hubspot_sandbox.process import SandboxServer
 
 DEALS = 2_500
@@ -31,6 +32,7 @@ class Sandbox:
     owners_only_token: str
     account: SandboxAccount
     session: requests.Session
+    crm: CrmObjects
 
     @property
     def base_url(self) -> str:
@@ -45,7 +47,12 @@ class Sandbox:
         )
 
     def post(self, path: str, body: object, token: str | None = None, **kwargs: object):
-        return self.session.post(
+        return self.send("POST", path, body, token, **kwargs)
+
+    def send(self, method: str, path: str, body: object = None, token: str | None = None,
+             **kwargs: object) -> requests.Response:  # fmt: skip
+        return self.session.request(
+            method,
             self.base_url + path,
             json=body,
             headers={"Authorization": f"Bearer {token or self.token}"},
@@ -64,4 +71,5 @@ def sandbox() -> Iterator[Sandbox]:
         f"{owners_only}:crm.objects.owners.read",
     ]
     with SandboxServer(deals=DEALS, seed=SEED, tokens=tokens) as server, requests.Session() as s:
-        yield Sandbox(server, token, deals_only, owners_only, server.account(), s)
+        account = server.account()
+        yield Sandbox(server, token, deals_only, owners_only, account, s, CrmObjects(account))
