@@ -116,10 +116,13 @@ class AdminRoutes:
 
     def conditions(self, request: Request) -> Reply:
         body = self._body(request)
-        known = sorted([*self._CONDITIONS, *self._CHOICES, "holdFromDeal"])
+        known = sorted([*self._CONDITIONS, *self._CHOICES, "holdFromDeal", "failAfterWrites"])
         unknown = sorted(set(body) - set(known))
         if unknown:
             raise ValueError(f"unknown conditions {unknown}; known: {known}")
+        fail_after = body.pop("failAfterWrites", self.app.fail_after_writes)
+        if isinstance(fail_after, bool) or not isinstance(fail_after, int) or fail_after < 0:
+            raise ValueError("'failAfterWrites' must be a non-negative integer")
         hold = body.pop("holdFromDeal", self.app.hold_from_deal)
         if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 0):
             raise ValueError("'holdFromDeal' must be a non-negative integer or null")
@@ -139,12 +142,13 @@ class AdminRoutes:
             raise ValueError("'faultRate' must be between 0 and 1")
         self.app.set_conditions(**changes)
         self.app.hold_from_deal = hold
+        self.app.fail_after_writes = fail_after
         config = self.app.config
         now = {
             key: getattr(config, field)
             for key, (field, _) in {**self._CONDITIONS, **self._CHOICES}.items()
         }
-        return Reply(200, {**now, "holdFromDeal": hold})
+        return Reply(200, {**now, "holdFromDeal": hold, "failAfterWrites": fail_after})
 
     def account(self, request: Request) -> Reply:
         return Reply(200, {**self.app.account.summary(), "objects": self.app.crm.summary()})

@@ -128,6 +128,10 @@ class SandboxApp:
         # List pages starting at this deal index or later wait while it is set (tests stop a
         # scan at a known deal, however fast or slow the machine): `/__sandbox/conditions`.
         self.hold_from_deal: int | None = None
+        # The next this many writes (POST, PATCH, PUT, DELETE but searches and batch reads) are
+        # carried out, then answered 502 as a gateway that timed out after HubSpot did the work:
+        # the case where a client that sends a create again makes a duplicate.
+        self.fail_after_writes = 0
         self.routes = self._routes()
         self.admin = AdminRoutes(self)
 
@@ -198,6 +202,13 @@ class SandboxApp:
             return
         request = await self._request(scope, receive, correlation_id)
         reply = self._dispatch(request, route, match)
+        if self.fail_after_writes and reply.status < 300 and _is_write(scope["method"], path):
+            self.fail_after_writes -= 1
+            self.stats.faults["502-after-write"] += 1
+            self.stats.count(route_name, 502)
+            content_type, body = fault_response(502, correlation_id)
+            await self._send(send, 502, content_type, body, correlation_id)
+            return
         self.stats.count(route_name, reply.status)
         await self._send_json(send, reply.status, reply.body, correlation_id, reply.headers)
 
@@ -336,3 +347,10 @@ class SandboxApp:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_write(method: str, path: str) -> bool:
+    """A request that changes the account (searches and batch reads are POSTs that read)."""
+    return method in ("POST", "PATCH", "PUT", "DELETE") and not path.endswith(
+        ("/search", "/batch/read")
+    )

@@ -161,6 +161,7 @@ CONTACTS = ObjectType(
            ("email", "Email", STRING), ("firstname", "First Name", STRING),
            ("lastname", "Last Name", STRING), ("phone", "Phone Number", PHONE),
            ("company", "Company Name", STRING), ("jobtitle", "Job Title", STRING),
+           ("website", "Website URL", STRING),
            ("lifecyclestage", "Lifecycle Stage", SELECT, LIFECYCLE_STAGES),
            ("city", "City", STRING),
            ("hs_email_optout", "Unsubscribed from all email", BOOL, BOOL_OPTIONS)),

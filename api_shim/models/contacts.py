@@ -86,12 +86,17 @@ class ContactBody(TextInputs):
     jobtitle: str | None = None
     _sent: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _properties(self) -> "ContactBody":
-        self._sent = contact_properties(self.model_dump(exclude_unset=True))
-        if not self._sent:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _properties(cls, data: Any, handler: Any) -> "ContactBody":
+        body = handler(data)
+        given = body.model_dump(exclude_unset=True)
+        # In the order the client wrote them (`updatedFields` echoes it).
+        order = list(data) if isinstance(data, dict) else list(given)
+        body._sent = contact_properties({k: given[k] for k in order if k in given})
+        if not body._sent:
             raise PydanticCustomError("empty", "at least one property is required", {})
-        return self
+        return body
 
     def properties(self) -> dict[str, str]:
         return dict(self._sent)

@@ -158,19 +158,6 @@ def _field_errors(body: dict) -> Iterator[dict[str, str]]:
                 }
 
 
-def errors_by_email(answer: dict) -> dict[str, dict[str, str]]:
-    """A 207 batch answer's errors, by the email each names (when it names one)."""
-    failed: dict[str, dict[str, str]] = {}
-    for error in answer.get("errors") or []:
-        context = error.get("context") or {}
-        for email in context.get("email") or context.get("emails") or []:
-            failed[str(email).lower()] = {
-                "code": str(error.get("category", "VALIDATION_ERROR")),
-                "message": str(error.get("message", ""))[:300],
-            }
-    return failed
-
-
 def item_error(exc: ContactError) -> dict[str, Any]:
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.details:

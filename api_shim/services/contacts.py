@@ -21,7 +21,6 @@ from api_shim.services.contact_errors import (
     ContactError,
     Uncertain,
     conflict,
-    errors_by_email,
     hubspot_call,
     item_error,
 )
@@ -37,7 +36,9 @@ DEFAULT_PROPERTIES = [
 # The contact fields of the document's bodies: a full update (PUT) clears those it omits.
 CONTACT_FIELDS = ("email", "firstname", "lastname", "phone", "company", "website", "jobtitle")
 CREATE_ATTEMPTS = 4
-BATCH_SIZE = 100  # HubSpot's batch endpoints take 100 inputs per call
+BATCH_SIZE = 100
+# Errors of one contact (its values, its email, its id): the others of a bulk go on.
+ITEM_STATUSES = frozenset({400, 404, 409})  # HubSpot's batch endpoints take 100 inputs per call
 
 
 class ContactService:
@@ -176,16 +177,21 @@ class ContactService:
         self, tenant: str, who: str | None, operation: str, contacts: list[dict[str, Any]]
     ) -> dict:
         """Every input gets a result in its position; a batch HubSpot refuses as a whole is
-        sent again item by item, so one bad contact fails alone."""
+        sent again item by item, so one bad contact fails alone. An error that is not the
+        contact's own (credentials, HubSpot's limit past the request's patience, HubSpot down)
+        stops the bulk: the contacts not yet carried out are reported failed with it, those
+        carried out as done."""
         results: list[dict[str, Any]] = []
-        for start in range(0, len(contacts), BATCH_SIZE):
-            batch = contacts[start : start + BATCH_SIZE]
-            if operation == "create":
-                results += self._bulk_create(tenant, batch)
-            elif operation == "update":
-                results += self._bulk_update(tenant, batch)
-            else:
-                results += self._bulk_delete(tenant, batch)
+        run = {"create": self._bulk_create, "update": self._bulk_update}.get(
+            operation, self._bulk_delete
+        )
+        try:
+            for start in range(0, len(contacts), BATCH_SIZE):
+                run(tenant, contacts[start : start + BATCH_SIZE], results)
+        except ContactError as exc:
+            error = item_error(exc)
+            for item in contacts[len(results) :]:
+                results.append({**_identity(operation, item), "success": False, "error": error})
         ok = [r for r in results if r["success"]]
         self._audit(
             who,
@@ -230,7 +236,9 @@ class ContactService:
             f"HubSpot failed {CREATE_ATTEMPTS} attempts to create the contact; none created it",
         )
 
-    def _bulk_create(self, tenant: str, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _bulk_create(
+        self, tenant: str, batch: list[dict[str, Any]], out: list[dict[str, Any]]
+    ) -> None:
         started = time.time()
         inputs = {"inputs": [{"properties": item} for item in batch]}
         try:
@@ -240,62 +248,84 @@ class ContactService:
                 lambda c: c.write("POST", f"{CONTACTS}/batch/create", inputs, repeatable=False),
             )
         except Uncertain:
+            # Which of them did HubSpot create before it failed? Those are done; the others
+            # are created one by one.
             existing = self._by_email(tenant, [str(item.get("email", "")) for item in batch])
-            return [
-                {"id": found["id"], "success": True, "email": item.get("email")}
-                if (found := existing.get(str(item.get("email", "")).lower()))
-                and _created_since(found, started)
-                else self._create_item(tenant, item, started)
-                for item in batch
-            ]
-        except ContactError:
-            # HubSpot refused the batch as a whole (a duplicate email, an invalid value): each
-            # contact alone, so each gets its own answer.
-            return [self._create_item(tenant, item, started) for item in batch]
-        by_email = {
+            made = {e: r for e, r in existing.items() if _created_since(r, started)}
+            answer = {"results": list(made.values())}
+        except ContactError as exc:
+            if exc.status not in ITEM_STATUSES:
+                raise
+            answer = {"results": []}  # refused as a whole (e.g. one duplicate email)
+        created = {
             str((r.get("properties") or {}).get("email", "")).lower(): r
             for r in answer.get("results", [])
         }
-        failed = errors_by_email(answer)
-        out = []
         for item in batch:
-            email = str(item.get("email", "")).lower()
-            if email in by_email:
-                out.append({"id": by_email[email]["id"], "success": True, "email": item["email"]})
-            elif email in failed:
-                out.append({"success": False, "email": item.get("email"), "error": failed[email]})
+            found = created.get(str(item.get("email", "")).lower())
+            if found is not None:
+                out.append({"id": found["id"], "success": True, "email": item.get("email")})
             else:
+                # Not created in the batch (HubSpot's error for it, or the batch refused):
+                # alone, it gets its own answer (CONTACT_EXISTS with the existing id, ...).
                 out.append(self._create_item(tenant, item, started))
-        return out
 
     def _create_item(self, tenant: str, item: dict[str, Any], started: float) -> dict[str, Any]:
         try:
             created = self._create_once(tenant, item, started)
         except ContactError as exc:
+            if exc.status not in ITEM_STATUSES:
+                raise
             return {"success": False, "email": item.get("email"), "error": item_error(exc)}
         return {"id": created["id"], "success": True, "email": item.get("email")}
 
-    def _bulk_update(self, tenant: str, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        results = []
+    def _bulk_update(
+        self, tenant: str, batch: list[dict[str, Any]], out: list[dict[str, Any]]
+    ) -> None:
+        inputs = {
+            "inputs": [
+                {"id": str(item["id"]), "properties": {k: v for k, v in item.items() if k != "id"}}
+                for item in batch
+            ]
+        }
+        try:
+            answer = hubspot_call(
+                self.access,
+                tenant,
+                lambda c: c.write("POST", f"{CONTACTS}/batch/update", inputs, repeatable=True),
+            )
+        except ContactError as exc:
+            if exc.status not in ITEM_STATUSES:
+                raise
+            answer = {"results": []}  # refused as a whole (e.g. an unknown id)
+        updated = {str(r["id"]) for r in answer.get("results", [])}
         for item in batch:
             contact_id = str(item["id"])
-            fields = {k: v for k, v in item.items() if k != "id"}
-            try:
-                hubspot_call(
-                    self.access,
-                    tenant,
-                    lambda c, i=contact_id, f=fields: c.write(
-                        "PATCH", f"{CONTACTS}/{i}", {"properties": f}, repeatable=True
-                    ),
-                    contact_id=contact_id,
-                )
-            except ContactError as exc:
-                results.append({"id": contact_id, "success": False, "error": item_error(exc)})
-                continue
-            results.append({"id": contact_id, "success": True})
-        return results
+            if contact_id in updated:
+                out.append({"id": contact_id, "success": True})
+            else:
+                out.append(self._update_item(tenant, contact_id, item))
 
-    def _bulk_delete(self, tenant: str, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _update_item(self, tenant: str, contact_id: str, item: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: v for k, v in item.items() if k != "id"}
+        try:
+            hubspot_call(
+                self.access,
+                tenant,
+                lambda c: c.write(
+                    "PATCH", f"{CONTACTS}/{contact_id}", {"properties": fields}, repeatable=True
+                ),
+                contact_id=contact_id,
+            )
+        except ContactError as exc:
+            if exc.status not in ITEM_STATUSES:
+                raise
+            return {"id": contact_id, "success": False, "error": item_error(exc)}
+        return {"id": contact_id, "success": True}
+
+    def _bulk_delete(
+        self, tenant: str, batch: list[dict[str, Any]], out: list[dict[str, Any]]
+    ) -> None:
         ids = [str(item["id"]) for item in batch]
         body = {"inputs": [{"id": i} for i in ids], "properties": ["email"]}
         found = hubspot_call(self.access, tenant, lambda c: c.post(f"{CONTACTS}/batch/read", body))
@@ -308,12 +338,10 @@ class ContactService:
                 lambda c: c.write("POST", f"{CONTACTS}/batch/archive", archive, repeatable=True),
             )
         missing = {"code": "CONTACT_NOT_FOUND", "message": "Contact not found"}
-        return [
-            {"id": i, "success": True}
-            if i in present
-            else {"id": i, "success": False, "error": missing}
-            for i in ids
-        ]
+        for i in ids:
+            ok = i in present
+            out.append({"id": i, "success": True} if ok else {"id": i, "success": False,
+                                                              "error": missing})  # fmt: skip
 
     def _by_email(self, tenant: str, emails: list[str]) -> dict[str, dict]:
         """Contacts by email (lower case), read by HubSpot's unique `email` id property."""
@@ -360,3 +388,8 @@ def _created_since(record: dict, started: float) -> bool:
     at = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
     # HubSpot's clock and ours: a minute of slack either way.
     return at.astimezone(UTC).timestamp() >= started - 60
+
+
+def _identity(operation: str, item: dict[str, Any]) -> dict[str, Any]:
+    """How a bulk result names its contact: the email for a create, else the id."""
+    return {"email": item.get("email")} if operation == "create" else {"id": item.get("id")}

@@ -53,7 +53,12 @@ def tenant_routes(keyed: Keyed) -> list[tuple[str, str]]:
     """Every operation the document lists but health and the OAuth callback, scan ids filled."""
     document = keyed.call("GET", "/api/v1/openapi.json", None).json()
     return [
-        (method.upper(), path.replace("{scan_id}", "scan-1").replace("{format}", "csv"))
+        (
+            method.upper(),
+            path.replace("{scan_id}", "scan-1")
+            .replace("{format}", "csv")
+            .replace("{contact_id}", "151"),
+        )
         for path, item in document["paths"].items()
         for method in item
         if (method.upper(), path) not in PUBLIC
@@ -125,7 +130,7 @@ def test_a_key_file_without_usable_keys_refuses_every_tenant_route(
     breakage(keyed)
     try:
         routes = tenant_routes(keyed)
-        assert len(routes) == 23  # both surfaces and OAuth, public ones left out
+        assert len(routes) == 31  # both surfaces, OAuth and contacts, public ones left out
         for method, path in routes:
             for key in (keyed.key, None):
                 assert_unauthorized(keyed.call(method, path, key), path, message)

@@ -376,10 +376,16 @@ ETL_START_BODY = {
         "filters": {"pipeline": "default"},
     },
 }
+CONTACT_FIELDS = ("email", "firstname", "lastname", "phone", "company", "website", "jobtitle")
+CONTACT_BODY = {name: f"{name}@example.com" for name in CONTACT_FIELDS}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/scan/start"): START_BODY,
     ("POST", "/api/v1/scans/start"): ETL_START_BODY,
     ("POST", "/api/v1/scans/{scan_id}/cancel"): {"reason": "no longer needed"},
+    ("POST", "/api/hs/contacts"): CONTACT_BODY,
+    ("PUT", "/api/hs/contacts/{contact_id}"): CONTACT_BODY,
+    ("PATCH", "/api/hs/contacts/{contact_id}"): CONTACT_BODY,
+    ("POST", "/api/hs/contacts/bulk"): {"operation": "create", "contacts": [CONTACT_BODY]},
 }
 
 
@@ -399,12 +405,12 @@ class TextInput:
 
     @property
     def surface(self) -> str:
-        if self.route.startswith("/api/hs/auth"):
-            return "oauth"
+        if self.route.startswith("/api/hs/"):
+            return "hubspot"  # OAuth and contacts: hubspot-integration-api.md's shape
         return "etl" if self.route.startswith("/api/v1/scans") else "scan"
 
     def send(self, shim: Shim, value: str) -> requests.Response:
-        path_values = {"scan_id": "scan-1", "format": "csv"}
+        path_values = {"scan_id": "scan-1", "format": "csv", "contact_id": "151"}
         params: dict[str, str] = {}
         body = copy.deepcopy(BODIES.get((self.method, self.route)))
         if self.location == "path":
@@ -432,7 +438,7 @@ class TextInput:
                 "message": "Input validation failed",
                 "details": {".".join(names): message},
             }
-        if self.surface == "oauth":
+        if self.surface == "hubspot":
             return {
                 "error": {
                     "code": "VALIDATION_ERROR",
@@ -471,6 +477,24 @@ OAUTH_TENANTS = [
     for method, action in [("GET", "login"), ("GET", "status"), ("POST", "refresh"),
                            ("POST", "logout")]
 ]  # fmt: skip
+CONTACT = "/api/hs/contacts/{contact_id}"
+CONTACT_INPUTS = [
+    *inputs("POST", "/api/hs/contacts", "body", *CONTACT_FIELDS),
+    *inputs("GET", "/api/hs/contacts", "query",
+            "limit", "after", "properties", "sort", "order"),
+    *inputs("GET", "/api/hs/contacts/search", "query", "query", "limit", "properties"),
+    *inputs("POST", "/api/hs/contacts/bulk", "body", "operation"),
+    *inputs("GET", CONTACT, "query", "properties"),
+    *inputs("PUT", CONTACT, "body", *CONTACT_FIELDS),
+    *inputs("PATCH", CONTACT, "body", *CONTACT_FIELDS),
+    *[TextInput(method, route, "query", ("tenantId",))
+      for method, route in [("POST", "/api/hs/contacts"), ("GET", "/api/hs/contacts"),
+                            ("GET", "/api/hs/contacts/search"), ("POST", "/api/hs/contacts/bulk"),
+                            ("GET", CONTACT), ("PUT", CONTACT), ("PATCH", CONTACT),
+                            ("DELETE", CONTACT)]],
+    *[TextInput(method, CONTACT, "path", ("contact_id",))
+      for method in ("GET", "PUT", "PATCH", "DELETE")],
+]  # fmt: skip
 TEXT_INPUTS = [
     *inputs("POST", "/api/v1/scan/start", "body",
             ("config", "scanId"), ("config", "organizationId"), ("config", "type", 0),
@@ -499,6 +523,7 @@ TEXT_INPUTS = [
     *inputs("DELETE", "/api/v1/scans/{scan_id}", "path", "scan_id"),
     *OAUTH_TENANTS,
     *inputs("GET", "/api/hs/auth/callback", "query", "code", "state", "error"),
+    *CONTACT_INPUTS,
 ]  # fmt: skip
 CONTROL_CHARACTERS = {
     "nul": "\x00",
@@ -562,7 +587,7 @@ def test_the_control_character_cases_cover_every_input_of_the_document(shim: Shi
             for field in strings(body["schema"], ()) if body else ():
                 listed.add(TextInput(method.upper(), route, "body", field).key)
     assert listed == {case.key for case in TEXT_INPUTS}
-    assert len(listed) == 49
+    assert len(listed) == 49 + len(CONTACT_INPUTS)
 
 
 @pytest.mark.parametrize(
@@ -722,6 +747,10 @@ def test_docs_and_openapi_document(shim: Shim) -> None:
         "/api/hs/auth/logout",
         "/api/hs/auth/refresh",
         "/api/hs/auth/status",
+        "/api/hs/contacts",
+        "/api/hs/contacts/bulk",
+        "/api/hs/contacts/search",
+        "/api/hs/contacts/{contact_id}",
         "/api/v1/health",
         "/api/v1/maintenance/cleanup",
         "/api/v1/maintenance/detect-crashed",
