@@ -6,11 +6,29 @@ Plain dlt (any destination with a SQL client), no Dagster: `hubspot_deals.source
 the Dagster assets use these alike.
 """
 
+from typing import Any
+
 import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from hubspot_deals.load.names import SCAN_TABLES
 from hubspot_deals.source.checkpoint import Checkpoint
+
+
+class RowsNotDeletableError(RuntimeError):
+    """The destination cannot delete rows (dlt's `filesystem`: files, read through views)."""
+
+
+def _delete(pipeline: dlt.Pipeline, client: Any, table: str, where: str, *args: Any) -> None:
+    """Deletes rows, or says why the destination cannot: a scan into files resumes and loads,
+    but replacing or dropping rows it already wrote needs a new scan id (or dataset)."""
+    if pipeline.destination.destination_type.endswith(".filesystem"):
+        raise RowsNotDeletableError(
+            f"scan rows of {table} would have to be deleted ({where}), which dlt's filesystem "
+            "destination cannot do: run the scan under a new scan id or into a new dataset"
+        )
+    name = client.make_qualified_table_name(table)
+    client.execute_sql(f"DELETE FROM {name} WHERE {where}", *args)
 
 
 def read_checkpoint(pipeline: dlt.Pipeline, table: str = "deals") -> Checkpoint | None:
@@ -31,10 +49,12 @@ def clear_scan_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
                 rows = client.execute_sql(
                     f"SELECT count(*) FROM {name} WHERE _scan_id = %s", scan_id
                 )
-                client.execute_sql(f"DELETE FROM {name} WHERE _scan_id = %s", scan_id)
             except DatabaseUndefinedRelation:
                 continue
-            deleted += int(rows[0][0]) if rows else 0
+            count = int(rows[0][0]) if rows else 0
+            if count:
+                _delete(pipeline, client, table, "_scan_id = %s", scan_id)
+            deleted += count
     return deleted
 
 
@@ -56,11 +76,8 @@ def delete_uncommitted_chunks(
             return 0
         count = int(rows[0][0]) if rows else 0
         if count:
-            client.execute_sql(
-                f"DELETE FROM {deals} WHERE _scan_id = %s AND _scan_chunk > %s",
-                scan_id,
-                committed_chunks,
-            )
+            where = "_scan_id = %s AND _scan_chunk > %s"
+            _delete(pipeline, client, table, where, scan_id, committed_chunks)
         return count
 
 
@@ -73,10 +90,9 @@ def keep_newest_deal_rows(pipeline: dlt.Pipeline, scan_id: str, table: str = "de
         )
         duplicates = int(rows[0][0]) if rows else 0
         if duplicates:
-            client.execute_sql(
-                f"DELETE FROM {deals} WHERE _scan_id = %s AND EXISTS (SELECT 1 FROM {deals} n "
-                f"WHERE n._scan_id = {deals}._scan_id AND n.id = {deals}.id "
-                f"AND n._scan_chunk > {deals}._scan_chunk)",
-                scan_id,
+            newer = (
+                f"_scan_id = %s AND EXISTS (SELECT 1 FROM {deals} n WHERE n._scan_id = "
+                f"{deals}._scan_id AND n.id = {deals}.id AND n._scan_chunk > {deals}._scan_chunk)"
             )
+            _delete(pipeline, client, table, newer, scan_id)
         return duplicates
