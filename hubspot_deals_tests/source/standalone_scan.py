@@ -37,7 +37,11 @@ def main(job: dict[str, Any]) -> dict[str, Any]:
     if kind == "duckdb":
         destination = dlt.destinations.duckdb(target)
     elif kind == "postgres":
-        destination = dlt.destinations.postgres(target)
+        from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+        credentials = PostgresCredentials(target)
+        credentials.password = credentials.password or ""  # trust auth: no password
+        destination = dlt.destinations.postgres(credentials=credentials)
     else:
         destination = dlt.destinations.filesystem(target)
     pipeline = dlt.pipeline(
