@@ -107,7 +107,7 @@ def run_scan(
     *,
     client: HubSpotClient | None = None,
     access_token: str | None = None,
-    api_base_url: str = DEFAULT_API_BASE_URL,
+    api_base_url: str | None = None,
     organization_id: str = "default",
     objects: Sequence[str] = ("deals",),
     properties: Sequence[str] | None = None,
@@ -123,8 +123,8 @@ def run_scan(
 
     `pipeline` is the scan's own (its dlt state holds the scan's checkpoints; one pipeline per
     scan, any number sharing a dataset). The HubSpot client is `client`, or one made from
-    `access_token` (by default dlt's `sources.hubspot.access_token` secret) and `api_base_url`;
-    a client made here is closed here. `tables` chooses the resources (all by default).
+    `access_token` and `api_base_url` (by default dlt's `sources.hubspot.access_token` secret and
+    `sources.hubspot.api_base_url` setting, else HubSpot's); a client made here is closed here. `tables` chooses the resources (all by default).
     `scan_type="incremental"` reads the records changed since `hooks.incremental_since_ms()`
     (a resumed pass keeps the point it started from). Failures propagate as raised.
     """
@@ -134,7 +134,8 @@ def run_scan(
     own_client = client is None
     if client is None:
         token = access_token or dlt.secrets["sources.hubspot.access_token"]
-        client = HubSpotClient(token, api_base_url)
+        base_url = api_base_url or dlt.config.get("sources.hubspot.api_base_url", str)
+        client = HubSpotClient(token, base_url or DEFAULT_API_BASE_URL)
     try:
         return _run(
             pipeline, client, scan_id, organization_id, crm_objects, properties, scan_filter,
