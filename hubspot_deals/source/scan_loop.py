@@ -124,10 +124,10 @@ def run_scan(
     `pipeline` is the scan's own (its dlt state holds the scan's checkpoints; one pipeline per
     scan, any number sharing a dataset). The HubSpot client is `client`, or one made from
     `access_token` and `api_base_url` (by default dlt's `sources.hubspot.access_token` secret and
-    `sources.hubspot.api_base_url` setting, else HubSpot's); a client made here is closed here. `tables` chooses the resources (all by default).
-    `scan_type="incremental"` reads the records changed since `hooks.incremental_since_ms()`
-    (a resumed pass keeps the point it started from). Failures propagate as raised.
-    """
+    `sources.hubspot.api_base_url` setting, else HubSpot's); a client made here is closed here.
+    `tables` chooses the resources (all by default). `scan_type="incremental"` reads the
+    records changed since `hooks.incremental_since_ms()` (a resumed pass keeps the point it
+    started from). Failures propagate as raised."""
     hooks = hooks or ScanHooks()
     scan_filter = scan_filter or ScanFilter()
     crm_objects = tuple(crm_object(o) for o in objects)
