@@ -48,8 +48,8 @@ from hubspot_deals.scan import (
 )
 from hubspot_deals.settings import get_settings
 from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.deals import DealFilter, DealReader
 from hubspot_deals.source.errors import HubSpotAuthenticationError, HubSpotError
+from hubspot_deals.source.reader import ObjectReader, ScanFilter
 
 
 @run_status_sensor(
@@ -91,7 +91,7 @@ def changed_deals(org: ScheduledOrganization, since_ms: int) -> int:
         raise HubSpotAuthenticationError(f"environment variable {org.token_env} is not set")
     client = HubSpotClient(token, get_settings().api_base_url, max_attempts=3)
     try:
-        reader = DealReader(client, [], DealFilter(modified_since_ms=since_ms))
+        reader = ObjectReader(client, [], ScanFilter(modified_since_ms=since_ms))
         return reader.expected_live_total()
     finally:
         client.close()

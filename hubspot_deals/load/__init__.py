@@ -1,8 +1,8 @@
 """The load layer: every write to the destination (DuckDB file or PostgreSQL) and the SQL
 reads that the assets and the REST layer share.
 
-- `destination`: dlt destinations and per-scan pipelines; a scan's checkpoint, clearing and
-  de-duplicating its rows; waiting out a busy destination.
+- `destination`: dlt destinations and per-scan pipelines; waiting out a busy destination.
+- `scan_rows`: a scan's checkpoint, clearing and de-duplicating its rows (plain dlt).
 - `duckdb_file`: dlt's DuckDB destination with the file attached in chunk-sized row groups.
 - `names`: tables, scan columns and per-scan pipeline names that writers and readers share.
 - `remove`: removing a scan (rows, dlt state, dlt working folder).
@@ -54,10 +54,10 @@ _EXPORTS = {
     "make_pipeline": "destination",
     "make_destination": "destination",
     "definitions_pipeline": "destination",
-    "read_checkpoint": "destination",
-    "clear_scan_rows": "destination",
-    "delete_uncommitted_chunks": "destination",
-    "keep_newest_deal_rows": "destination",
+    "read_checkpoint": "scan_rows",
+    "clear_scan_rows": "scan_rows",
+    "delete_uncommitted_chunks": "scan_rows",
+    "keep_newest_deal_rows": "scan_rows",
     "when_destination_free": "destination",
 }
 

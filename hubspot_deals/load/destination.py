@@ -8,14 +8,11 @@ from typing import TypeVar
 
 import dlt
 from dlt.common.destination import Destination
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from hubspot_deals.load.duckdb_file import AttachedDuckDbCredentials, attached_duckdb
 from hubspot_deals.load.failures import destination_unavailable, root_message
-from hubspot_deals.load.names import SCAN_TABLES
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
-from hubspot_deals.source.checkpoint import Checkpoint
 
 # dlt settings changed from dlt's defaults; an environment that sets one keeps its own.
 DLT_DEFAULTS = {
@@ -83,71 +80,6 @@ def definitions_pipeline(settings: Settings | None = None) -> dlt.Pipeline:
     return make_pipeline(
         "hubspot_deals_definitions", settings, pipelines_dir=_DEFINITIONS_DIR.name, loads=False
     )
-
-
-def read_checkpoint(pipeline: dlt.Pipeline) -> Checkpoint | None:
-    """The scan's last committed checkpoint, restored from the destination."""
-    pipeline.sync_destination()
-    resources = pipeline.state.get("sources", {}).get("hubspot", {}).get("resources", {})
-    return Checkpoint.from_state(resources.get("deals", {}).get("checkpoint"))
-
-
-def clear_scan_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
-    """Deletes a scan's rows from every table, before a fresh pass over it. Returns rows deleted."""
-    deleted = 0
-    with pipeline.sql_client() as client:
-        for table in SCAN_TABLES:
-            name = client.make_qualified_table_name(table)
-            try:
-                rows = client.execute_sql(
-                    f"SELECT count(*) FROM {name} WHERE _scan_id = %s", scan_id
-                )
-                client.execute_sql(f"DELETE FROM {name} WHERE _scan_id = %s", scan_id)
-            except DatabaseUndefinedRelation:
-                continue
-            deleted += int(rows[0][0]) if rows else 0
-    return deleted
-
-
-def delete_uncommitted_chunks(pipeline: dlt.Pipeline, scan_id: str, committed_chunks: int) -> int:
-    """Deletes the scan's deal rows from chunks after the last committed checkpoint (a load that
-    wrote its rows but died before committing); returns how many there were."""
-    with pipeline.sql_client() as client:
-        deals = client.make_qualified_table_name("deals")
-        try:
-            rows = client.execute_sql(
-                f"SELECT count(*) FROM {deals} WHERE _scan_id = %s AND _scan_chunk > %s",
-                scan_id,
-                committed_chunks,
-            )
-        except DatabaseUndefinedRelation:
-            return 0
-        count = int(rows[0][0]) if rows else 0
-        if count:
-            client.execute_sql(
-                f"DELETE FROM {deals} WHERE _scan_id = %s AND _scan_chunk > %s",
-                scan_id,
-                committed_chunks,
-            )
-        return count
-
-
-def keep_newest_deal_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
-    """A deal read live and then archived during the same scan has two rows: keep the newer."""
-    with pipeline.sql_client() as client:
-        deals = client.make_qualified_table_name("deals")
-        rows = client.execute_sql(
-            f"SELECT count(*) - count(DISTINCT id) FROM {deals} WHERE _scan_id = %s", scan_id
-        )
-        duplicates = int(rows[0][0]) if rows else 0
-        if duplicates:
-            client.execute_sql(
-                f"DELETE FROM {deals} WHERE _scan_id = %s AND EXISTS (SELECT 1 FROM {deals} n "
-                f"WHERE n._scan_id = {deals}._scan_id AND n.id = {deals}.id "
-                f"AND n._scan_chunk > {deals}._scan_chunk)",
-                scan_id,
-            )
-        return duplicates
 
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """Checkpoints: a scan's deals are loaded in chunks, each committing where reading resumes.
 
-One run reads deal pages from a single `DealStream`; dlt loads them in chunks of thousands of
+One run reads deal pages from a single `ObjectStream`; dlt loads them in chunks of thousands of
 deals. Each chunk writes the stream's cursor into the deals resource's dlt state, which dlt
 commits in the destination together with the chunk's rows. A later run of the same scan restores
 that state, so a crashed, failed, paused or retried scan resumes after the last committed page
@@ -18,9 +18,10 @@ from typing import Any
 import pyarrow as pa
 
 from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.columns import DealTableBuilder, with_chunk
-from hubspot_deals.source.deals import Cursor, DealFilter, DealReader
-from hubspot_deals.source.reader_process import DealBatch, DealReaderProcess
+from hubspot_deals.source.columns import ObjectTableBuilder, with_chunk
+from hubspot_deals.source.objects import DEALS
+from hubspot_deals.source.reader import Cursor, ObjectReader, ScanFilter
+from hubspot_deals.source.reader_process import ObjectBatch, ReaderProcess
 
 ProgressCallback = Callable[[int, int | None], None]
 
@@ -55,7 +56,7 @@ class Checkpoint:
 
 def scan_fingerprint(
     properties: Sequence[str] | None,
-    deal_filter: DealFilter,
+    deal_filter: ScanFilter,
     organization_id: str,
     scan_type: str = "full",
 ) -> str:
@@ -70,26 +71,28 @@ def scan_fingerprint(
     }
     if deal_filter.pipeline is not None:  # only when set: older checkpoints stay resumable
         doc["pipeline"] = deal_filter.pipeline
+    if deal_filter.crm_object != DEALS:  # deals' checkpoints predate other objects
+        doc["object_type"] = deal_filter.crm_object.object_type
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class DealStream:
+class ObjectStream:
     """One run's deals, typed into Arrow tables and cut into checkpointed chunks.
 
-    The tables come from `batches(cursor)`: by default a `DealReaderProcess`, which reads,
+    The tables come from `batches(cursor)`: by default a `ReaderProcess`, which reads,
     decodes and types on the machine's other core while this process loads.
     """
 
     def __init__(
         self,
-        reader: DealReader,
-        builder: DealTableBuilder,
+        reader: ObjectReader,
+        builder: ObjectTableBuilder,
         fingerprint: str,
         resume_from: Checkpoint | None = None,
         chunk_deals: int = 5_000,
         chunk_seconds: float = 30.0,
         on_progress: ProgressCallback | None = None,
-        batches: Callable[[Cursor], Iterator[DealBatch]] | None = None,
+        batches: Callable[[Cursor], Iterator[ObjectBatch]] | None = None,
     ) -> None:
         self.reader = reader
         self.builder = builder
@@ -104,22 +107,22 @@ class DealStream:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.started_at = resume_from.started_at if resume_from and resume_from.started_at else now
         self.exhausted = self.cursor.get("phase") == "done"
-        self._process = DealReaderProcess(reader.client, builder, reader)
+        self._process = ReaderProcess(reader.client, builder, reader)
         self._open_batches = batches or self._process.batches
-        self._batches: Iterator[DealBatch] | None = None
-        self._pending: DealBatch | None = None
+        self._batches: Iterator[ObjectBatch] | None = None
+        self._pending: ObjectBatch | None = None
 
     @classmethod
     def open(
         cls,
         client: HubSpotClient,
-        builder: DealTableBuilder,
-        deal_filter: DealFilter,
+        builder: ObjectTableBuilder,
+        deal_filter: ScanFilter,
         fingerprint: str,
         max_url_length: int,
         **options: Any,
-    ) -> "DealStream":
-        reader = DealReader(
+    ) -> "ObjectStream":
+        reader = ObjectReader(
             client, [p.name for p in builder.properties], deal_filter, max_url_length
         )
         return cls(reader, builder, fingerprint, **options)

@@ -34,7 +34,7 @@ RESERVED = frozenset(RECORD_COLUMNS + SCAN_COLUMNS + (UNPARSED_COLUMN,))
 
 
 @dataclass(frozen=True)
-class DealProperty:
+class CrmProperty:
     """A deal property definition as far as typing needs it."""
 
     name: str
@@ -43,7 +43,7 @@ class DealProperty:
     definition: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
-    def from_definition(cls, d: dict[str, Any]) -> "DealProperty":
+    def from_definition(cls, d: dict[str, Any]) -> "CrmProperty":
         return cls(d["name"], d.get("type") or "string", d.get("fieldType") or "", d)
 
     @property
@@ -154,11 +154,11 @@ def _timestamps(values: Iterable[str | None]) -> pa.Array:
         return pa.array([None if v is None else parse_hubspot_datetime(v) for v in vals], TIMESTAMP)
 
 
-class DealTableBuilder:
+class ObjectTableBuilder:
     """Turns pages of HubSpot deal objects into Arrow tables with one fixed schema."""
 
     def __init__(
-        self, properties: Sequence[DealProperty], scan_id: str, organization_id: str
+        self, properties: Sequence[CrmProperty], scan_id: str, organization_id: str
     ) -> None:
         self.properties = list(properties)
         self.scan_id = scan_id

@@ -1,23 +1,36 @@
-"""The dlt source: a scan's deals, owners (users), pipelines and stages, and deal properties."""
+"""The dlt source for HubSpot CRM objects: each object's records (deals first), their property
+definitions, pipelines and stages, and the owners (users).
+
+`hubspot_crm` is the public source: configured the dlt way (`sources.hubspot.access_token` in
+`.dlt/secrets.toml` or `SOURCES__HUBSPOT__ACCESS_TOKEN`), it reads every record of the chosen
+objects in one `pipeline.run`. `hubspot_deals_source` is the same resources for
+`hubspot_deals.source.run_scan` (and the Dagster assets): one checkpointed chunk per run of the
+pipeline, the chunks of one scan sharing one `CrmScan`.
+"""
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import dlt
 from dlt.sources import DltResource
 
 from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
-from hubspot_deals.source.checkpoint import DealStream
+from hubspot_deals.source.checkpoint import ObjectStream, scan_fingerprint
 from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.columns import DealProperty
-from hubspot_deals.source.deals import ALWAYS_REQUESTED
+from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
+from hubspot_deals.source.objects import CrmObject, crm_object
+from hubspot_deals.source.reader import ScanFilter
 
 log = logging.getLogger(__name__)
 
-PROPERTIES_PATH = "/crm/v3/properties/deals"
-PIPELINES_PATH = "/crm/v3/pipelines/deals"
+DEFAULT_API_BASE_URL = "https://api.hubapi.com"
+DEFAULT_MAX_URL_LENGTH = 15_000
 OWNERS_PATH = "/crm/v3/owners"
+# A scan of the source on its own (not run by run_scan): its rows carry this scan id.
+STANDALONE_SCAN_ID = "default"
 
 _SCAN_KEY_HINTS = {
     SCAN_ID_COLUMN: {"data_type": "text", "nullable": False},
@@ -36,11 +49,11 @@ def _columns(**names_by_type: str) -> dict[str, dict[str, Any]]:
 def select_properties(
     definitions: Sequence[dict[str, Any]],
     requested: Sequence[str] | None,
-    always: Sequence[str] = ALWAYS_REQUESTED,
-) -> tuple[list[DealProperty], list[str]]:
+    always: Sequence[str],
+) -> tuple[list[CrmProperty], list[str]]:
     """The scan's properties in request order (all by default), after the ones it always reads
-    (`DealFilter.needed_properties`), and the requested unknown ones."""
-    by_name = {d["name"]: DealProperty.from_definition(d) for d in definitions}
+    (`ScanFilter.needed_properties`), and the requested unknown ones."""
+    by_name = {d["name"]: CrmProperty.from_definition(d) for d in definitions}
     if not requested:
         return list(by_name.values()), []
     names = list(dict.fromkeys([*always, *requested]))
@@ -48,42 +61,145 @@ def select_properties(
     return [by_name[n] for n in names if n in by_name], unknown
 
 
-@dlt.source(name="hubspot", max_table_nesting=0)
-def hubspot_deals_source(
-    client: HubSpotClient | None = None,
-    scan_id: str = "__definition__",
-    organization_id: str = "default",
-    deal_stream: Callable[[list[dict[str, Any]]], DealStream] | None = None,
-    cache: dict[str, Any] | None = None,
-) -> Sequence[DltResource]:
-    """HubSpot deals for one scan. Every row carries `_scan_id` and `_organization_id`.
+StreamOpener = Callable[[CrmObject, list[dict[str, Any]]], ObjectStream]
 
-    `deal_stream` opens the run's `DealStream` from the property definitions; the deals resource
-    loads its next chunk each time the source is run and records the chunk's checkpoint in its
-    dlt state. `cache` keeps what the chunks of one run share (definitions, pipelines).
-    Nothing here touches the network until a resource is extracted, so the source can be built
-    at definition time (with no client) to describe the assets.
+
+@dataclass
+class CrmScan:
+    """One scan as its resources read it: the client, the rows' scan and organization ids, the
+    objects, and how an object's stream opens from its property definitions. The chunks of one
+    scan share it: the definitions, pipelines and owners are read once, and each object's
+    stream (its reader process) stays open from chunk to chunk."""
+
+    client: HubSpotClient | None = None
+    scan_id: str = "__definition__"
+    organization_id: str = "default"
+    objects: tuple[CrmObject, ...] = (crm_object("deals"),)
+    open_stream: StreamOpener | None = None
+    streams: dict[str, ObjectStream] = field(default_factory=dict)
+    unknown_properties: dict[str, list[str]] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+def stream_opener(
+    client: HubSpotClient,
+    scan: "CrmScan",
+    properties: Sequence[str] | None,
+    scan_filter: ScanFilter,
+    scan_type: str = "full",
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+    resume_from: Callable[[CrmObject], Any] = lambda obj: None,
+    warn: Callable[[str], None] = log.warning,
+    **options: Any,
+) -> StreamOpener:
+    """How each object's stream opens: its properties selected from its definitions (unknown
+    requested ones are reported and skipped), typed for the scan, read with the filter."""
+
+    def open_stream(obj: CrmObject, definitions: list[dict[str, Any]]) -> ObjectStream:
+        object_filter = replace(scan_filter, crm_object=obj)
+        selected, unknown = select_properties(
+            definitions, properties, object_filter.needed_properties
+        )
+        if unknown:
+            warn(f"HubSpot has no {obj.singular} properties {unknown}; skipped")
+        scan.unknown_properties[obj.object_type] = unknown
+        fingerprint = scan_fingerprint(
+            properties, replace(object_filter, modified_since_ms=None), scan.organization_id,
+            scan_type,
+        )  # fmt: skip
+        return ObjectStream.open(
+            client,
+            ObjectTableBuilder(selected, scan.scan_id, scan.organization_id),
+            object_filter,
+            fingerprint,
+            max_url_length,
+            resume_from=resume_from(obj),
+            **options,
+        )
+
+    return open_stream
+
+
+def _date(value: str | date | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+@dlt.source(name="hubspot", section="hubspot", max_table_nesting=0)
+def hubspot_crm(
+    objects: Sequence[str] = ("deals",),
+    properties: Sequence[str] | None = None,
+    access_token: str = dlt.secrets.value,
+    api_base_url: str = DEFAULT_API_BASE_URL,
+    organization_id: str = "default",
+    scan_id: str = STANDALONE_SCAN_ID,
+    include_archived: bool = False,
+    start_date: str | date | None = None,
+    end_date: str | date | None = None,
+    pipeline_id: str | None = None,
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+) -> Sequence[DltResource]:
+    """HubSpot CRM objects (deals by default) with their property definitions, pipelines and
+    stages, and the owners (`users`), for any dlt pipeline: `pipeline.run(hubspot_crm())`.
+
+    `properties` (all of the portal's by default) become typed columns; `include_archived`,
+    `start_date`/`end_date` (createdate days, UTC, inclusive) and `pipeline_id` filter the
+    records. Every row carries `_scan_id` (`scan_id`) and `_organization_id`. Each run reads
+    every record again; for loads in checkpointed chunks that resume where a stopped run
+    committed last, run the scan with `hubspot_deals.source.run_scan`.
     """
-    cache = cache if cache is not None else {}
+    client = HubSpotClient(access_token, api_base_url)
+    scan = CrmScan(
+        client, scan_id, organization_id, tuple(crm_object(o) for o in objects)
+    )  # fmt: skip
+    scan_filter = ScanFilter(
+        start_date=_date(start_date),
+        end_date=_date(end_date),
+        include_archived=include_archived,
+        pipeline=pipeline_id,
+    )
+    scan.open_stream = stream_opener(client, scan, properties, scan_filter, "full", max_url_length)
+    return crm_resources(scan, chunked=False)
+
+
+@dlt.source(name="hubspot", section="hubspot", max_table_nesting=0)
+def hubspot_deals_source(scan: CrmScan | None = None) -> Sequence[DltResource]:
+    """The resources of `scan`, each object's records one checkpointed chunk per run of the
+    pipeline (`run_scan` runs it chunk after chunk). Without a scan it describes the tables
+    only (the Dagster assets' specs): nothing here touches the network until a resource is
+    extracted."""
+    return crm_resources(scan or CrmScan(), chunked=True)
+
+
+def crm_resources(scan: CrmScan, chunked: bool) -> list[DltResource]:
+    """The dlt resources of a scan's objects. With `chunked`, each extraction of an object's
+    resource loads its next chunk and records the chunk's checkpoint in its dlt state (which
+    dlt commits with the chunk's rows); without, one extraction reads all its chunks."""
+    cache = scan.cache
 
     def api() -> HubSpotClient:
-        if client is None:
-            raise RuntimeError("hubspot_deals_source needs a HubSpotClient to extract data")
-        return client
+        if scan.client is None:
+            raise RuntimeError("the HubSpot source needs a HubSpotClient to extract data")
+        return scan.client
 
     def scan_columns(row: dict[str, Any]) -> dict[str, Any]:
-        row[SCAN_ID_COLUMN] = scan_id
-        row[ORGANIZATION_ID_COLUMN] = organization_id
+        row[SCAN_ID_COLUMN] = scan.scan_id
+        row[ORGANIZATION_ID_COLUMN] = scan.organization_id
         return row
 
-    def property_definitions() -> list[dict[str, Any]]:
-        if "properties" not in cache:
-            cache["properties"] = api().get(PROPERTIES_PATH).get("results") or []
-        return cache["properties"]
+    def property_definitions(obj: CrmObject) -> list[dict[str, Any]]:
+        key = f"properties:{obj.object_type}"
+        if key not in cache:
+            cache[key] = api().get(obj.properties_path).get("results") or []
+        return cache[key]
 
     def pipeline_objects() -> list[dict[str, Any]]:
         if "pipelines" not in cache:
-            cache["pipelines"] = api().get(PIPELINES_PATH).get("results") or []
+            cache["pipelines"] = [
+                p
+                for obj in scan.objects
+                if obj.has_pipelines
+                for p in api().get(obj.pipelines_path).get("results") or []
+            ]
         return cache["pipelines"]
 
     def owner_pages() -> list[tuple[bool, list[dict[str, Any]]]]:
@@ -102,33 +218,42 @@ def hubspot_deals_source(
             cache["owners"] = pages
         return cache["owners"]
 
-    @dlt.resource(
-        name="deals",
-        # Appended chunk by chunk: a merge would rescan the growing table at every checkpoint.
-        # Rows of a chunk whose load never committed are deleted when the scan resumes.
-        write_disposition="append",
-        columns={**_SCAN_KEY_HINTS, "id": {"data_type": "text", "nullable": False}},
-    )
-    def deals() -> Iterator[Any]:
-        """One row per deal of the scan, HubSpot properties as typed columns."""
-        if deal_stream is None:
-            raise RuntimeError("hubspot_deals_source needs a deal_stream to extract deals")
-        if "stream" not in cache:
-            opened = deal_stream(property_definitions())
+    def open_stream(obj: CrmObject) -> ObjectStream:
+        if obj.object_type not in scan.streams:
+            if scan.open_stream is None:
+                raise RuntimeError(f"the HubSpot source needs a stream to extract {obj.table}")
+            opened = scan.open_stream(obj, property_definitions(obj))
             opened.count_expected()
-            # Before the deal reader process starts, so that its pacing has the bucket to itself.
+            # Before the reader process starts, so that its pacing has the bucket to itself.
             selected = dlt.current.source().selected_resources
             if "users" in selected:
                 owner_pages()
             if "pipelines" in selected or "pipeline_stages" in selected:
                 pipeline_objects()
-            cache["stream"] = opened
-        stream: DealStream = cache["stream"]
-        state = dlt.current.resource_state()
-        for table, checkpoint in stream.next_chunk():
-            yield table
-            # Committed by dlt with this chunk's rows, never before them.
-            state["checkpoint"] = checkpoint.to_state()
+            scan.streams[obj.object_type] = opened
+        return scan.streams[obj.object_type]
+
+    def records(obj: CrmObject) -> DltResource:
+        @dlt.resource(
+            name=obj.table,
+            # Appended chunk by chunk: a merge would rescan the growing table at every
+            # checkpoint. Rows of a chunk whose load never committed are deleted on resume.
+            write_disposition="append",
+            columns={**_SCAN_KEY_HINTS, obj.primary_key: {"data_type": "text", "nullable": False}},
+        )
+        def read() -> Iterator[Any]:
+            """One row per record of the scan, HubSpot properties as typed columns."""
+            stream = open_stream(obj)
+            state = dlt.current.resource_state()
+            while True:
+                for table, checkpoint in stream.next_chunk():
+                    yield table
+                    # Committed by dlt with this chunk's rows, never before them.
+                    state["checkpoint"] = checkpoint.to_state()
+                if chunked or stream.exhausted:
+                    return
+
+        return read
 
     @dlt.resource(
         name="users",
@@ -176,7 +301,7 @@ def hubspot_deals_source(
         ),
     )
     def pipelines() -> Iterator[list[dict[str, Any]]]:
-        """Deal pipelines."""
+        """The pipelines of the objects that have them (deals)."""
         yield [
             scan_columns(
                 {
@@ -207,7 +332,7 @@ def hubspot_deals_source(
         ),
     )
     def pipeline_stages() -> Iterator[list[dict[str, Any]]]:
-        """The stages of every deal pipeline, with HubSpot's stage metadata typed."""
+        """The stages of every pipeline, with HubSpot's stage metadata typed."""
         rows = []
         for p in pipeline_objects():
             for s in p.get("stages") or []:
@@ -236,44 +361,53 @@ def hubspot_deals_source(
                 )
         yield rows
 
-    @dlt.resource(
-        name="deal_properties",
-        primary_key=(SCAN_ID_COLUMN, "name"),
-        write_disposition="merge",
-        columns=_columns(
-            text="label type field_type group_name description column_type",
-            bigint="display_order",
-            bool="hubspot_defined calculated hidden has_unique_value form_field archived",
-            json="options definition",
-            timestamp="created_at updated_at",
-        ),
-    )
-    def deal_properties() -> Iterator[list[dict[str, Any]]]:
-        """Deal property definitions, with the column type each was loaded as."""
-        yield [
-            scan_columns(
-                {
-                    "name": d["name"],
-                    "label": d.get("label"),
-                    "type": d.get("type"),
-                    "field_type": d.get("fieldType"),
-                    "group_name": d.get("groupName"),
-                    "description": d.get("description"),
-                    "options": d.get("options") or [],
-                    "hubspot_defined": bool(d.get("hubspotDefined", False)),
-                    "calculated": bool(d.get("calculated", False)),
-                    "hidden": bool(d.get("hidden", False)),
-                    "has_unique_value": bool(d.get("hasUniqueValue", False)),
-                    "form_field": bool(d.get("formField", False)),
-                    "display_order": d.get("displayOrder"),
-                    "archived": bool(d.get("archived", False)),
-                    "created_at": d.get("createdAt"),
-                    "updated_at": d.get("updatedAt"),
-                    "column_type": DealProperty.from_definition(d).column_type,
-                    "definition": d,
-                }
-            )
-            for d in property_definitions()
-        ]
+    def property_rows(obj: CrmObject) -> DltResource:
+        @dlt.resource(
+            name=obj.properties_table,
+            primary_key=(SCAN_ID_COLUMN, "name"),
+            write_disposition="merge",
+            columns=_columns(
+                text="label type field_type group_name description column_type",
+                bigint="display_order",
+                bool="hubspot_defined calculated hidden has_unique_value form_field archived",
+                json="options definition",
+                timestamp="created_at updated_at",
+            ),
+        )
+        def definitions() -> Iterator[list[dict[str, Any]]]:
+            """Property definitions, with the column type each was loaded as."""
+            yield [
+                scan_columns(
+                    {
+                        "name": d["name"],
+                        "label": d.get("label"),
+                        "type": d.get("type"),
+                        "field_type": d.get("fieldType"),
+                        "group_name": d.get("groupName"),
+                        "description": d.get("description"),
+                        "options": d.get("options") or [],
+                        "hubspot_defined": bool(d.get("hubspotDefined", False)),
+                        "calculated": bool(d.get("calculated", False)),
+                        "hidden": bool(d.get("hidden", False)),
+                        "has_unique_value": bool(d.get("hasUniqueValue", False)),
+                        "form_field": bool(d.get("formField", False)),
+                        "display_order": d.get("displayOrder"),
+                        "archived": bool(d.get("archived", False)),
+                        "created_at": d.get("createdAt"),
+                        "updated_at": d.get("updatedAt"),
+                        "column_type": CrmProperty.from_definition(d).column_type,
+                        "definition": d,
+                    }
+                )
+                for d in property_definitions(obj)
+            ]
 
-    return deals, users, pipelines, pipeline_stages, deal_properties
+        return definitions
+
+    with_pipelines = any(obj.has_pipelines for obj in scan.objects)
+    return [
+        *(records(obj) for obj in scan.objects),
+        users,
+        *((pipelines, pipeline_stages) if with_pipelines else ()),
+        *(property_rows(obj) for obj in scan.objects),
+    ]

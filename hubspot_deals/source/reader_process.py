@@ -34,9 +34,10 @@ import pyarrow as pa
 
 from hubspot_deals.source import errors
 from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.columns import DealProperty, DealTableBuilder
-from hubspot_deals.source.deals import Cursor, DealFilter, DealReader, Page, prefetch
+from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
 from hubspot_deals.source.memory import lean_environment
+from hubspot_deals.source.objects import crm_object
+from hubspot_deals.source.reader import Cursor, ObjectReader, Page, ScanFilter, prefetch
 
 # Pages are typed and handed on in batches: dlt's cost per item outweighs its cost per row.
 DEALS_PER_BATCH = 2_000
@@ -48,7 +49,7 @@ _HEADER = struct.Struct(">I")
 
 
 @dataclass
-class DealBatch:
+class ObjectBatch:
     """Typed deals (without `_scan_chunk`) and the cursor that resumes right after them."""
 
     table: pa.Table
@@ -58,10 +59,10 @@ class DealBatch:
 
 def typed_batches(
     pages: Iterator[tuple[Page, Cursor, str]],
-    builder: DealTableBuilder,
+    builder: ObjectTableBuilder,
     deals_per_batch: int = DEALS_PER_BATCH,
     batch_seconds: float = BATCH_SECONDS,
-) -> Iterator[DealBatch]:
+) -> Iterator[ObjectBatch]:
     """Pages grouped into typed batches of `deals_per_batch` deals, or what `batch_seconds` of
     reading brought; a batch never holds two phases, and the last batch of a phase is sent even
     when empty, so that its cursor (the phase's end) is never lost."""
@@ -71,35 +72,35 @@ def typed_batches(
     started = time.monotonic()
     for page, page_cursor, page_phase in pages:
         if phase is not None and page_phase != phase and cursor is not None:
-            yield DealBatch(builder.build(batch), cursor, phase)
+            yield ObjectBatch(builder.build(batch), cursor, phase)
             batch = []
             started = time.monotonic()
         phase, cursor = page_phase, page_cursor
         batch += page
         if len(batch) >= deals_per_batch or time.monotonic() - started >= batch_seconds:
-            yield DealBatch(builder.build(batch), cursor, phase)
+            yield ObjectBatch(builder.build(batch), cursor, phase)
             batch = []
             cursor = None
             started = time.monotonic()
     if phase is not None and cursor is not None:
-        yield DealBatch(builder.build(batch), cursor, phase)
+        yield ObjectBatch(builder.build(batch), cursor, phase)
 
 
-class DealReaderProcess:
+class ReaderProcess:
     """The parent's side: starts the child for one run of a scan and yields its batches.
 
     The HubSpot figures of the child's client (requests, 429s, rate-limit headroom) are added
     to `client`'s, so that the scan reports every request it caused.
     """
 
-    def __init__(self, client: HubSpotClient, builder: DealTableBuilder, reader: DealReader):
+    def __init__(self, client: HubSpotClient, builder: ObjectTableBuilder, reader: ObjectReader):
         self.client = client
         self.builder = builder
         self.reader = reader
         self._proc: subprocess.Popen[bytes] | None = None
         self._seen_stats: Counter[str] = Counter()
 
-    def batches(self, cursor: Cursor) -> Iterator[DealBatch]:
+    def batches(self, cursor: Cursor) -> Iterator[ObjectBatch]:
         proc = self._start(cursor)
         frames: queue.Queue[tuple[dict[str, Any], pa.Table | None]] = queue.Queue(BATCHES_AHEAD)
         reader = threading.Thread(
@@ -113,7 +114,7 @@ class DealReaderProcess:
                 kind = header["kind"]
                 if kind == "batch":
                     assert table is not None
-                    yield DealBatch(table, header["cursor"], header["phase"])
+                    yield ObjectBatch(table, header["cursor"], header["phase"])
                 elif kind == "done":
                     return
                 elif kind == "error":
@@ -151,6 +152,7 @@ class DealReaderProcess:
                 "include_archived": f.include_archived,
                 "modified_since_ms": f.modified_since_ms,
                 "pipeline": f.pipeline,
+                "object_type": f.crm_object.object_type,
             },
             "max_url_length": self.reader.max_url_length,
             "cursor": cursor,
@@ -260,19 +262,20 @@ def _child_main() -> int:
     client.search_pacer.preload(job["search_recent"])
     client.buckets.restore(job["buckets"])
     f = job["filter"]
-    deal_filter = DealFilter(
+    deal_filter = ScanFilter(
         start_date=date.fromisoformat(f["start_date"]) if f["start_date"] else None,
         end_date=date.fromisoformat(f["end_date"]) if f["end_date"] else None,
         include_archived=f["include_archived"],
         modified_since_ms=f["modified_since_ms"],
         pipeline=f.get("pipeline"),
+        crm_object=crm_object(f["object_type"]),
     )
-    builder = DealTableBuilder(
-        [DealProperty.from_definition(d) for d in job["properties"]],
+    builder = ObjectTableBuilder(
+        [CrmProperty.from_definition(d) for d in job["properties"]],
         job["scan_id"],
         job["organization_id"],
     )
-    reader = DealReader(
+    reader = ObjectReader(
         client, [p.name for p in builder.properties], deal_filter, job["max_url_length"]
     )
 

@@ -10,20 +10,20 @@ from dagster import DagsterInstance
 from hubspot_deals.defs.launch import execute_scan
 from hubspot_deals.scan import scan_run_config
 from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.columns import DealProperty, DealTableBuilder
-from hubspot_deals.source.deals import DealFilter, DealReader
+from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
 from hubspot_deals.source.errors import HubSpotAuthenticationError
-from hubspot_deals.source.reader_process import DealReaderProcess, typed_batches
+from hubspot_deals.source.reader import ObjectReader, ScanFilter
+from hubspot_deals.source.reader_process import ReaderProcess, typed_batches
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_sandbox.process import SandboxServer
 
 PROPERTIES = ["dealname", "amount", "closedate"]
 
 
-def _reader(sandbox: SandboxServer, token: str, **filters: object) -> DealReader:
+def _reader(sandbox: SandboxServer, token: str, **filters: object) -> ObjectReader:
     client = HubSpotClient(token, sandbox.base_url)
     client.get("/crm/v3/properties/deals")  # learns the token's burst limit, as a scan does
-    return DealReader(client, PROPERTIES, DealFilter(**filters))
+    return ObjectReader(client, PROPERTIES, ScanFilter(**filters))
 
 
 def _served(sandbox: SandboxServer) -> dict:
@@ -84,7 +84,7 @@ def test_unthrottled_reads_by_list_alone() -> None:
 
 
 def test_typed_batches_never_mix_phases() -> None:
-    builder = DealTableBuilder([DealProperty("amount", "number")], "s", "o")
+    builder = ObjectTableBuilder([CrmProperty("amount", "number")], "s", "o")
 
     def deal(i: int) -> dict:
         return {"id": str(i), "properties": {"amount": str(i)}, "archived": False}
@@ -104,7 +104,7 @@ def test_typed_batches_never_mix_phases() -> None:
 
 
 def test_a_slow_read_ships_smaller_batches_on_time() -> None:
-    builder = DealTableBuilder([DealProperty("amount", "number")], "s", "o")
+    builder = ObjectTableBuilder([CrmProperty("amount", "number")], "s", "o")
 
     def slow_pages():  # noqa: ANN202
         for i in range(1, 4):
@@ -123,9 +123,9 @@ def test_reader_process_ships_typed_batches_and_counts_its_requests() -> None:
         reader = _reader(sandbox, token)
         definitions = reader.client.get("/crm/v3/properties/deals")["results"]
         wanted = [d for d in definitions if d["name"] in PROPERTIES]
-        builder = DealTableBuilder([DealProperty.from_definition(d) for d in wanted], "s", "o")
+        builder = ObjectTableBuilder([CrmProperty.from_definition(d) for d in wanted], "s", "o")
         before = reader.client.stats["requests"]
-        process = DealReaderProcess(reader.client, builder, reader)
+        process = ReaderProcess(reader.client, builder, reader)
         batches = list(process.batches({"phase": "live"}))
         live = sandbox.account().live_deal_ids()
     assert [b.table.num_rows for b in batches] == [2_000, 2_000, 275]
@@ -140,10 +140,10 @@ def test_reader_process_raises_hubspots_error_in_the_scan() -> None:
     token = fake_token()
     with SandboxServer(deals=500, seed=35, tokens=[token]) as sandbox:
         reader = _reader(sandbox, token)
-        builder = DealTableBuilder([DealProperty("amount", "number")], "s", "o")
+        builder = ObjectTableBuilder([CrmProperty("amount", "number")], "s", "o")
         requests.post(sandbox.url(f"/__sandbox/tokens/{token}/revoke"), timeout=5)
         with pytest.raises(HubSpotAuthenticationError) as caught:
-            list(DealReaderProcess(reader.client, builder, reader).batches({"phase": "live"}))
+            list(ReaderProcess(reader.client, builder, reader).batches({"phase": "live"}))
     assert str(caught.value).startswith("HubSpot rejected the access token (401")
     assert caught.value.status == 401 and token not in str(caught.value)
 

@@ -3,9 +3,10 @@
 from datetime import UTC, date, datetime
 
 from hubspot_deals.source.checkpoint import scan_fingerprint
-from hubspot_deals.source.columns import DealProperty, DealTableBuilder
+from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
 from hubspot_deals.source.crm import select_properties
-from hubspot_deals.source.deals import DealFilter
+from hubspot_deals.source.objects import DEALS
+from hubspot_deals.source.reader import ScanFilter
 
 
 def test_column_types_follow_property_definitions() -> None:
@@ -20,19 +21,19 @@ def test_column_types_follow_property_definitions() -> None:
         ("string", "textarea"): "text",
     }
     for (t, f), expected in cases.items():
-        assert DealProperty("p", t, f).column_type == expected
+        assert CrmProperty("p", t, f).column_type == expected
 
 
 def test_values_are_typed_and_misfits_kept_in_unparsed() -> None:
     props = [
-        DealProperty("amount", "number"),
-        DealProperty("closedate", "datetime"),
-        DealProperty("renewal", "date"),
-        DealProperty("hot", "bool", "booleancheckbox"),
-        DealProperty("name", "string"),
-        DealProperty("archived", "string"),  # collides with a record column
+        CrmProperty("amount", "number"),
+        CrmProperty("closedate", "datetime"),
+        CrmProperty("renewal", "date"),
+        CrmProperty("hot", "bool", "booleancheckbox"),
+        CrmProperty("name", "string"),
+        CrmProperty("archived", "string"),  # collides with a record column
     ]
-    builder = DealTableBuilder(props, "scan-1", "org-1")
+    builder = ObjectTableBuilder(props, "scan-1", "org-1")
     deals = [
         {
             "id": "1",
@@ -73,17 +74,19 @@ def test_values_are_typed_and_misfits_kept_in_unparsed() -> None:
 def test_select_properties_keeps_request_order_and_reports_unknown() -> None:
     names = ("hs_object_id", "createdate", "hs_lastmodifieddate", "amount", "dealname")
     defs = [{"name": n, "type": "string"} for n in names]
-    selected, unknown = select_properties(defs, ["dealname", "nope", "amount"])
+    selected, unknown = select_properties(
+        defs, ["dealname", "nope", "amount"], DEALS.default_properties
+    )
     assert [p.name for p in selected] == [
         "hs_object_id", "createdate", "hs_lastmodifieddate", "dealname", "amount"
     ]  # fmt: skip
     assert unknown == ["nope"]
-    everything, none = select_properties(defs, None)
+    everything, none = select_properties(defs, None, DEALS.default_properties)
     assert len(everything) == 5 and none == []
 
 
 def test_date_filter_bounds_are_whole_utc_days() -> None:
-    f = DealFilter(start_date=date(2024, 1, 1), end_date=date(2024, 1, 31))
+    f = ScanFilter(start_date=date(2024, 1, 1), end_date=date(2024, 1, 31))
     lo, hi = f.bounds_ms()
     assert lo == 1704067200000  # 2024-01-01T00:00:00.000Z
     assert hi == 1706745599999  # 2024-01-31T23:59:59.999Z
@@ -97,7 +100,7 @@ def test_date_filter_bounds_are_whole_utc_days() -> None:
 
 
 def test_pipeline_filter_searches_checks_archived_deals_and_keys_checkpoints() -> None:
-    f = DealFilter(pipeline="75302811", start_date=date(2024, 1, 1))
+    f = ScanFilter(pipeline="75302811", start_date=date(2024, 1, 1))
     assert f.searches_only and f.narrows
     assert f.search_filters() == [
         {"propertyName": "pipeline", "operator": "EQ", "value": "75302811"},
@@ -112,6 +115,6 @@ def test_pipeline_filter_searches_checks_archived_deals_and_keys_checkpoints() -
     assert [p.name for p in selected] == list(f.needed_properties)
     # A checkpoint of one pipeline never resumes another, nor an unfiltered scan; filters
     # without a pipeline keep the fingerprint they had before the field existed.
-    plain = scan_fingerprint(None, DealFilter(), "org")
+    plain = scan_fingerprint(None, ScanFilter(), "org")
     assert plain == "a6867dc8ec1b32f3"  # as before: checkpoints of older versions still resume
-    assert len({plain, *(scan_fingerprint(None, DealFilter(pipeline=p), "org") for p in "ab")}) == 3
+    assert len({plain, *(scan_fingerprint(None, ScanFilter(pipeline=p), "org") for p in "ab")}) == 3

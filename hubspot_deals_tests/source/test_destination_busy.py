@@ -11,11 +11,12 @@ import dlt
 from dagster import DagsterInstance
 from dagster_dlt import DagsterDltResource
 
-from hubspot_deals.defs.assets.scan import counted, run_chunk
+from hubspot_deals.defs.assets.scan import counted
 from hubspot_deals.defs.launch import execute_scan
-from hubspot_deals.load.destination import make_pipeline
+from hubspot_deals.load.destination import make_pipeline, when_destination_free
 from hubspot_deals.scan import scan_run_config
 from hubspot_deals.settings import get_settings
+from hubspot_deals.source.scan_loop import load_chunk
 from hubspot_deals_tests.conftest import fake_token, scan_rows
 from hubspot_deals_tests.servers import HeldReadConnection
 from hubspot_deals_tests.source.standin import StandIn
@@ -104,7 +105,9 @@ def test_a_chunk_that_meets_a_held_file_loads_from_its_package_once_free(
             holder[0].release()  # the reader is done: the next attempt finds the file free
 
     context = SimpleNamespace(log=Log())
-    info, rows = run_chunk(pipeline, lambda: chunk(), context)  # type: ignore[arg-type]
+    info, rows = load_chunk(
+        pipeline, lambda: chunk(), lambda load: when_destination_free(load, context.log.warning)
+    )
     assert not info.has_failed_jobs
     assert len(context.log.warnings) == 1 and "lock" in context.log.warnings[0].lower()
     assert rows == {"deals": 250}

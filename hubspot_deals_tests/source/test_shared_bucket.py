@@ -8,10 +8,10 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.columns import DealProperty, DealTableBuilder
-from hubspot_deals.source.deals import DealFilter, DealReader
+from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
 from hubspot_deals.source.pacing import RateLimitBuckets
-from hubspot_deals.source.reader_process import DealReaderProcess
+from hubspot_deals.source.reader import ObjectReader, ScanFilter
+from hubspot_deals.source.reader_process import ReaderProcess
 from hubspot_deals_tests.conftest import fake_token
 from hubspot_sandbox.process import SandboxServer
 
@@ -73,7 +73,7 @@ def test_a_shared_bucket_is_learned_at_the_first_search_and_paces_both_readers()
     ) as sandbox:
         client = HubSpotClient(token, sandbox.base_url)
         client.get("/crm/v3/properties/deals")
-        reader = DealReader(client, PROPERTIES, DealFilter())
+        reader = ObjectReader(client, PROPERTIES, ScanFilter())
         assert reader.expected_live_total() == 5_700  # the scan's first search
         assert client.stats["search_bucket_shared_at_request"] == 2
         ids = [d["id"] for page, _, _ in reader.pages() for d in page]
@@ -98,10 +98,10 @@ def test_a_throttled_scan_on_either_bucket_model(model: str) -> None:
         client = HubSpotClient(token, sandbox.base_url)
         definitions = client.get("/crm/v3/properties/deals")["results"]
         wanted = [d for d in definitions if d["name"] in PROPERTIES]
-        builder = DealTableBuilder([DealProperty.from_definition(d) for d in wanted], "s", "o")
-        reader = DealReader(client, PROPERTIES, DealFilter())
+        builder = ObjectTableBuilder([CrmProperty.from_definition(d) for d in wanted], "s", "o")
+        reader = ObjectReader(client, PROPERTIES, ScanFilter())
         assert reader.expected_live_total() == 45_600
-        batches = list(DealReaderProcess(client, builder, reader).batches({"phase": "live"}))
+        batches = list(ReaderProcess(client, builder, reader).batches({"phase": "live"}))
         served = _served(sandbox)
         live = sandbox.account().live_deal_ids()
     ids = [i for b in batches for i in b.table.column("id").to_pylist()]

@@ -2,12 +2,12 @@
 
 `build_scan_assets` makes them for one instance's names (`hubspot_deals.defs.names`): the
 project's own code location and each HubSpot portal a host project adds through the asset
-factory get their own multi-asset around the same scan, `scan_partition`.
+factory get their own multi-asset around the same scan, `scan_partition`, which runs the dlt
+source's `run_scan` with Dagster's hooks.
 """
 
 # No `from __future__ import annotations` here: Dagster infers the Config type at runtime.
 import inspect
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -25,8 +25,6 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
-from dlt.common.pipeline import LoadInfo
-from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
@@ -38,24 +36,17 @@ from hubspot_deals.defs.names import CONTRACT_NAMES, HubSpotNames
 from hubspot_deals.defs.partitions import scans_partitions_for
 from hubspot_deals.defs.resources import HubSpotResource, ScanDestination
 from hubspot_deals.defs.writer_pool import writer_pool
-from hubspot_deals.load.destination import (
-    clear_scan_rows,
-    definitions_pipeline,
-    delete_uncommitted_chunks,
-    keep_newest_deal_rows,
-    read_checkpoint,
-    when_destination_free,
-)
+from hubspot_deals.load.destination import definitions_pipeline, when_destination_free
 from hubspot_deals.load.failures import CONFIGURATION_ERROR
 from hubspot_deals.load.indexes import ensure_page_indexes
 from hubspot_deals.load.reads import DestinationError
 from hubspot_deals.scan import Tag
 from hubspot_deals.settings import Settings, get_settings
-from hubspot_deals.source.checkpoint import DealStream, scan_fingerprint
-from hubspot_deals.source.columns import DealTableBuilder
-from hubspot_deals.source.crm import hubspot_deals_source, select_properties
-from hubspot_deals.source.deals import DealFilter
+from hubspot_deals.source.checkpoint import Checkpoint
+from hubspot_deals.source.crm import hubspot_deals_source
 from hubspot_deals.source.memory import make_this_process_lean
+from hubspot_deals.source.reader import ScanFilter
+from hubspot_deals.source.scan_loop import ScanHooks, run_scan
 
 T = TypeVar("T")
 
@@ -115,7 +106,7 @@ class ScanConfig(Config):
         "HUBSPOT_DEALS_OAUTH_CLIENT_ID/SECRET) whenever HubSpot answers that it expired.",
     )
 
-    def deal_filter(self, modified_since_ms: int | None = None) -> DealFilter:
+    def deal_filter(self, modified_since_ms: int | None = None) -> ScanFilter:
         if self.scan_type not in ("full", "incremental"):
             raise Failure(
                 description=f"scan_type must be full or incremental, not {self.scan_type!r}",
@@ -133,7 +124,7 @@ class ScanConfig(Config):
                 description="invalid scan date range: start_date is after end_date",
                 metadata=CONFIGURATION_ERROR,
             )
-        return DealFilter(
+        return ScanFilter(
             start_date=start,
             end_date=end,
             include_archived=self.include_archived,
@@ -245,92 +236,13 @@ def scan_partition(
     organizations = instance_names.organizations_partitions
     if not context.instance.has_dynamic_partition(organizations, organization_id):
         context.instance.add_dynamic_partitions(organizations, [organization_id])
-    fingerprint = scan_fingerprint(
-        config.properties, config.deal_filter(), organization_id, config.scan_type
-    )
-    pipeline = destination.pipeline_for_scan(scan_id)
-    # Local dlt state is a cache: drop it (and any package a crashed run left) and restore the
-    # scan's committed state from the destination.
-    pipeline.drop()
-
-    def destination_step(action: Callable[[], T]) -> T:
-        """A step on the destination outside the chunk loop: waited out, and classified."""
-        try:
-            return when_destination_free(action, context.log.warning)
-        except Exception as exc:
-            failure = scan_failure(exc)
-            if failure is None:
-                raise
-            raise failure from None
-
-    previous = destination_step(lambda: read_checkpoint(pipeline))
-    resume = previous if previous and previous.fingerprint == fingerprint else None
-    if resume and resume.finished:
-        resume = None
-    modified_since = None
-    if config.scan_type == "incremental":
-        modified_since = (
-            resume.modified_since_ms
-            if resume is not None
-            else incremental_cursor_ms(
-                context.instance,
-                organization_id,
-                scan_id,
-                timedelta(seconds=settings.incremental_lookback_seconds),
-                instance_names.deals_key,
-            )
-        )
-        since = datetime.fromtimestamp((modified_since or 0) / 1000, UTC).isoformat()
-        context.log.info(f"scan {scan_id}: incremental, deals changed since {since}")
-    deal_filter = config.deal_filter(modified_since)
-    if resume is None:
-        # A fresh pass replaces whatever the scan had, even rows of a first run that died
-        # before its first checkpoint.
-        if destination_step(lambda: clear_scan_rows(pipeline, scan_id)):
-            context.log.info(f"scan {scan_id}: fresh pass, previous rows replaced")
-    else:
-        orphans = destination_step(
-            lambda: delete_uncommitted_chunks(pipeline, scan_id, resume.chunks)
-        )
-        context.log.info(
-            f"scan {scan_id}: resuming after {resume.deals_extracted} deals "
-            f"(checkpoint of {resume.committed_at}; {orphans} uncommitted rows dropped)"
-        )
+    scan_filter = config.deal_filter()
     client = hubspot.client(
         hubspot.resolve_access_token(config.access_token_ciphertext, config.access_token_env),
         config.oauth_refresh_token_ciphertext,
     )
-    progress = ScanProgress(
-        context, resuming=resume is not None, heartbeat_seconds=settings.heartbeat_seconds
-    )
-    facts: dict[str, Any] = {}
-
-    def open_stream(definitions: list[dict[str, Any]]) -> DealStream:
-        selected, unknown = select_properties(
-            definitions, config.properties, deal_filter.needed_properties
-        )
-        if unknown:
-            context.log.warning(f"HubSpot has no deal properties {unknown}; skipped")
-        facts["unknown_properties"] = unknown
-        stream = DealStream.open(
-            client,
-            DealTableBuilder(selected, scan_id, organization_id),
-            deal_filter,
-            fingerprint,
-            hubspot.url_length_budget,
-            resume_from=resume,
-            chunk_deals=settings.checkpoint_deals,
-            chunk_seconds=settings.checkpoint_seconds,
-            on_progress=progress,
-        )
-        facts["stream"] = stream
-        return stream
-
-    cache: dict[str, Any] = {}
-    rows_loaded: dict[str, int] = {}
-    first_load: LoadInfo | None = None
-    last_load: LoadInfo | None = None
     translator = ScanTranslator(instance_names.key_prefix)
+    pipeline = destination.pipeline_for_scan(scan_id)
     resources = hubspot_deals_source().resources
     key_of = {
         name: translator.get_asset_spec(
@@ -339,30 +251,23 @@ def scan_partition(
         for name, r in resources.items()
     }
     selected = [name for name, key in key_of.items() if key in context.selected_asset_keys]
-    started = time.monotonic()
+    hooks = DagsterScanHooks(
+        context,
+        organization_id,
+        settings.heartbeat_seconds,
+        instance_names.deals_key,
+        destination.settings(),
+    )
     try:
-        with progress:
-            while True:
-                names = selected if first_load is None else ["deals"]
-
-                def chunk_source(names: list[str] = names) -> DltSource:
-                    return hubspot_deals_source(
-                        client=client, scan_id=scan_id, organization_id=organization_id,
-                        deal_stream=open_stream, cache=cache,
-                    ).with_resources(*names)  # fmt: skip
-
-                last_load, row_counts = run_chunk(pipeline, chunk_source, context)
-                if first_load is None:
-                    create_page_indexes(context, destination.settings())
-                first_load = first_load or last_load
-                for table, count in row_counts.items():
-                    rows_loaded[table] = rows_loaded.get(table, 0) + count
-                stream: DealStream | None = facts.get("stream")
-                if stream is None or stream.exhausted or "deals" not in selected:
-                    break
-                checkpoint = stream.checkpoint()
-                progress.checkpointed(checkpoint)
-                stop_if_requested(context, f"after the checkpoint of {checkpoint.deals_extracted}")
+        report = run_scan(
+            pipeline, scan_id, client=client, organization_id=organization_id,
+            properties=config.properties, scan_filter=scan_filter, scan_type=config.scan_type,
+            tables=selected, chunk_records=settings.checkpoint_deals,
+            chunk_seconds=settings.checkpoint_seconds, max_url_length=hubspot.url_length_budget,
+            hooks=hooks,
+        )  # fmt: skip
+    except Failure:
+        raise  # classified already (configuration, a stop request, the destination before reading)
     except Exception as exc:
         failure = scan_failure(exc)
         if failure is None:
@@ -371,24 +276,22 @@ def scan_partition(
         raise failure from None
     finally:
         client.close()
-    stream = facts.get("stream")
-    if stream is not None:
-        progress.checkpointed(stream.checkpoint())
-        if deal_filter.reads_archived:
-            destination_step(lambda: keep_newest_deal_rows(pipeline, scan_id))
+    stream = report.streams.get("deals")
+    resume = report.resumed_from.get("deals")
+    modified_since = report.modified_since_ms
     stats = dict(client.stats)
     for name in selected:
         key = key_of[name]
-        load_info = last_load if name == "deals" else first_load
+        load_info = report.last_load if name == "deals" else report.first_load
         extra: dict[str, Any] = {
             **dlt.extract_resource_metadata(
-                context, resources[name], load_info, counted(pipeline, rows_loaded)
+                context, resources[name], load_info, counted(pipeline, report.rows_loaded)
             ),
             "scan_id": scan_id,
             "organization_id": organization_id,
             # The scan's totals over all its chunks (dlt's own figures are the last load's).
-            "rows_loaded": rows_loaded.get(name, 0),
-            "dagster/partition_row_count": rows_loaded.get(name, 0),
+            "rows_loaded": report.rows_loaded.get(name, 0),
+            "dagster/partition_row_count": report.rows_loaded.get(name, 0),
         }
         if key == instance_names.deals_key and stream is not None:
             extra.update(
@@ -408,7 +311,9 @@ def scan_partition(
                     "modified_since": datetime.fromtimestamp(modified_since / 1000, UTC).isoformat()
                     if modified_since is not None
                     else None,
-                    "unknown_properties": MetadataValue.json(facts.get("unknown_properties", [])),
+                    "unknown_properties": MetadataValue.json(
+                        report.unknown_properties.get("deals", [])
+                    ),
                     "filters": MetadataValue.json(
                         {
                             "properties": config.properties or "all",
@@ -418,10 +323,85 @@ def scan_partition(
                             "pipeline": config.pipeline,
                         }
                     ),
-                    "duration_seconds": round(time.monotonic() - started, 3),
+                    "duration_seconds": round(report.seconds, 3),
                 }
             )
         yield MaterializeResult(asset_key=key, metadata=extra)
+
+
+class DagsterScanHooks(ScanHooks):
+    """run_scan's runner in Dagster: the run's log, progress and heartbeat as run tags
+    (`progress.ScanProgress`), stop requests after each checkpoint (`stop.stop_if_requested`),
+    a busy destination waited out (`load.destination.when_destination_free`), and the
+    incremental cursor from the organization's completed scans."""
+
+    def __init__(
+        self,
+        context: AssetExecutionContext,
+        organization_id: str,
+        heartbeat_seconds: float,
+        deals_key: AssetKey,
+        destination: Settings,
+    ) -> None:
+        self.context = context
+        self.organization_id = organization_id
+        self.heartbeat_seconds = heartbeat_seconds
+        self.deals_key = deals_key
+        self.destination = destination
+        self.scan_progress: ScanProgress | None = None
+        self.progress_started = False
+
+    def info(self, message: str) -> None:
+        self.context.log.info(message)
+
+    def warning(self, message: str) -> None:
+        self.context.log.warning(message)
+
+    def destination_step(self, action: Callable[[], T]) -> T:
+        """A step on the destination: waited out, and, outside the chunk loop, classified."""
+        if self.progress_started:
+            return when_destination_free(action, self.context.log.warning)
+        try:
+            return when_destination_free(action, self.context.log.warning)
+        except Exception as exc:
+            failure = scan_failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def incremental_since_ms(self) -> int | None:
+        return incremental_cursor_ms(
+            self.context.instance,
+            self.organization_id,
+            self.context.partition_key,
+            timedelta(seconds=get_settings().incremental_lookback_seconds),
+            self.deals_key,
+        )
+
+    def scan_started(self, resume: Checkpoint | None) -> None:
+        self.scan_progress = ScanProgress(
+            self.context, resuming=resume is not None, heartbeat_seconds=self.heartbeat_seconds
+        )
+        self.scan_progress.__enter__()
+        self.progress_started = True
+
+    def scan_ended(self) -> None:
+        if self.scan_progress is not None:
+            self.scan_progress.__exit__(None, None, None)
+
+    def progress(self, extracted: int, expected: int | None) -> None:
+        if self.scan_progress is not None:
+            self.scan_progress(extracted, expected)
+
+    def checkpointed(self, checkpoint: Checkpoint) -> None:
+        if self.scan_progress is not None:
+            self.scan_progress.checkpointed(checkpoint)
+
+    def after_checkpoint(self, checkpoint: Checkpoint) -> None:
+        stop_if_requested(self.context, f"after the checkpoint of {checkpoint.deals_extracted}")
+
+    def after_first_load(self) -> None:
+        create_page_indexes(self.context, self.destination)
 
 
 def counted(pipeline: Pipeline, rows_loaded: dict[str, int]) -> Any:
@@ -447,28 +427,3 @@ def create_page_indexes(context: AssetExecutionContext, settings: Settings) -> N
         return
     if created:
         context.log.info(f"page indexes created: {', '.join(created)}")
-
-
-def run_chunk(
-    pipeline: Pipeline, chunk_source: Callable[[], DltSource], context: AssetExecutionContext
-) -> tuple[LoadInfo, dict[str, int]]:
-    """Loads one chunk; returns the load's info and the rows it loaded per table. A chunk that
-    was read but not loaded (the destination was busy) is loaded from its package, never read
-    again, so its checkpoint and rows commit together."""
-    row_counts: dict[str, int] = {}
-
-    def load() -> LoadInfo:
-        try:
-            # A pending package (read, not loaded) is finished; nothing new is read then.
-            info = pipeline.run() if pipeline.has_pending_data else pipeline.run(chunk_source())
-        finally:
-            # The rows are counted when normalized: by the try that read the chunk, which may
-            # not be the one that loads it.
-            trace = pipeline.last_trace
-            if trace is not None and trace.last_normalize_info is not None:
-                row_counts.clear()
-                row_counts.update(trace.last_normalize_info.row_counts)
-        info.raise_on_failed_jobs()
-        return info
-
-    return when_destination_free(load, context.log.warning), row_counts

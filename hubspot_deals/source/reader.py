@@ -1,4 +1,6 @@
-"""How deals are read from HubSpot: which endpoint, in which order, at what cost.
+"""How a CRM object's records are read from HubSpot: which endpoint, in which order, at what
+cost. The object is a declaration (`objects.CrmObject`); deals are the first, and the wording
+below speaks of deals.
 
 - Live deals, no date range, properties fit in a URL: the list API, 100 deals a request.
 - Live deals with a date range, or too many properties for a URL: the search API, 200 deals a
@@ -25,20 +27,16 @@ from typing import Any, TypeVar
 from hubspot_deals.source.client import HubSpotClient
 from hubspot_deals.source.columns import parse_hubspot_datetime
 from hubspot_deals.source.errors import HubSpotRequestError
+from hubspot_deals.source.objects import DEALS, CrmObject
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEALS_PATH = "/crm/v3/objects/deals"
-SEARCH_PATH = "/crm/v3/objects/deals/search"
-BATCH_READ_PATH = "/crm/v3/objects/deals/batch/read"
 LIST_PAGE_SIZE = 100
 SEARCH_PAGE_SIZE = 200
 SEARCH_RESULT_CAP = 10_000
 # Search reads alongside the burst bucket when it adds at least this share of its capacity.
 SEARCH_SHARE_WORTH_ADDING = 0.1
-# HubSpot adds these to every response; requesting them keeps the columns stable.
-ALWAYS_REQUESTED = ("hs_object_id", "createdate", "hs_lastmodifieddate")
 
 Page = list[dict[str, Any]]
 # Where a scan's deal reading resumes: {"phase": "live"|"archived"|"done", "after"?, "last_id"?}.
@@ -47,16 +45,17 @@ PageAndToken = tuple[Page, dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
-class DealFilter:
+class ScanFilter:
     """A scan's filters: inclusive createdate range (UTC days), one pipeline (its id), whether
     archived deals count, and, for incremental scans, the modification time deals must have
-    reached."""
+    reached; over the records of `crm_object` (its properties name what is filtered)."""
 
     start_date: date | None = None
     end_date: date | None = None
     include_archived: bool = False
     modified_since_ms: int | None = None
     pipeline: str | None = None
+    crm_object: CrmObject = DEALS
 
     @property
     def reads_archived(self) -> bool:
@@ -81,7 +80,10 @@ class DealFilter:
     def needed_properties(self) -> tuple[str, ...]:
         """Properties every scan reads; with a pipeline filter also `pipeline`, which archived
         deals are checked against here (the list API cannot filter)."""
-        return ALWAYS_REQUESTED + (("pipeline",) if self.pipeline is not None else ())
+        obj = self.crm_object
+        return obj.default_properties + (
+            (obj.pipeline_property,) if self.pipeline is not None else ()
+        )
 
     def bounds_ms(self) -> tuple[int | None, int | None]:
         lo = hi = None
@@ -94,21 +96,25 @@ class DealFilter:
 
     def search_filters(self) -> list[dict[str, str]]:
         lo, hi = self.bounds_ms()
+        obj = self.crm_object
         filters = []
         if self.modified_since_ms is not None:
             filters.append(
                 {
-                    "propertyName": "hs_lastmodifieddate",
+                    "propertyName": obj.modified_property,
                     "operator": "GTE",
                     "value": str(self.modified_since_ms),
                 }
             )
         if self.pipeline is not None:
-            filters.append({"propertyName": "pipeline", "operator": "EQ", "value": self.pipeline})
+            filters.append(
+                {"propertyName": obj.pipeline_property, "operator": "EQ", "value": self.pipeline}
+            )
+        created = obj.created_property
         if lo is not None:
-            filters.append({"propertyName": "createdate", "operator": "GTE", "value": str(lo)})
+            filters.append({"propertyName": created, "operator": "GTE", "value": str(lo)})
         if hi is not None:
-            filters.append({"propertyName": "createdate", "operator": "LTE", "value": str(hi)})
+            filters.append({"propertyName": created, "operator": "LTE", "value": str(hi)})
         return filters
 
     def accepts(self, deal: dict[str, Any]) -> bool:
@@ -125,11 +131,13 @@ class DealFilter:
             )
             if changed is None or changed.timestamp() * 1000 < self.modified_since_ms:
                 return False
-        if self.pipeline is not None and deal["properties"].get("pipeline") != self.pipeline:
+        obj = self.crm_object
+        props = deal["properties"]
+        if self.pipeline is not None and props.get(obj.pipeline_property) != self.pipeline:
             return False
         if not self.has_date_range:
             return True
-        created = deal["properties"].get("createdate") or deal.get("createdAt")
+        created = deal["properties"].get(obj.created_property) or deal.get("createdAt")
         parsed = parse_hubspot_datetime(created) if created else None
         if parsed is None:
             return False
@@ -138,19 +146,21 @@ class DealFilter:
         return (lo is None or ms >= lo) and (hi is None or ms <= hi)
 
 
-class DealReader:
-    """Reads a scan's deals page by page with the cheapest strategy that is correct."""
+class ObjectReader:
+    """Reads a scan's records of one CRM object (the filter's) page by page with the cheapest
+    strategy that is correct."""
 
     def __init__(
         self,
         client: HubSpotClient,
         properties: Sequence[str],
-        deal_filter: DealFilter,
+        deal_filter: ScanFilter,
         max_url_length: int = 15_000,
     ) -> None:
         self.client = client
         self.properties = list(dict.fromkeys([*deal_filter.needed_properties, *properties]))
         self.filter = deal_filter
+        self.crm_object = deal_filter.crm_object
         self.max_url_length = max_url_length
         # Set when the reading ran elsewhere (the reader process), which a 414 can change.
         self.strategy_used: str | None = None
@@ -206,7 +216,7 @@ class DealReader:
             "properties": ["hs_object_id"],
             "limit": 1,
         }
-        return int(self.client.post(SEARCH_PATH, body).get("total", 0))
+        return int(self.client.post(self.crm_object.search_path, body).get("total", 0))
 
     def pages(self, start: Cursor | None = None) -> Iterator[tuple[Page, Cursor, str]]:
         """Pages of deals from `start` on, each with the cursor that resumes right after it and
@@ -266,7 +276,7 @@ class DealReader:
             "properties": ",".join(self.properties),
             "after": "X" * 64,
         }
-        return self.client.url_length(DEALS_PATH, params)
+        return self.client.url_length(self.crm_object.objects_path, params)
 
     def _list_pages(
         self, properties: Sequence[str], archived: bool, after: str | None = None
@@ -279,7 +289,7 @@ class DealReader:
         if after:
             params["after"] = after
         while True:
-            body = self.client.get(DEALS_PATH, params)
+            body = self.client.get(self.crm_object.objects_path, params)
             results = body.get("results") or []
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             last_id = int(results[-1]["id"]) if results else None
@@ -294,7 +304,7 @@ class DealReader:
             if id_page:
                 body = {"inputs": [{"id": d["id"]} for d in id_page], "properties": self.properties}
                 params = {"archived": "true" if archived else "false"}
-                found = self.client.post(BATCH_READ_PATH, body, params=params)
+                found = self.client.post(self.crm_object.batch_read_path, body, params=params)
                 results = sorted(found.get("results") or [], key=lambda d: int(d["id"]))
             yield results, token
 
@@ -400,7 +410,7 @@ class DealReader:
             "limit": SEARCH_PAGE_SIZE,
             "after": str(after),
         }
-        resp = self.client.post(SEARCH_PATH, body)
+        resp = self.client.post(self.crm_object.search_path, body)
         return resp.get("results") or [], ((resp.get("paging") or {}).get("next") or {}).get(
             "after"
         )
