@@ -99,11 +99,10 @@ import psycopg2
 from hubspot_deals.load.destination import make_pipeline
 from hubspot_deals.load.failures import classify_failure
 from hubspot_deals.load.reads import count_scan_rows
-from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.crm import hubspot_deals_source
+from hubspot_deals.source import hubspot_crm
 
-client = HubSpotClient({sandbox.token!r}, {sandbox.base_url!r})
-source = hubspot_deals_source(client, scan_id="layers", organization_id="org")
+source = hubspot_crm(access_token={sandbox.token!r}, api_base_url={sandbox.base_url!r},
+                     scan_id="layers", organization_id="org")
 make_pipeline("hubspot_scan_layers").run(
     source.with_resources("users", "pipelines", "pipeline_stages")
 )

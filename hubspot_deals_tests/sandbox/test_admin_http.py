@@ -155,7 +155,7 @@ def test_conditions_change_faults_and_limits_of_a_running_sandbox() -> None:
         now = server.admin("POST", "conditions", {"faultRate": 1, "faultSeed": 3, "rateLimit": 7})
         assert now == {"faultRate": 1.0, "faultSeed": 3, "latencyMs": 0.0, "rateLimit": 7,
                        "rateLimitWindowMs": 10_000, "searchBucket": "separate",
-                       "holdFromDeal": None}  # fmt: skip
+                       "holdFromDeal": None, "failAfterWrites": 0}  # fmt: skip
         assert get(server, DEALS, token, limit="1").status_code in (500, 502, 503, 504)
         server.admin("POST", "conditions", {"faultRate": 0})
         answers = [get(server, DEALS, token, limit="1") for _ in range(8)]

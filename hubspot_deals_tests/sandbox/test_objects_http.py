@@ -171,6 +171,7 @@ def test_companies_and_contacts_definitions_exactly(sandbox: Sandbox) -> None:
         ("email", "string", "text"), ("firstname", "string", "text"),
         ("lastname", "string", "text"), ("phone", "phone_number", "phonenumber"),
         ("company", "string", "text"), ("jobtitle", "string", "text"),
+        ("website", "string", "text"),
         ("lifecyclestage", "enumeration", "select"), ("city", "string", "text"),
         ("hs_email_optout", "bool", "booleancheckbox")]  # fmt: skip
     legacy = sandbox.get("/properties/v2/contact/properties").json()
