@@ -5,16 +5,22 @@ One reader for everyone who shows why a scan failed: the REST shim (from Dagster
 events, `api_shim.dagster.failures`) and the in-process launch of the CLI and tests (from
 Dagster's event objects, `hubspot_deals.defs.launch`). The scan raises a Dagster `Failure`
 whose description is written for people and whose metadata carries the `error_category`
-(`hubspot_deals.failures`); any other error reads as its innermost cause, without module path
-or traceback. Plain Python: no Dagster, so the shim can import it.
+(`hubspot_deals.load.failures`); any other error reads as its innermost cause, without module
+path or traceback. Plain Python: no Dagster, so the shim and the load layer can import it.
+
+It owns the metadata labels of a scan failure (`CATEGORY_LABEL`, `TRANSIENT_LABEL`): the load
+layer writes them (`failure_metadata`), the resume sensor and the shim read them here.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-# The metadata label of a scan failure's category (`hubspot_deals.failures`).
+# The metadata labels of a scan failure (`hubspot_deals.load.failures`): its category, and
+# whether running the scan again later can succeed unchanged (the resume sensor's question).
 CATEGORY_LABEL = "error_category"
+TRANSIENT_LABEL = "transient"
 # A step subprocess killed from outside (OOM killer, kill -9) fails the run with these classes.
 CRASH_CLASSES = frozenset({"ChildProcessCrashException", "DagsterExecutionInterruptedError"})
 # The code server's engine event when a run worker it started dies (kill -9, OOM killer).
@@ -49,6 +55,21 @@ class RunFailure:
     message: str | None
     category: str | None = None
     crashed: bool = False
+
+
+def failure_metadata(category: str, transient: bool) -> dict[str, str | bool]:
+    """The metadata a scan's `Failure` carries: its category and whether it is transient."""
+    return {CATEGORY_LABEL: category, TRANSIENT_LABEL: transient}
+
+
+def read_failure_metadata(metadata: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """A failed step's category (None without one) and whether it is transient, from its
+    `Failure`'s metadata: plain values, or Dagster's metadata values (read through `.value`)."""
+    category, transient = (
+        getattr(value, "value", value)
+        for value in (metadata.get(CATEGORY_LABEL), metadata.get(TRANSIENT_LABEL))
+    )
+    return (None if category is None else str(category)), bool(transient)
 
 
 def short_error(message: str) -> str:

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     )
     postgres_create_indexes: bool = Field(
         default=True,
-        description="PostgreSQL: a scan creates the (_scan_id, key) index of each table it "
+        description="PostgreSQL: a scan creates the (scan id, key) page index of each table it "
         "loads when missing, for the API's fast deep pages; false leaves them to the DBA.",
     )
     http_timeout_seconds: float = 60.0

@@ -37,6 +37,7 @@ from hubspot_deals.load import (
     scan_key_columns,
     visible_columns,
 )
+from hubspot_deals.scan import SCAN_ID_COLUMN
 from hubspot_deals.settings import DATASET_NAME, Settings
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ class PostgresResults(ResultsStore):
         return {
             s.name: self._catalog[s.name]
             for s in declared
-            if "_scan_id" in self._catalog.get(s.name, [])
+            if SCAN_ID_COLUMN in self._catalog.get(s.name, [])
         }
 
     def _order(self, table: str, existing: list[str]) -> list[str]:
@@ -220,7 +221,7 @@ class PostgresResults(ResultsStore):
                 return self._counts[key]
         with self._connection() as conn, conn.cursor() as cur:
             cur.execute(
-                f"SELECT count(*) FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s",
+                f"SELECT count(*) FROM {DATASET_NAME}.{quote(table)} WHERE {SCAN_ID_COLUMN} = %s",
                 (scan_id,),
             )
             count = int(cur.fetchone()[0])
@@ -266,24 +267,24 @@ class PostgresResults(ResultsStore):
         join = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in order)
         select, converters = self._select(table, columns)
         # Anchors need a unique, non-null order: a dlt primary key, or the deals' id.
-        keyed = order == [c for c in self._keys.get(table, []) if c != "_scan_id"] or (
+        keyed = order == [c for c in self._keys.get(table, []) if c != SCAN_ID_COLUMN] or (
             order == UNIQUE_ORDERS.get(table)
         )
         deep = keyed and total > ANCHOR_STEP
         anchor = self._anchor(scan_id, version, table, order, offset) if deep else None
         if anchor is None:
-            inner = f"WHERE _scan_id = %s ORDER BY {keys} LIMIT %s OFFSET %s"
+            inner = f"WHERE {SCAN_ID_COLUMN} = %s ORDER BY {keys} LIMIT %s OFFSET %s"
             args: tuple = (scan_id, limit, offset, scan_id)
         else:
             placeholders = ", ".join(["%s"] * len(order))
             inner = (
-                f"WHERE _scan_id = %s AND ({keys}) >= ({placeholders}) "
+                f"WHERE {SCAN_ID_COLUMN} = %s AND ({keys}) >= ({placeholders}) "
                 f"ORDER BY {keys} LIMIT %s OFFSET %s"
             )
             args = (scan_id, *anchor, limit, offset % ANCHOR_STEP, scan_id)
         sql = (
             f"SELECT {select} FROM {target} t JOIN (SELECT {keys} FROM {target} {inner}"
-            f") k ON t._scan_id = %s AND {join} "
+            f") k ON t.{SCAN_ID_COLUMN} = %s AND {join} "
             f"ORDER BY {', '.join(f't.{quote(c)}' for c in order)}"
         )
         with self._connection() as conn, conn.cursor() as cur:
@@ -350,7 +351,7 @@ class PostgresResults(ResultsStore):
             with self._connection() as conn, conn.cursor() as cur:
                 cur.execute(
                     f"SELECT {keys} FROM (SELECT {keys}, row_number() OVER (ORDER BY {keys}) AS n "
-                    f"FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s) s "
+                    f"FROM {DATASET_NAME}.{quote(table)} WHERE {SCAN_ID_COLUMN} = %s) s "
                     f"WHERE (n - 1) %% {ANCHOR_STEP} = 0 ORDER BY n",
                     (scan_id,),
                 )
@@ -382,7 +383,7 @@ class PostgresResults(ResultsStore):
         total = self._count(scan_id, version, table)
         sql = (
             f"SELECT {', '.join(quote(c) for c in columns)} FROM {DATASET_NAME}.{quote(table)} "
-            f"WHERE _scan_id = %s ORDER BY {', '.join(quote(c) for c in order)}"
+            f"WHERE {SCAN_ID_COLUMN} = %s ORDER BY {', '.join(quote(c) for c in order)}"
         )
         try:
             conn = psycopg2.connect(
@@ -409,7 +410,7 @@ class PostgresResults(ResultsStore):
             query,
             columns,
             f"{DATASET_NAME}.{quote('deals')}",
-            ("_scan_id = %s", [scan_id]),
+            (f"{SCAN_ID_COLUMN} = %s", [scan_id]),
             ", ".join(quote(c) for c in order),
             "%s",
         )

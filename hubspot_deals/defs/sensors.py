@@ -35,8 +35,9 @@ from hubspot_deals.defs.names import CONTRACT_NAMES, HubSpotNames
 from hubspot_deals.defs.partitions import organizations_partitions, scans_partitions
 from hubspot_deals.defs.schedules import scheduled_scan_request
 from hubspot_deals.defs.writer_pool import keep_writer_pool, runs_waiting_for_writer, writer_pool
-from hubspot_deals.load.failures import DESTINATION_UNAVAILABLE, unavailable_message
+from hubspot_deals.load.failures import UNAVAILABLE_CATEGORY, unavailable_message
 from hubspot_deals.organizations import ScheduledOrganization
+from hubspot_deals.run_failure import read_failure_metadata
 from hubspot_deals.scan import (
     ACTIVE_RUN_STATUSES,
     SCAN_OP_NAME,
@@ -193,16 +194,11 @@ def failure_of(
         event = record.event_log_entry.dagster_event
         data = event.step_failure_data
         if data.user_failure_data is not None:
-            meta = data.user_failure_data.metadata or {}
-            category = meta.get("error_category")
-            transient = meta.get("transient")
-            return (
-                str(getattr(category, "value", category) or "failure"),
-                bool(getattr(transient, "value", transient)),
-            )
+            category, transient = read_failure_metadata(data.user_failure_data.metadata or {})
+            return category or "failure", transient
         if error_chain_unavailable(data.error):
             # Past the patience: another writer or a database outage, not the data.
-            return DESTINATION_UNAVAILABLE["error_category"], True
+            return UNAVAILABLE_CATEGORY, True
         if event.step_key and event.step_key != scan_op:
             return "check_failed", False
         return "error", True

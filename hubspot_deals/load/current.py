@@ -16,6 +16,7 @@ import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from hubspot_deals.load.names import CURRENT_TABLE
+from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def rebuild_current_deals(
                     if name not in present:
                         client.execute_sql(f'ALTER TABLE {current} ADD COLUMN "{name}" {dtype}')
             client.execute_sql(
-                f"DELETE FROM {current} WHERE _organization_id = %s", organization_id
+                f"DELETE FROM {current} WHERE {ORGANIZATION_ID_COLUMN} = %s", organization_id
             )
             if layers:
                 names = ", ".join(f'"{c}"' for c in columns)
@@ -57,11 +58,11 @@ def rebuild_current_deals(
                     f"INSERT INTO {current} ({names}) SELECT {names} FROM ("
                     f"SELECT d.*, ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY o.ord DESC) AS _rn "
                     f"FROM {deals} d JOIN (VALUES {order}) AS o(scan_id, ord) "
-                    f"ON d._scan_id = o.scan_id) ranked WHERE _rn = 1",
+                    f"ON d.{SCAN_ID_COLUMN} = o.scan_id) ranked WHERE _rn = 1",
                     *[layer.scan_id for layer in layers],
                 )
         rows = client.execute_sql(
-            f"SELECT count(*) FROM {current} WHERE _organization_id = %s", organization_id
+            f"SELECT count(*) FROM {current} WHERE {ORGANIZATION_ID_COLUMN} = %s", organization_id
         )
         return int(rows[0][0])
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from duckdb import OutOfMemoryException
 
 from hubspot_deals.load.duckdb_file import DuckDbMemoryLimitError
+from hubspot_deals.run_failure import failure_metadata, read_failure_metadata
 from hubspot_deals.source.errors import HubSpotError
 
-CONFIGURATION_ERROR = {"error_category": "configuration_error", "transient": False}
-DESTINATION_UNAVAILABLE = {"error_category": "destination_unavailable", "transient": True}
+CONFIGURATION_ERROR = failure_metadata("configuration_error", transient=False)
+UNAVAILABLE_CATEGORY = "destination_unavailable"
+DESTINATION_UNAVAILABLE = failure_metadata(UNAVAILABLE_CATEGORY, transient=True)
 
 # PostgreSQL SQLSTATEs of a server that cannot serve now but will: 57P01 admin_shutdown, 57P02
 # crash_shutdown, 57P03 cannot_connect_now (starting up, shutting down, in recovery, not
@@ -109,11 +111,11 @@ class ScanFailure:
 
     @property
     def category(self) -> str:
-        return str(self.metadata["error_category"])
+        return str(read_failure_metadata(self.metadata)[0])
 
     @property
     def transient(self) -> bool:
-        return bool(self.metadata["transient"])
+        return read_failure_metadata(self.metadata)[1]
 
 
 def classify_failure(exc: BaseException) -> ScanFailure | None:
@@ -121,9 +123,7 @@ def classify_failure(exc: BaseException) -> ScanFailure | None:
     scan raises that as is, and the sensor counts it transient)."""
     hubspot = next((e for e in error_chain(exc) if isinstance(e, HubSpotError)), None)
     if hubspot is not None:
-        return ScanFailure(
-            str(hubspot), {"error_category": hubspot.category, "transient": hubspot.transient}
-        )
+        return ScanFailure(str(hubspot), failure_metadata(hubspot.category, hubspot.transient))
     if duckdb_out_of_memory(exc):
         sized = next((e for e in error_chain(exc) if isinstance(e, DuckDbMemoryLimitError)), None)
         what = str(sized) if sized else root_message(exc)

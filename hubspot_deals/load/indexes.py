@@ -17,6 +17,7 @@ import time
 
 from hubspot_deals.load.names import DERIVED_TABLES, is_data_column, quote
 from hubspot_deals.load.reads import DestinationError
+from hubspot_deals.scan import SCAN_ID_COLUMN
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def page_index_name(table: str) -> str:
 
 def scan_key_columns(primary_key: list[str], existing: list[str]) -> list[str]:
     """Paging order: the dlt primary key without `_scan_id`, else `id`, `name`, or all."""
-    key = [c for c in primary_key if c != "_scan_id" and c in existing]
+    key = [c for c in primary_key if c != SCAN_ID_COLUMN and c in existing]
     if key:
         return key
     for candidate in (["pipeline_id", "id"], ["id"], ["name"]):
@@ -106,9 +107,11 @@ def _wanted_indexes(cur: object) -> dict[str, list[str]]:
         )
         keys = primary_keys_from_dlt_schemas([row[0] for row in cur.fetchall()])  # type: ignore[attr-defined]
     return {
-        table: ["_scan_id", *scan_key_columns(keys.get(table, []), columns)]
+        table: [SCAN_ID_COLUMN, *scan_key_columns(keys.get(table, []), columns)]
         for table, columns in catalog.items()
-        if "_scan_id" in columns and not table.startswith("_dlt") and table not in DERIVED_TABLES
+        if SCAN_ID_COLUMN in columns
+        and not table.startswith("_dlt")
+        and table not in DERIVED_TABLES
     }
 
 

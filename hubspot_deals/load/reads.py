@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from hubspot_deals.scan import SCAN_ID_COLUMN
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
 # dlt's own bookkeeping columns, never shown as data.
@@ -149,11 +150,10 @@ class DestinationReader:
 def count_scan_rows(table: str, scan_id: str, settings: Settings | None = None) -> int:
     """Rows of `table` that belong to the scan."""
     reader = DestinationReader(settings)
-    return int(
-        reader.query(f"SELECT count(*) FROM {reader.table(table)} WHERE _scan_id = ?", (scan_id,))[
-            0
-        ][0]
+    rows = reader.query(
+        f"SELECT count(*) FROM {reader.table(table)} WHERE {SCAN_ID_COLUMN} = ?", (scan_id,)
     )
+    return int(rows[0][0])
 
 
 def destination_connection(settings: Settings | None = None):  # noqa: ANN201

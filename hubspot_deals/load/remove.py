@@ -16,6 +16,7 @@ from hubspot_deals.load.names import (
     quote,
 )
 from hubspot_deals.load.reads import DestinationError, while_duckdb_locked
+from hubspot_deals.scan import SCAN_ID_COLUMN
 from hubspot_deals.settings import DATASET_NAME, Settings, get_settings
 
 
@@ -76,9 +77,9 @@ def _remove_duckdb(
                 table
                 for (table,) in connection.execute(
                     "SELECT table_name FROM duckdb_columns() WHERE database_name = "
-                    "current_database() AND schema_name = ? AND column_name = '_scan_id' "
+                    "current_database() AND schema_name = ? AND column_name = ? "
                     "ORDER BY table_name",
-                    [DATASET_NAME],
+                    [DATASET_NAME, SCAN_ID_COLUMN],
                 ).fetchall()
                 if _is_scan_table(table)
             ]
@@ -91,7 +92,8 @@ def _remove_duckdb(
             connection.execute("BEGIN")
             for table in tables:
                 deleted[table] = connection.execute(
-                    f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = ?", [scan_id]
+                    f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE {SCAN_ID_COLUMN} = ?",
+                    [scan_id],
                 ).fetchone()[0]
             if has_state:
                 connection.execute(
@@ -121,8 +123,8 @@ def _remove_postgres(
         with conn, conn.cursor() as cur:  # one transaction: committed, or rolled back on error
             cur.execute(
                 "SELECT table_name FROM information_schema.columns WHERE table_schema = %s "
-                "AND column_name = '_scan_id' ORDER BY table_name",
-                (DATASET_NAME,),
+                "AND column_name = %s ORDER BY table_name",
+                (DATASET_NAME, SCAN_ID_COLUMN),
             )
             tables = [table for (table,) in cur.fetchall() if _is_scan_table(table)]
             cur.execute("SELECT to_regclass(%s)", (f"{DATASET_NAME}.{PIPELINE_STATE_TABLE}",))
@@ -130,7 +132,8 @@ def _remove_postgres(
             deleted: dict[str, int] = {}
             for table in tables:
                 cur.execute(
-                    f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE _scan_id = %s", (scan_id,)
+                    f"DELETE FROM {DATASET_NAME}.{quote(table)} WHERE {SCAN_ID_COLUMN} = %s",
+                    (scan_id,),
                 )
                 deleted[table] = cur.rowcount
             if has_state:

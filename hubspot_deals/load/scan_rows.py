@@ -12,6 +12,7 @@ import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from hubspot_deals.load.names import SCAN_TABLES
+from hubspot_deals.scan import SCAN_ID_COLUMN
 from hubspot_deals.source.checkpoint import Checkpoint
 
 
@@ -47,13 +48,13 @@ def clear_scan_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
             name = client.make_qualified_table_name(table)
             try:
                 rows = client.execute_sql(
-                    f"SELECT count(*) FROM {name} WHERE _scan_id = %s", scan_id
+                    f"SELECT count(*) FROM {name} WHERE {SCAN_ID_COLUMN} = %s", scan_id
                 )
             except DatabaseUndefinedRelation:
                 continue
             count = int(rows[0][0]) if rows else 0
             if count:
-                _delete(pipeline, client, table, "_scan_id = %s", scan_id)
+                _delete(pipeline, client, table, f"{SCAN_ID_COLUMN} = %s", scan_id)
             deleted += count
     return deleted
 
@@ -68,7 +69,7 @@ def delete_uncommitted_chunks(
         deals = client.make_qualified_table_name(table)
         try:
             rows = client.execute_sql(
-                f"SELECT count(*) FROM {deals} WHERE _scan_id = %s AND _scan_chunk > %s",
+                f"SELECT count(*) FROM {deals} WHERE {SCAN_ID_COLUMN} = %s AND _scan_chunk > %s",
                 scan_id,
                 committed_chunks,
             )
@@ -76,7 +77,7 @@ def delete_uncommitted_chunks(
             return 0
         count = int(rows[0][0]) if rows else 0
         if count:
-            where = "_scan_id = %s AND _scan_chunk > %s"
+            where = f"{SCAN_ID_COLUMN} = %s AND _scan_chunk > %s"
             _delete(pipeline, client, table, where, scan_id, committed_chunks)
         return count
 
@@ -86,13 +87,15 @@ def keep_newest_deal_rows(pipeline: dlt.Pipeline, scan_id: str, table: str = "de
     with pipeline.sql_client() as client:
         deals = client.make_qualified_table_name(table)
         rows = client.execute_sql(
-            f"SELECT count(*) - count(DISTINCT id) FROM {deals} WHERE _scan_id = %s", scan_id
+            f"SELECT count(*) - count(DISTINCT id) FROM {deals} WHERE {SCAN_ID_COLUMN} = %s",
+            scan_id,
         )
         duplicates = int(rows[0][0]) if rows else 0
         if duplicates:
             newer = (
-                f"_scan_id = %s AND EXISTS (SELECT 1 FROM {deals} n WHERE n._scan_id = "
-                f"{deals}._scan_id AND n.id = {deals}.id AND n._scan_chunk > {deals}._scan_chunk)"
+                f"{SCAN_ID_COLUMN} = %s AND EXISTS (SELECT 1 FROM {deals} n WHERE "
+                f"n.{SCAN_ID_COLUMN} = {deals}.{SCAN_ID_COLUMN} AND n.id = {deals}.id "
+                f"AND n._scan_chunk > {deals}._scan_chunk)"
             )
             _delete(pipeline, client, table, newer, scan_id)
         return duplicates

@@ -3,6 +3,7 @@
 from typing import Any
 
 from hubspot_deals.load.reads import DestinationReader
+from hubspot_deals.scan import SCAN_ID_COLUMN
 
 
 def deal_summary(reader: DestinationReader, scan_id: str) -> dict[str, Any]:
@@ -10,14 +11,14 @@ def deal_summary(reader: DestinationReader, scan_id: str) -> dict[str, Any]:
     deals = reader.table("deals")
     columns = reader.columns("deals")
     amount = "amount" if "amount" in columns else "NULL"
-    live = "_scan_id = ? AND NOT archived"
+    live = f"{SCAN_ID_COLUMN} = ? AND NOT archived"
     total, value, avg, low, high = reader.query(
         f"SELECT count(*), sum({amount}), avg({amount}), min({amount}), max({amount}) "
         f"FROM {deals} WHERE {live}",
         (scan_id,),
     )[0]
     archived = reader.query(
-        f"SELECT count(*) FROM {deals} WHERE _scan_id = ? AND archived", (scan_id,)
+        f"SELECT count(*) FROM {deals} WHERE {SCAN_ID_COLUMN} = ? AND archived", (scan_id,)
     )[0][0]
 
     def counts(column: str) -> dict[str, int]:
