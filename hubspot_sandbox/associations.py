@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubspot_sandbox.account import SandboxAccount, mix64
+from hubspot_sandbox.account import SandboxAccount
+from hubspot_sandbox.deal_generation import mix64
 
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
 USER_DEFINED = "USER_DEFINED"

@@ -4,7 +4,7 @@ A seeded record is a function of (seed, object type, index): ids increase with t
 `createdate` spreads over the account's years in index order, values come from
 `record_values`. Writes (API or admin) live in an overlay: changed values by index, archived
 indexes, and records created later (appended, with higher ids). Deals have their own, faster
-store (`account.py`); both share the id and time arithmetic of `account.mix64`.
+store (`account.py`); both share the id and time arithmetic of `deal_generation.mix64`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from hubspot_sandbox.account import CREATED_FROM_MS, CREATED_UNTIL_MS, mix64
+from hubspot_sandbox.deal_generation import CREATED_FROM_MS, CREATED_UNTIL_MS, mix64
 from hubspot_sandbox.object_types import ObjectType
 from hubspot_sandbox.property_registry import PropertyRegistry
 from hubspot_sandbox.record_values import GENERATORS

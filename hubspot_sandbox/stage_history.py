@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubspot_sandbox.account import SandboxAccount, mix64
+from hubspot_sandbox.account import SandboxAccount
 from hubspot_sandbox.catalog import PIPELINES, Stage
+from hubspot_sandbox.deal_generation import mix64
 from hubspot_sandbox.timestamps import iso_from_ms, ms_from_iso
 
 _STAGES = {stage.id: (pipeline, stage) for pipeline in PIPELINES for stage in pipeline.stages}
