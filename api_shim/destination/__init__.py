@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from api_shim.errors import DestinationUnavailable, redact
+from api_shim.errors import BadRequest, DestinationUnavailable, redact
 from api_shim.settings import ApiSettings
 from hubspot_deals.load import (
     DestinationBusyError,
     DestinationError,
+    MissingDealProperty,
     TableRows,
     TableSpec,
     remove_scan,
@@ -20,7 +21,7 @@ from hubspot_deals.load import (
 from hubspot_deals.settings import Settings
 
 if TYPE_CHECKING:
-    from api_shim.destination.deal_queries import DealQuery, DealRows
+    from hubspot_deals.load.deal_queries import DealQuery, DealRows
 
 
 @dataclass
@@ -48,8 +49,10 @@ class TableExport(ABC):
         """Ends the read; safe to call twice and from another thread."""
 
 
-# Rows read from the destination per batch of a download.
-EXPORT_BATCH_ROWS = 2000
+def missing_property(exc: MissingDealProperty) -> BadRequest:
+    """A deal query on a property the scan did not extract: a 400 naming the field."""
+    message = str(exc)
+    return BadRequest(message, validation_errors={exc.field: [message]})
 
 
 class ResultsStore(ABC):

@@ -13,24 +13,26 @@ from dataclasses import dataclass
 import duckdb
 
 from api_shim.destination import (
-    EXPORT_BATCH_ROWS,
     Page,
     ResultsStore,
     TableExport,
+    missing_property,
 )
-from api_shim.destination.deal_queries import DealQuery, DealRows, DealSql
-from api_shim.destination.values import iso_text, json_value, parse_json_text
 from api_shim.errors import DestinationUnavailable, TableNotAvailable
 from api_shim.settings import ApiSettings
 from hubspot_deals.load import (
+    EXPORT_BATCH_ROWS,
     ROW_COLUMN,
     DestinationBusyError,
     DestinationError,
+    MissingDealProperty,
     ReadCopies,
     TableRows,
     TableSpec,
     quote,
 )
+from hubspot_deals.load.deal_queries import DealQuery, DealRows, DealSql
+from hubspot_deals.load.values import iso_text, json_value, parse_json_text
 from hubspot_deals.settings import Settings
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -201,7 +203,10 @@ class DuckDBResults(ResultsStore):
         info = copy.tables.get("deals")
         if info is None:
             raise TableNotAvailable("deals", list(copy.tables))
-        sql = DealSql.build(query, info.columns, quote("deals"), ("", []), ROW_COLUMN, "?")
+        try:
+            sql = DealSql.build(query, info.columns, quote("deals"), ("", []), ROW_COLUMN, "?")
+        except MissingDealProperty as exc:
+            raise missing_property(exc) from None
         with self._cursor(copy) as cursor:
             figures = cursor.execute(sql.figures, sql.figures_params).fetchone()
             cursor.execute(sql.page, sql.page_params)

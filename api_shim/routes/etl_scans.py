@@ -10,7 +10,6 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from api_shim.deps import EtlServiceDep
-from api_shim.destination.deal_queries import DealQuery
 from api_shim.etl_errors import etl_timestamp
 from api_shim.models.etl import (
     SCAN_ID_EXAMPLE,
@@ -26,6 +25,7 @@ from api_shim.models.etl import (
 )
 from api_shim.services.etl_scans import ETL_PREFIX, ETL_STATUS, links
 from api_shim.services.scan_runs import iso
+from hubspot_deals.load.deal_queries import DealQuery
 from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN, SCAN_ID_PATTERN
 
 router = APIRouter(prefix="/scans", tags=["ETL Scans"])

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from api_shim.destination.deal_queries import DealQuery, DealRows
 from api_shim.errors import ApiError, ScanStateConflict, TenantForbidden
 from api_shim.models.etl import EtlStartRequest
 from api_shim.models.scans import ScanConfigRequest
@@ -20,6 +19,7 @@ from api_shim.services.scan_runs import iso
 from api_shim.services.scans import ScanService, ScanState
 from api_shim.services.system import SystemService
 from api_shim.tenancy import TenantScope, TenantScoped
+from hubspot_deals.load.deal_queries import DealQuery, DealRows
 from hubspot_deals.scan import ACTIVE_STATUSES, Tag, etl_scan_id
 
 log = logging.getLogger(__name__)

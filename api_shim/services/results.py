@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from api_shim.dagster import DagsterClient, DagsterRun
 from api_shim.destination import Page, ResultsStore, TableExport
-from api_shim.destination.deal_queries import DealQuery, DealRows
 from api_shim.errors import ScanStateConflict
 from api_shim.services.scans import ScanService, ScanState
 from api_shim.tenancy import TenantScope, TenantScoped
 from hubspot_deals.load import SCAN_TABLES, TableRows, TableSpec
+from hubspot_deals.load.deal_queries import DealQuery, DealRows
 
 
 @dataclass

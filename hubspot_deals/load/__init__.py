@@ -14,6 +14,9 @@ reads that the assets and the REST layer share.
   organization's current deals.
 - `read_copies`: per-scan read copies of the DuckDB file (built, kept, evicted and deleted
   here), so that the REST layer's reads never hold the destination's lock.
+- `postgres_pages`: a scan's pages, downloads and deal queries on PostgreSQL (pooled read
+  connections, deferred joins, deep-page anchors); `deal_queries`: the deal query SQL both
+  destinations run; `values`: database values as JSON.
 
 The names below are imported on first use (PEP 562): the REST layer imports what it needs
 without loading dlt.
@@ -40,6 +43,13 @@ _EXPORTS = {
     "while_duckdb_locked": "reads",
     "TableSpec": "reads",
     "TableRows": "reads",
+    "TableMissing": "reads",
+    "EXPORT_BATCH_ROWS": "reads",
+    "PostgresPages": "postgres_pages",
+    "DealQuery": "deal_queries",
+    "DealRows": "deal_queries",
+    "DealSql": "deal_queries",
+    "MissingDealProperty": "deal_queries",
     "ReadCopies": "read_copies",
     "ReadCopy": "read_copies",
     "ROW_COLUMN": "read_copies",

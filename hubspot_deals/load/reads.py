@@ -18,6 +18,20 @@ class DestinationError(Exception):
     is the cause). Its message names no credentials."""
 
 
+# Rows read from the destination per batch of a download (either destination).
+EXPORT_BATCH_ROWS = 2000
+
+
+class TableMissing(LookupError):
+    """A scan's read named a table the destination does not have for it (`available`: the
+    tables it has)."""
+
+    def __init__(self, table: str, available: list[str]) -> None:
+        super().__init__(f"table {table!r} is not available; available: {available}")
+        self.table = table
+        self.available = available
+
+
 class DestinationBusyError(DestinationError):
     """DuckDB stayed locked by a writing process for longer than the reader waits
     (`wait_seconds`)."""

@@ -9,14 +9,14 @@ import pytest
 from api_shim.api_keys import ApiKeyError, ApiKeyStore, digest_of
 from api_shim.auth import KeyAuthority, is_loopback, required_scope, serving_check
 from api_shim.dagster import DagsterClient
-from api_shim.destination.deal_queries import DealQuery, DealSql
-from api_shim.errors import BadRequest, Unauthorized
+from api_shim.errors import Unauthorized
 from api_shim.etl_errors import etl_error_body, flatten, is_etl_path, validation_details
 from api_shim.services.etl_scans import EtlScanService
 from api_shim.services.results import ResultsService
 from api_shim.services.scans import ScanService
 from api_shim.settings import ApiSettings
 from api_shim.tenancy import EVERY_TENANT, TenantScope
+from hubspot_deals.load.deal_queries import DealQuery, DealSql, MissingDealProperty
 from hubspot_deals.settings import Settings
 
 
@@ -216,9 +216,9 @@ def test_deal_sql_filters_sorts_and_refuses_missing_columns() -> None:
         (DealQuery(pipeline="default"), "filter_pipeline"),
         (DealQuery(sort_by="closedate"), "sort_by"),
     ):
-        with pytest.raises(BadRequest) as raised:
+        with pytest.raises(MissingDealProperty) as raised:
             DealSql.build(query, columns, "deals", ("", []), "id", "?")
-        assert list(raised.value.validation_errors or {}) == [field_name]
+        assert raised.value.field == field_name
 
 
 def test_key_file_location_follows_the_settings(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ import psycopg2
 import pytest
 
 from api_shim.destination import TableSpec
-from api_shim.destination.deal_queries import DealQuery
 from api_shim.destination.postgres_store import PostgresResults
-from api_shim.destination.values import iso_text, json_value
 from api_shim.errors import BadRequest
 from api_shim.settings import ApiSettings
+from hubspot_deals.load.deal_queries import DealQuery
+from hubspot_deals.load.values import iso_text, json_value
 from hubspot_deals.settings import DATASET_NAME, Settings
 from hubspot_deals_tests.conftest import postgres_database
 
@@ -136,7 +136,7 @@ def test_pages_carry_timestamps_as_iso_text_and_reuse_pooled_connections(
         assert [r["id"] for r in page.records] == [r[2] for r in rows]
         assert [r["createdate"] for r in page.records] == [json_value(r[8]) for r in rows]
         assert [r["closedate"] for r in page.records] == [json_value(r[7]) for r in rows]
-        with store._connection() as conn, conn.cursor() as cur:
+        with store.pages._connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_backend_pid()")
             backends.add(cur.fetchone()[0])
     assert page.records[0]["createdate"] == "2023-12-30T18:00:00Z"
@@ -144,7 +144,7 @@ def test_pages_carry_timestamps_as_iso_text_and_reuse_pooled_connections(
 
 
 def test_timestamp_text_equals_the_python_conversion_whatever_the_session_zone() -> None:
-    from api_shim.destination.postgres_store import PG_ISO_FORMAT
+    from hubspot_deals.load.postgres_pages import PG_ISO_FORMAT
 
     moments = [
         datetime(2024, 1, 15, 10, 0, tzinfo=UTC),

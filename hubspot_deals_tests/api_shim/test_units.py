@@ -12,7 +12,6 @@ import pytest
 
 from api_shim.dagster import DagsterClient, DagsterRun, RunFailure
 from api_shim.dagster.failures import failure_from_events
-from api_shim.destination.values import iso_timestamp, json_value, parse_json_text
 from api_shim.errors import redact, translate_validation_errors
 from api_shim.middleware import endpoint_group
 from api_shim.services.scan_runs import (
@@ -24,6 +23,7 @@ from api_shim.services.scan_runs import (
 from api_shim.settings import ApiSettings, RateLimit
 from api_shim.tenancy import public_scan_id, tenant_partition
 from hubspot_deals.load import primary_keys_from_dlt_schemas, scan_key_columns, visible_columns
+from hubspot_deals.load.values import iso_timestamp, json_value, parse_json_text
 from hubspot_deals.marks import mark_description, run_marks
 from hubspot_deals.scan import Tag
 

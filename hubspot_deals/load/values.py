@@ -1,4 +1,5 @@
-"""Database values as JSON: numbers, booleans, ISO 8601 strings, objects for JSON columns."""
+"""Database values as JSON: numbers, booleans, ISO 8601 strings, objects for JSON columns, as
+the REST layer answers them from either destination's reads."""
 
 import base64
 import math

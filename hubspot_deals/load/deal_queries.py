@@ -1,16 +1,25 @@
 """Deals of one scan filtered by stage and pipeline, sorted, paged, with amount figures: the
 SQL both destinations run for the ETL surface's results (only the table reference and the
-parameter style differ)."""
+parameter style differ). A filter or sort on a property the scan did not extract is a
+`MissingDealProperty`, which the REST layer answers as a 400 naming the field."""
 
 from dataclasses import dataclass
 from typing import Any
 
-from api_shim.errors import BadRequest
-from hubspot_deals.load import quote
+from hubspot_deals.load.names import quote
 
 SORT_FIELDS = ("closedate", "amount", "createdate")
 DEFAULT_SORT = "closedate"
 AMOUNT = "amount"
+
+
+class MissingDealProperty(ValueError):
+    """The query filters or sorts (`field`) on a deal property (`column`) the scan lacks."""
+
+    def __init__(self, field: str, column: str) -> None:
+        super().__init__(f"This scan did not extract the deal property '{column}'")
+        self.field = field
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -67,12 +76,12 @@ class DealSql:
             if value is None:
                 continue
             if column not in columns:
-                raise _missing(field, column)
+                raise MissingDealProperty(field, column)
             where.append(f"{quote(column)} = {placeholder}")
             params.append(value)
         sort = query.sort_by
         if sort is not None and sort not in columns:
-            raise _missing("sort_by", sort)
+            raise MissingDealProperty("sort_by", sort)
         if sort is None and DEFAULT_SORT in columns:
             sort = DEFAULT_SORT
         direction = "DESC" if query.descending else "ASC"
@@ -101,8 +110,3 @@ class DealSql:
             _money(high),
             self.sort_by,
         )
-
-
-def _missing(field: str, column: str) -> BadRequest:
-    message = f"This scan did not extract the deal property '{column}'"
-    return BadRequest(message, validation_errors={field: [message]})
