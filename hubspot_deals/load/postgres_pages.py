@@ -28,13 +28,17 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
-import psycopg2.pool
 
 from hubspot_deals.load.deal_queries import DealQuery, DealRows, DealSql
 from hubspot_deals.load.indexes import primary_keys_from_dlt_schemas, scan_key_columns
 from hubspot_deals.load.names import quote, visible_columns
+from hubspot_deals.load.postgres_pool import (
+    CursorExport,
+    KeptPool,
+    connection_failed,
+    one_line,
+)
 from hubspot_deals.load.reads import (
-    EXPORT_BATCH_ROWS,
     DestinationError,
     TableMissing,
     TableRows,
@@ -66,65 +70,6 @@ class PageRows:
     columns: list[str]
 
 
-class CursorExport:
-    """A table read through a server-side cursor on a connection of its own (not the pool's:
-    a long download must not hold a slot the pages need): PostgreSQL keeps the result and
-    sends `EXPORT_BATCH_ROWS` rows per fetch. The transaction's snapshot makes the download
-    consistent even while the scan's rows change."""
-
-    def __init__(self, conn: psycopg2.extensions.connection, sql: str, args: tuple,
-                 name: str, columns: list[str], row_count: int) -> None:  # fmt: skip
-        self.name = name
-        self.columns = columns
-        self.row_count = row_count
-        self._conn: psycopg2.extensions.connection | None = conn
-        self._sql = sql
-        self._args = args
-        self._lock = threading.Lock()
-
-    def batches(self) -> Iterator[list[tuple]]:
-        with self._lock:
-            if self._conn is None:
-                return
-            cursor = self._conn.cursor(name="hubspot_deals_download")
-            cursor.itersize = EXPORT_BATCH_ROWS
-            cursor.execute(self._sql, self._args)
-        while True:
-            with self._lock:
-                if self._conn is None:
-                    return
-                try:
-                    rows = cursor.fetchmany(EXPORT_BATCH_ROWS)
-                except psycopg2.Error as exc:
-                    raise DestinationError(_connection_failed(exc)) from None
-            if not rows:
-                return
-            yield [tuple(json_value(v) for v in row) for row in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()  # ends the transaction and its cursor
-                self._conn = None
-
-
-class _KeptPool(psycopg2.pool.ThreadedConnectionPool):
-    """Opens connections as they are needed and keeps every one that is returned (psycopg2's
-    pool closes each connection above `minconn` when it is returned: with 0, a new connection
-    per page). After a connection fails, the idle ones go too: they may share its fate (a
-    PostgreSQL restart), and the next requests connect afresh instead of failing in turn."""
-
-    def __init__(self, maxconn: int, *args: object, **kwargs: object) -> None:
-        super().__init__(0, maxconn, *args, **kwargs)
-        self.minconn = maxconn  # keep what is returned; opened lazily all the same
-
-    def discard_idle(self) -> None:
-        with self._lock:
-            idle, self._pool = self._pool, []
-        for conn in idle:
-            conn.close()
-
-
 class PostgresPages:
     """A scan's tables, pages, downloads and deal queries on PostgreSQL, with the catalog,
     row counts and deep-page anchors it keeps (per scan and run: a run's rows are fixed)."""
@@ -136,7 +81,7 @@ class PostgresPages:
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self.statement_timeout_ms = int(statement_timeout_seconds * 1000)
-        self._pool: _KeptPool | None = None
+        self._pool: KeptPool | None = None
         self._slots = threading.BoundedSemaphore(self.pool_size)
         self._lock = threading.Lock()
         self._catalog: dict[str, list[str]] = {}
@@ -149,10 +94,10 @@ class PostgresPages:
 
     # -- connections --------------------------------------------------------------------------
 
-    def _get_pool(self) -> _KeptPool:
+    def _get_pool(self) -> KeptPool:
         with self._lock:
             if self._pool is None:
-                self._pool = _KeptPool(
+                self._pool = KeptPool(
                     self.pool_size,
                     self.dsn,
                     connect_timeout=self.connect_timeout,
@@ -171,13 +116,13 @@ class PostgresPages:
                 conn = pool.getconn()
                 conn.autocommit = True
             except psycopg2.Error as exc:
-                raise DestinationError(_connection_failed(exc)) from None
+                raise DestinationError(connection_failed(exc)) from None
             broken = False
             try:
                 yield conn
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 broken = True
-                raise DestinationError(_connection_failed(exc)) from None
+                raise DestinationError(connection_failed(exc)) from None
             finally:
                 pool.putconn(conn, close=broken or bool(conn.closed))
                 if broken:
@@ -385,7 +330,7 @@ class PostgresPages:
                 time.monotonic() - started,
             )
         except (psycopg2.Error, DestinationError) as exc:
-            log.warning("page anchors of %s not built: %s", table, _one_line(exc))
+            log.warning("page anchors of %s not built: %s", table, one_line(exc))
             with self._lock:  # try again on a later deep page
                 self._anchors.pop(key, None)
 
@@ -412,7 +357,7 @@ class PostgresPages:
                 options=f"-c statement_timeout={self.statement_timeout_ms}",
             )
         except psycopg2.Error as exc:
-            raise DestinationError(_connection_failed(exc)) from None
+            raise DestinationError(connection_failed(exc)) from None
         conn.set_session(readonly=True, isolation_level="REPEATABLE READ")
         return CursorExport(conn, sql, (scan_id,), table, columns, total)
 
@@ -461,7 +406,7 @@ class PostgresPages:
         except DestinationError as exc:
             return False, str(exc)
         except psycopg2.Error as exc:
-            return False, _connection_failed(exc)
+            return False, connection_failed(exc)
         return True, "postgresql answers"
 
     def close(self) -> None:
@@ -469,11 +414,3 @@ class PostgresPages:
             if self._pool is not None:
                 self._pool.closeall()
                 self._pool = None
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
-
-
-def _connection_failed(exc: BaseException) -> str:
-    return f"Database connection failed: {_one_line(exc)}"
