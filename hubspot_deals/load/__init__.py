@@ -14,9 +14,9 @@ reads that the assets and the REST layer share.
   organization's current deals.
 - `read_copies`: per-scan read copies of the DuckDB file (built, kept, evicted and deleted
   here), so that the REST layer's reads never hold the destination's lock.
-- `postgres_pages`: a scan's pages, downloads and deal queries on PostgreSQL (pooled read
-  connections, deferred joins, deep-page anchors); `deal_queries`: the deal query SQL both
-  destinations run; `values`: database values as JSON.
+- `postgres_pages`: a scan's pages, downloads and deal queries on PostgreSQL (deferred
+  joins, deep-page anchors) over `postgres_pool`'s read connections; `deal_queries`: the
+  deal query SQL both destinations run; `values`: database values as JSON.
 
 The names below are imported on first use (PEP 562): the REST layer imports what it needs
 without loading dlt.
