@@ -220,7 +220,16 @@ def sync_leads(request: Request, oauth: OAuthServiceDep, tenant_id: TenantQuery 
                     "next_scheduled_sync": "2024-01-16T04:30:00Z",
                 },
             },
-        )  # fmt: skip
+        ),  # fmt: skip
+        400: _example(
+            "A bad tenantId or sync_type.",
+            {
+                "success": False,
+                "error": "tenantId must be 1-255 characters",
+                "details": {},
+                "status_code": 400,
+            },
+        ),
     },
 )
 def sync_status(
