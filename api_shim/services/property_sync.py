@@ -101,11 +101,7 @@ class PropertySyncService:
             try:
                 load_definitions(self.destination.property_definitions_dir, object_type)
             except DefinitionsError as exc:
-                for problem in exc.problems:
-                    where, _, what = problem.partition(": ")
-                    if not what:  # a problem of the file, not of one property
-                        where, what = "", where
-                    found.append((exc.path.name, where, what))
+                found += [(exc.path.name, where, what) for where, what in exc.located]
         if not found:
             return
         first_file, first, _ = found[0]
