@@ -37,10 +37,15 @@ class Stack:
     shim: Shim
     key: str
     reader_key: str
+    broken_key: str
+    impatient: Shim
 
-    def call(self, method: str, path: str, key: str | None = None) -> requests.Response:
+    def call(
+        self, method: str, path: str, key: str | None = None, shim: Shim | None = None
+    ) -> requests.Response:
         headers = {"Authorization": f"Bearer {key or self.key}"}
-        return requests.request(method, self.shim.url + path, headers=headers, timeout=180)
+        url = (shim or self.shim).url + path
+        return requests.request(method, url, headers=headers, timeout=180)
 
     def hand_edit(self, method: str, path: str, body: Any = None) -> None:
         response = requests.request(
@@ -104,21 +109,30 @@ class Stack:
 def stack(module_dir: Path, clean_env: None) -> Iterator[Stack]:
     home = home_env(module_dir)
     home_dir = Path(home["HUBSPOT_DEALS_HOME"])
+    # org-broken's token variable is set nowhere: its runs fail.
     (home_dir / "organizations.yaml").write_text(
         f"organizations:\n  - id: {ORG}\n    token_env: {TOKEN_ENV}\n"
+        "  - id: org-broken\n    token_env: HUBSPOT_TOKEN_ORG_BROKEN\n"
     )
     store = ApiKeyStore(home_dir / "api_keys.json")
     key, _ = store.create("props", ["properties.write"], [ORG])
     reader_key, _ = store.create("reader", ["scans.read", "scans.write"], [ORG])
+    broken_key, _ = store.create("broken", ["properties.write"], ["org-broken"])
     with SandboxServer(deals=20) as sandbox:
         common = {**home, "HUBSPOT_DEALS_PROPERTY_DEFINITIONS": str(DEFINITIONS)}
         dagster_env = {**common, "HUBSPOT_API_BASE_URL": sandbox.base_url, TOKEN_ENV: sandbox.token}
         with (
             DagsterDev(dagster_env, module_dir) as dagster,
             Shim(shim_env(dagster, common), module_dir) as shim,
+            # A shim that never waits for a sync: every POST is a 202.
+            Shim(
+                shim_env(dagster, common, property_sync_wait_seconds="0"),
+                module_dir,
+                name="impatient-shim",
+            ) as impatient,
         ):
             shim.wait_healthy()
-            yield Stack(sandbox, dagster, shim, key, reader_key)
+            yield Stack(sandbox, dagster, shim, key, reader_key, broken_key, impatient)
 
 
 def created_contacts() -> list[dict[str, str]]:
@@ -229,3 +243,41 @@ def test_sync_drift_check_and_status_over_rest(stack: Stack) -> None:
         "contacts": {"status": "completed", "properties_synced": 15},
         "leads": {"status": "completed", "properties_synced": 25},
     }
+
+
+def test_a_sync_past_the_wait_is_a_202_that_status_follows(stack: Stack) -> None:
+    accepted = stack.call("POST", f"{BASE}/leads", shim=stack.impatient)
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+    run_id = body["data"].pop("run_id")
+    assert body == {"success": True, "data": {"sync_type": "leads", "sync_status": "in_progress"}}
+    deadline = time.monotonic() + 120
+    while True:
+        last = stack.call("GET", f"{BASE}/status/leads").json()["data"]["last_sync"]
+        assert last["run_id"] == run_id
+        if last["status"] not in ("pending", "in_progress"):
+            break
+        assert time.monotonic() < deadline, last
+        time.sleep(0.5)
+    assert (last["status"], last["total_properties"], last["failed"]) == ("completed", 25, 0)
+
+
+def test_a_failed_run_is_the_documented_500(stack: Stack) -> None:
+    failed = stack.call("POST", f"{BASE}/contacts", stack.broken_key)
+    assert failed.status_code == 500, failed.text
+    body = failed.json()
+    assert body["details"].pop("run_id")
+    assert body == {
+        "success": False,
+        "error": "Property sync failed",
+        "details": {
+            "contacts": {
+                "status": "failed",
+                "error": "no HubSpot access token: environment variable HUBSPOT_TOKEN_ORG_BROKEN "
+                "is not set in the code location",
+            }
+        },
+        "status_code": 500,
+    }
+    status = stack.call("GET", f"{BASE}/status/contacts", stack.broken_key).json()["data"]
+    assert (status["last_sync"]["status"], status["contacts"]["status"]) == ("failed", "failed")
