@@ -25,7 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCOPES = ("scans.read", "scans.write", "deals.read", "contacts.read", "contacts.write")
+SCOPES = (
+    *("scans.read", "scans.write", "deals.read", "contacts.read", "contacts.write"),
+    "properties.write",
+)
 KEY_PREFIX = "hsd"
 _KEY = re.compile(r"^hsd_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 TENANT_PATTERN = re.compile(r"^[!-~]{1,255}$")  # printable, no spaces: organization ids

@@ -17,13 +17,14 @@ from api_shim.errors import install_error_handlers
 from api_shim.etl_errors import is_etl_path
 from api_shim.middleware import BodySizeLimitMiddleware, RateLimitMiddleware
 from api_shim.models.common import TEXT_PATTERN, error_example
-from api_shim.routes import api_router, contacts, etl_scans, hubspot_auth
+from api_shim.routes import api_router, contacts, etl_scans, hubspot_auth, property_sync
 from api_shim.routes.params import reject_control_characters
 from api_shim.services.contacts import ContactService
 from api_shim.services.downloads import DownloadService
 from api_shim.services.etl_scans import EtlScanService
 from api_shim.services.hubspot_access import HubSpotAccess
 from api_shim.services.hubspot_oauth import HubSpotOAuthService
+from api_shim.services.property_sync import PropertySyncService
 from api_shim.services.results import ResultsService
 from api_shim.services.scans import ScanService
 from api_shim.services.system import SystemService
@@ -192,6 +193,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     hubspot = HubSpotAccess(destination, app.state.hubspot_oauth)
     app.state.contacts = ContactService(hubspot)
     app.state.system = SystemService(settings, destination, dagster, store)
+    app.state.property_sync = PropertySyncService(settings, destination, dagster, scans)
     app.state.etl = EtlScanService(scans, app.state.results, app.state.system)
     keys = key_store(settings.api_keys_file, destination.home)
     app.state.authority = KeyAuthority(
@@ -214,6 +216,7 @@ def create_app(settings: ApiSettings | None = None, destination: Settings | None
     # Its own key checks (the callback carries no key), the same text check.
     app.include_router(hubspot_auth.router, dependencies=[text])
     app.include_router(contacts.router, dependencies=secured)
+    app.include_router(property_sync.router, dependencies=secured)
     add_docs_pages(app, API_PREFIX)
 
     @app.get("/docs", include_in_schema=False)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/health", "/api/v1/health", "/api/hs/auth/callback"})
 API_PREFIX = "/api/v1"
 CONTACTS_PREFIX = "/api/hs/contacts"
+PROPERTY_SYNC_PREFIX = "/api/v1/hubspot/properties/sync"
 SECURITY_SCHEME = "ApiKey"
 
 
@@ -49,10 +50,14 @@ OPEN = Principal(None, frozenset(SCOPES), None)
 def required_scope(method: str, path: str) -> str:
     """Deal rows (`/api/v1/results/...`, `/api/v1/scans/{id}/results`) need `deals.read`;
     HubSpot contacts (`/api/hs/contacts...`) `contacts.read` to read and `contacts.write` to
-    change; other reads `scans.read`; every change `scans.write`. `path` is the request's path
+    change; the property sync (`/api/v1/hubspot/properties/sync/...`) `properties.write`, its
+    status read included (it names the tenant's properties and runs); other reads
+    `scans.read`; every change `scans.write`. `path` is the request's path
     or the route's template (both have the same segments)."""
     if path == CONTACTS_PREFIX or path.startswith(CONTACTS_PREFIX + "/"):
         return "contacts.read" if method in ("GET", "HEAD") else "contacts.write"
+    if path.startswith(PROPERTY_SYNC_PREFIX + "/"):
+        return "properties.write"
     segments = path.removeprefix(API_PREFIX + "/").split("/")
     if segments[0] == "results" or (
         segments[0] == "scans" and len(segments) == 3 and segments[2] == "results"

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
         "--scope",
         action="append",
         choices=SCOPES,
-        help="a scope (repeat; default: all three)",
+        help="a scope (repeat; default: every scope)",
     )
     create.add_argument("--json", action="store_true", help="print the new key as JSON")
     listing = sub.add_parser("list", help="list keys (ids, scopes, tenants; never the keys)")

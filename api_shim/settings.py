@@ -61,6 +61,12 @@ class ApiSettings(BaseSettings):
         "(refreshed in the background from a quarter of it on; the shim's own starts, cancels "
         "and removals show at once). 0: ask Dagster on every request.",
     )
+    property_sync_wait_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="Longest a property sync request waits for its Dagster run; past it the "
+        "answer is 202 with the run id, and GET /status/{sync_type} reports the run.",
+    )
     location_name: str = Field(default="hubspot_deals", description="Dagster code location.")
     repository_name: str = "__repository__"
     job_name: str = Field(

@@ -5,6 +5,7 @@ The documents are in `documents`, the HTTP transport (timeouts, joined reads, re
 in `transport`, the reading of a failed run's events in `failures`.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,8 @@ from api_shim.dagster.documents import (
     ASSET_OBSERVATIONS,
     HEALTH,
     LAUNCH_RUN,
+    NEXT_TICK,
+    PROPERTY_SYNC_RUN,
     REMOVE_PARTITIONS,
     REMOVE_RUN,
     REPORT_OBSERVATION,
@@ -84,16 +87,13 @@ class DagsterClient(GraphQLTransport):
 
     # -- partitions --------------------------------------------------------------------------
 
-    def add_partition(self, key: str) -> bool:
-        """Adds the scan's partition; False when it already existed."""
+    def add_partition(self, key: str, partitions_def: str = SCANS_PARTITIONS_NAME) -> bool:
+        """Adds the scan's partition (or one of `partitions_def`); False when it already
+        existed."""
         result = self._typed(
             self.execute(
                 ADD_PARTITION,
-                {
-                    "repo": self.settings.repository_selector,
-                    "def": SCANS_PARTITIONS_NAME,
-                    "key": key,
-                },
+                {"repo": self.settings.repository_selector, "def": partitions_def, "key": key},
             ),
             "addDynamicPartition",
         )
@@ -104,7 +104,7 @@ class DagsterClient(GraphQLTransport):
             return False
         # Dagster reports an unknown location/partitions def as UnauthorizedError.
         raise DagsterError(
-            f"Dagster could not add partition to '{SCANS_PARTITIONS_NAME}' in "
+            f"Dagster could not add partition to '{partitions_def}' in "
             f"location '{self.settings.location_name}': {result.get('message')}"
         )
 
@@ -125,12 +125,23 @@ class DagsterClient(GraphQLTransport):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def launch_run(self, run_config: dict[str, Any], tags: dict[str, str]) -> str:
+    def launch_run(
+        self,
+        run_config: dict[str, Any],
+        tags: dict[str, str],
+        job_name: str | None = None,
+        asset_paths: Sequence[Sequence[str]] | None = None,
+    ) -> str:
+        """Launches the scan job (or `job_name`), limited to `asset_paths` and their checks
+        when given."""
+        selector: dict[str, Any] = {
+            **self.settings.repository_selector,
+            "jobName": job_name or self.settings.job_name,
+        }
+        if asset_paths is not None:
+            selector["assetSelection"] = [{"path": list(p)} for p in asset_paths]
         params = {
-            "selector": {
-                **self.settings.repository_selector,
-                "jobName": self.settings.job_name,
-            },
+            "selector": selector,
             "runConfigData": run_config,
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
         }
@@ -262,6 +273,41 @@ class DagsterClient(GraphQLTransport):
                     columns = [c["name"] for c in entry["schema"].get("columns") or []]
             out.append(Materialization(tuple(mat["assetKey"]["path"]), rows, columns))
         return out
+
+    def property_sync_run(self, run_id: str) -> dict[str, Any] | None:
+        """A property sync run: status, times, and each asset's materialization metadata
+        (`{object type: {label: value}}`, JSON entries decoded); None for an unknown run."""
+        result = self._typed(self.execute(PROPERTY_SYNC_RUN, {"runId": run_id}), "runOrError")
+        if result["__typename"] != "Run":
+            return None
+        reports: dict[str, dict[str, Any]] = {}
+        for mat in result.get("assetMaterializations") or []:
+            values: dict[str, Any] = {}
+            for entry in mat.get("metadataEntries") or []:
+                if entry.get("intRepr") is not None:
+                    values[entry["label"]] = int(entry["intRepr"])
+                elif entry.get("jsonString") is not None:
+                    values[entry["label"]] = json.loads(entry["jsonString"])
+            reports[mat["assetKey"]["path"][-1]] = values
+        return {
+            "status": result["status"],
+            "start_time": result.get("startTime"),
+            "end_time": result.get("endTime"),
+            "reports": reports,
+        }
+
+    def next_tick(self, schedule_name: str) -> float | None:
+        """When the schedule next ticks (epoch seconds); None when it is unknown or stopped."""
+        selector = {
+            "repositoryLocationName": self.settings.location_name,
+            "repositoryName": self.settings.repository_selector["repositoryName"],
+            "scheduleName": schedule_name,
+        }
+        result = self._typed(self.read(NEXT_TICK, {"selector": selector}), "scheduleOrError")
+        if result["__typename"] != "Schedule":
+            return None
+        ticks = (result.get("futureTicks") or {}).get("results") or []
+        return float(ticks[0]["timestamp"]) if ticks else None
 
     # -- health ------------------------------------------------------------------------------
 

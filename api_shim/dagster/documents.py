@@ -174,3 +174,35 @@ query Health {
   }
 }
 """
+
+PROPERTY_SYNC_RUN = """
+query PropertySyncRun($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run {
+      runId status startTime endTime
+      assetMaterializations {
+        assetKey { path }
+        metadataEntries {
+          label
+          ... on IntMetadataEntry { intRepr }
+          ... on JsonMetadataEntry { jsonString }
+        }
+      }
+    }
+    ... on RunNotFoundError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+NEXT_TICK = """
+query NextTick($selector: ScheduleSelector!) {
+  scheduleOrError(scheduleSelector: $selector) {
+    __typename
+    ... on Schedule { futureTicks(limit: 1) { results { timestamp } } }
+    ... on ScheduleNotFoundError { message }
+    ... on PythonError { message }
+  }
+}
+"""

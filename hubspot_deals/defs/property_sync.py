@@ -49,16 +49,20 @@ from hubspot_deals.property_sync import (
     load_definitions,
     sync,
 )
+from hubspot_deals.property_sync.contract import (
+    CHECK_NAME,
+    SCHEDULE_NAME,
+    SYNC_JOB_NAME,
+    asset_path,
+)
 from hubspot_deals.scan import Tag
 from hubspot_deals.settings import get_settings
 
-SYNC_JOB_NAME = "property_sync_job"
-CHECK_NAME = "hubspot_matches_definitions"
 GROUP = "hubspot_properties"
 
 
 def definitions_key(object_type: str) -> AssetKey:
-    return AssetKey(["hubspot", "property_definitions", object_type])
+    return AssetKey(asset_path(object_type))
 
 
 class PropertySyncConfig(Config):
@@ -171,7 +175,7 @@ property_sync_job = define_asset_job(
 
 
 @schedule(
-    name="property_drift_daily",
+    name=SCHEDULE_NAME,
     cron_schedule="30 4 * * *",
     job=property_sync_job,
     execution_timezone="UTC",

@@ -91,10 +91,14 @@ class PropertyDefinition:
 class DefinitionsError(ValueError):
     """A definitions file is not valid: every problem, each naming its property."""
 
-    def __init__(self, path: Path, problems: list[str]) -> None:
+    def __init__(
+        self, path: Path, problems: list[str], located: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(f"{path.name}: " + "; ".join(problems))
         self.path = path
         self.problems = problems
+        # (the property's name or `[index]`, the problem); "" for a problem of the whole file
+        self.located = located if located is not None else [("", p) for p in problems]
 
 
 def load_definitions(folder: Path, object_type: str) -> list[PropertyDefinition]:
@@ -113,12 +117,14 @@ def load_definitions(folder: Path, object_type: str) -> list[PropertyDefinition]
     if not isinstance(document, list):
         raise DefinitionsError(path, ["a list of properties (or {'properties': [...]}) expected"])
     problems: list[str] = []
+    located: list[tuple[str, str]] = []
     definitions: list[PropertyDefinition] = []
     seen: set[str] = set()
     for index, raw in enumerate(document):
         where = f"[{index}]"
         if not isinstance(raw, dict):
             problems.append(f"{where}: an object expected")
+            located.append((where, "an object expected"))
             continue
         name = raw.get("name")
         where = f"{name}" if isinstance(name, str) and name else where
@@ -128,10 +134,11 @@ def load_definitions(folder: Path, object_type: str) -> list[PropertyDefinition]
         seen.add(str(name))
         if found:
             problems += [f"{where}: {problem}" for problem in found]
+            located += [(where, problem) for problem in found]
             continue
         definitions.append(_definition(raw))
     if problems:
-        raise DefinitionsError(path, problems)
+        raise DefinitionsError(path, problems, located)
     return definitions
 
 

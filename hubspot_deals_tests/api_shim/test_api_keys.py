@@ -138,6 +138,10 @@ def test_is_loopback(host: str, loopback: bool) -> None:
         ("GET", "/api/v1/scans/my_results/results", "deals.read"),
         ("POST", "/api/v1/scans/start", "scans.write"),
         ("DELETE", "/api/v1/scans/{scan_id}", "scans.write"),
+        ("POST", "/api/v1/hubspot/properties/sync/all", "properties.write"),
+        ("POST", "/api/v1/hubspot/properties/sync/contacts", "properties.write"),
+        ("GET", "/api/v1/hubspot/properties/sync/status/{sync_type}", "properties.write"),
+        ("GET", "/api/v1/hubspot/properties/sync/status/leads", "properties.write"),
     ],
 )
 def test_required_scope(method: str, path: str, scope: str) -> None:

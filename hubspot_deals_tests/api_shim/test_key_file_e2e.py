@@ -57,7 +57,8 @@ def tenant_routes(keyed: Keyed) -> list[tuple[str, str]]:
             method.upper(),
             path.replace("{scan_id}", "scan-1")
             .replace("{format}", "csv")
-            .replace("{contact_id}", "151"),
+            .replace("{contact_id}", "151")
+            .replace("{sync_type}", "all"),
         )
         for path, item in document["paths"].items()
         for method in item
@@ -130,7 +131,8 @@ def test_a_key_file_without_usable_keys_refuses_every_tenant_route(
     breakage(keyed)
     try:
         routes = tenant_routes(keyed)
-        assert len(routes) == 31  # both surfaces, OAuth and contacts, public ones left out
+        # both surfaces, OAuth, contacts and the property sync, public ones left out
+        assert len(routes) == 35
         for method, path in routes:
             for key in (keyed.key, None):
                 assert_unauthorized(keyed.call(method, path, key), path, message)

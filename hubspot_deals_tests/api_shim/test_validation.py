@@ -410,7 +410,12 @@ class TextInput:
         return "etl" if self.route.startswith("/api/v1/scans") else "scan"
 
     def send(self, shim: Shim, value: str) -> requests.Response:
-        path_values = {"scan_id": "scan-1", "format": "csv", "contact_id": "151"}
+        path_values = {
+            "scan_id": "scan-1",
+            "format": "csv",
+            "contact_id": "151",
+            "sync_type": "all",
+        }
         params: dict[str, str] = {}
         body = copy.deepcopy(BODIES.get((self.method, self.route)))
         if self.location == "path":
@@ -495,6 +500,13 @@ CONTACT_INPUTS = [
     *[TextInput(method, CONTACT, "path", ("contact_id",))
       for method in ("GET", "PUT", "PATCH", "DELETE")],
 ]  # fmt: skip
+PROPERTY_SYNC = "/api/v1/hubspot/properties/sync"
+PROPERTY_SYNC_INPUTS = [
+    *[TextInput(method, f"{PROPERTY_SYNC}/{action}", "query", ("tenantId",))
+      for method, action in [("POST", "all"), ("POST", "contacts"), ("POST", "leads"),
+                             ("GET", "status/{sync_type}")]],
+    TextInput("GET", f"{PROPERTY_SYNC}/status/{{sync_type}}", "path", ("sync_type",)),
+]  # fmt: skip
 TEXT_INPUTS = [
     *inputs("POST", "/api/v1/scan/start", "body",
             ("config", "scanId"), ("config", "organizationId"), ("config", "type", 0),
@@ -524,6 +536,7 @@ TEXT_INPUTS = [
     *OAUTH_TENANTS,
     *inputs("GET", "/api/hs/auth/callback", "query", "code", "state", "error"),
     *CONTACT_INPUTS,
+    *PROPERTY_SYNC_INPUTS,
 ]  # fmt: skip
 CONTROL_CHARACTERS = {
     "nul": "\x00",
@@ -587,7 +600,7 @@ def test_the_control_character_cases_cover_every_input_of_the_document(shim: Shi
             for field in strings(body["schema"], ()) if body else ():
                 listed.add(TextInput(method.upper(), route, "body", field).key)
     assert listed == {case.key for case in TEXT_INPUTS}
-    assert len(listed) == 49 + len(CONTACT_INPUTS)
+    assert len(listed) == 49 + len(CONTACT_INPUTS) + len(PROPERTY_SYNC_INPUTS)
 
 
 @pytest.mark.parametrize(
@@ -752,6 +765,10 @@ def test_docs_and_openapi_document(shim: Shim) -> None:
         "/api/hs/contacts/search",
         "/api/hs/contacts/{contact_id}",
         "/api/v1/health",
+        "/api/v1/hubspot/properties/sync/all",
+        "/api/v1/hubspot/properties/sync/contacts",
+        "/api/v1/hubspot/properties/sync/leads",
+        "/api/v1/hubspot/properties/sync/status/{sync_type}",
         "/api/v1/maintenance/cleanup",
         "/api/v1/maintenance/detect-crashed",
         "/api/v1/pipeline/info",
