@@ -313,9 +313,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"field": name, "message": message}
                 for name, message in validation_details(errors).items()
             ]
-            body = hubspot_error_body(
-                "VALIDATION_ERROR", "Input validation failed", details={"fields": fields}
-            )
+            # hubspot-integration-api.md's own words when only required fields are missing.
+            missing = all(e.get("type") == "missing" for e in errors)
+            message = "Required fields are missing" if missing else "Input validation failed"
+            body = hubspot_error_body("VALIDATION_ERROR", message, details={"fields": fields})
             return JSONResponse(body, status_code=400)
         tree = translate_validation_errors(errors, json_body=_is_json(request))
         sources = {str((e.get("loc") or ["body"])[0]) for e in errors}

@@ -12,10 +12,14 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
-from api_shim.models.common import TextInputs, check_text
+from api_shim.models.common import TEXT_PATTERN, TextInputs, check_text
 
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,252}\.[^@\s.]{1,63}$")
+# No space or control character anywhere (the JSON Schema pattern says so too).
+EMAIL = re.compile(
+    r"^[^@\s\u0000-\u001f\u007f-\u009f]{1,64}@[^@\s\u0000-\u001f\u007f-\u009f]{1,252}"
+    r"\.[^@\s.\u0000-\u001f\u007f-\u009f]{1,63}$"
+)
 MAX_VALUE_LENGTH = 65_536  # HubSpot's limit for a property value
 MAX_BULK = 1_000  # ten HubSpot batches per request
 # Read-only properties HubSpot keeps itself.
@@ -59,25 +63,34 @@ def contact_properties(values: dict[str, Any], *, allow_id: bool = False) -> dic
     return properties
 
 
-class ContactBody(TextInputs):
-    """A contact's properties (create, full update, partial update)."""
+NAME_PATTERN = PROPERTY_NAME.pattern
+# Other contact properties of the portal: lower-case names, scalar values (the document's
+# seven fields are declared; HubSpot says whether another name exists).
+EXTRA_PROPERTIES = {
+    "additionalProperties": {"type": ["string", "number", "boolean"], "pattern": TEXT_PATTERN},
+    "propertyNames": {"pattern": NAME_PATTERN, "not": {"enum": sorted(READ_ONLY)}},
+}
+EXAMPLE = {
+    "email": "john.doe@example.com",
+    "firstname": "John",
+    "lastname": "Doe",
+    "phone": "+1234567890",
+    "company": "Example Corp",
+    "website": "https://example.com",
+    "jobtitle": "Software Engineer",
+}
+
+
+class ContactFields(TextInputs):
+    """A contact's properties (full or partial update): at least one."""
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={
-            "example": {
-                "email": "john.doe@example.com",
-                "firstname": "John",
-                "lastname": "Doe",
-                "phone": "+1234567890",
-                "company": "Example Corp",
-                "website": "https://example.com",
-                "jobtitle": "Software Engineer",
-            }
-        },
+        json_schema_extra={**EXTRA_PROPERTIES, "minProperties": 1, "example": EXAMPLE},
     )
 
-    email: str | None = Field(default=None, max_length=254, description="Unique per portal.")
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL.pattern,
+                              description="Unique per portal.")  # fmt: skip
     firstname: str | None = None
     lastname: str | None = None
     phone: str | None = None
@@ -88,7 +101,7 @@ class ContactBody(TextInputs):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _properties(cls, data: Any, handler: Any) -> "ContactBody":
+    def _properties(cls, data: Any, handler: Any) -> "ContactFields":
         body = handler(data)
         given = body.model_dump(exclude_unset=True)
         # In the order the client wrote them (`updatedFields` echoes it).
@@ -102,8 +115,19 @@ class ContactBody(TextInputs):
         return dict(self._sent)
 
 
+class NewContact(ContactFields):
+    """A contact to create: `email` is required."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={**EXTRA_PROPERTIES,
+                                                                "example": EXAMPLE})  # fmt: skip
+
+    email: str = Field(max_length=254, pattern=EMAIL.pattern, description="Unique per portal.")
+
+
 class BulkContacts(TextInputs):
-    """`POST /api/hs/contacts/bulk`: up to 1,000 contacts, sent in HubSpot batches of 100."""
+    """`POST /api/hs/contacts/bulk`: up to 1,000 contacts, sent in HubSpot batches of 100. What
+    each contact must carry depends on `operation` (create: `email`; update: `id` and at least
+    one property; delete: `id`), checked here with each problem's position."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_shim.deps import ContactServiceDep, OAuthServiceDep, PrincipalDep
 from api_shim.hubspot_errors import hubspot_error_body
-from api_shim.models.contacts import BulkContacts, ContactBody
+from api_shim.models.contacts import BulkContacts, ContactFields, NewContact
 from api_shim.routes.hubspot_auth import TenantQuery
 from api_shim.services.contacts import DEFAULT_PROPERTIES, ContactError
 from api_shim.services.hubspot_oauth import OAuthError
@@ -79,7 +80,6 @@ def _split(properties: str | None) -> list[str] | None:
     return properties.split(",") if properties else None
 
 
-EMAIL_REQUIRED = "Email is required for contact creation"
 ERRORS = (400, 401, 403, 429, 503)
 
 
@@ -114,20 +114,12 @@ ERRORS = (400, 401, 403, 429, 503)
 def create_contact(
     contacts: ContactServiceDep,
     principal: PrincipalDep,
-    body: ContactBody,
+    body: NewContact,
     oauth: OAuthServiceDep,
     tenant_id: TenantQuery = None,
 ) -> Any:
     def call() -> dict:
-        properties = body.properties()
-        if not properties.get("email"):
-            raise ContactError(
-                400,
-                "VALIDATION_ERROR",
-                "Required fields are missing",
-                {"fields": [{"field": "email", "message": EMAIL_REQUIRED}]},
-            )
-        return contacts.create(oauth.tenant(tenant_id), principal.key_id, properties)
+        return contacts.create(oauth.tenant(tenant_id), principal.key_id, body.properties())
 
     return _answer(call, 201)
 
@@ -201,6 +193,14 @@ def bulk_contacts(
     )
 
 
+@router.api_route("/search", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route("/bulk", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def method_not_allowed() -> None:
+    """`/search` and `/bulk` are not contact ids: another method on them is a 405 (with the
+    methods they take), not a contact id that fails its pattern."""
+    raise StarletteHTTPException(405)
+
+
 @router.get(
     "/{contact_id}",
     summary="Get a contact",
@@ -256,7 +256,7 @@ def replace_contact(
     contacts: ContactServiceDep,
     principal: PrincipalDep,
     contact_id: ContactId,
-    body: ContactBody,
+    body: ContactFields,
     oauth: OAuthServiceDep,
     tenant_id: TenantQuery = None,
 ) -> Any:
@@ -277,7 +277,7 @@ def update_contact(
     contacts: ContactServiceDep,
     principal: PrincipalDep,
     contact_id: ContactId,
-    body: ContactBody,
+    body: ContactFields,
     oauth: OAuthServiceDep,
     tenant_id: TenantQuery = None,
 ) -> Any:

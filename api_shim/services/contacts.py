@@ -162,7 +162,7 @@ class ContactService:
         hubspot_call(
             self.access,
             tenant,
-            lambda c: c.write("DELETE", f"{CONTACTS}/{contact_id}", repeatable=True),
+            lambda c: c.archive(f"{CONTACTS}/{contact_id}"),
             contact_id=contact_id,
         )
         self._audit(who, tenant, "delete", [contact_id], "deleted")

@@ -90,6 +90,10 @@ class HubSpotClient:
         sent again: HubSpot refused it before doing anything."""
         return self._request(method, path, body=body, repeatable=repeatable)
 
+    def archive(self, path: str) -> Any:
+        """HubSpot's DELETE of a record (it archives): repeatable, retried like a read."""
+        return self._request("DELETE", path, repeatable=True)
+
     def url_length(self, path: str, params: dict[str, Any]) -> int:
         """Length of the URL a GET with these params would have."""
         return len(self.base_url) + len(path) + 1 + len(urlencode(params, doseq=True))

@@ -788,6 +788,8 @@ def test_a_scan_id_another_tenant_holds_is_free_for_this_one(stack: Stack) -> No
 
 
 def required_scope(method: str, path: str) -> str:
+    if path.startswith("/api/hs/contacts"):
+        return "contacts.read" if method == "GET" else "contacts.write"
     if path.startswith("/api/v1/hubspot/properties/sync/"):
         return "properties.write"  # no key here has it: every key is refused
     segments = path.removeprefix("/api/v1/").split("/")
