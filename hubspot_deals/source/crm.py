@@ -9,7 +9,7 @@ pipeline, the chunks of one scan sharing one `CrmScan`.
 """
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -21,7 +21,8 @@ from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
 from hubspot_deals.source.checkpoint import ObjectStream, scan_fingerprint
 from hubspot_deals.source.client import HubSpotClient
 from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
-from hubspot_deals.source.objects import CrmObject, crm_object
+from hubspot_deals.source.deal_details import deal_detail_resources
+from hubspot_deals.source.objects import DEALS, CrmObject, crm_object
 from hubspot_deals.source.reader import ScanFilter
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,25 @@ def select_properties(
     return [by_name[n] for n in names if n in by_name], unknown
 
 
+ScanProperties = Sequence[str] | Mapping[str, Sequence[str]] | None
+
+
+def object_properties(properties: ScanProperties, obj: CrmObject) -> Sequence[str] | None:
+    """The properties a scan reads of `obj` (None: all of them). A plain list names deal
+    properties (a scan's `properties` always has): the other objects are then read whole; a
+    mapping names them per object type."""
+    if isinstance(properties, Mapping):
+        return properties.get(obj.object_type)
+    return properties if obj.has_pipelines else None
+
+
+def object_filter(scan_filter: ScanFilter, obj: CrmObject) -> ScanFilter:
+    """The scan's filter over `obj`'s records: a pipeline filter narrows only objects that
+    have pipelines (the companies of a scan of one pipeline's deals are all read)."""
+    pipeline = scan_filter.pipeline if obj.has_pipelines else None
+    return replace(scan_filter, crm_object=obj, pipeline=pipeline)
+
+
 StreamOpener = Callable[[CrmObject, list[dict[str, Any]]], ObjectStream]
 
 
@@ -76,6 +96,8 @@ class CrmScan:
     organization_id: str = "default"
     objects: tuple[CrmObject, ...] = (crm_object("deals"),)
     open_stream: StreamOpener | None = None
+    # Tables read beside the deals (`deal_details.DEAL_DETAIL_TABLES`): none by default.
+    deal_tables: tuple[str, ...] = ()
     streams: dict[str, ObjectStream] = field(default_factory=dict)
     unknown_properties: dict[str, list[str]] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
@@ -84,7 +106,7 @@ class CrmScan:
 def stream_opener(
     client: HubSpotClient,
     scan: "CrmScan",
-    properties: Sequence[str] | None,
+    properties: ScanProperties,
     scan_filter: ScanFilter,
     scan_type: str = "full",
     max_url_length: int = DEFAULT_MAX_URL_LENGTH,
@@ -96,21 +118,19 @@ def stream_opener(
     requested ones are reported and skipped), typed for the scan, read with the filter."""
 
     def open_stream(obj: CrmObject, definitions: list[dict[str, Any]]) -> ObjectStream:
-        object_filter = replace(scan_filter, crm_object=obj)
-        selected, unknown = select_properties(
-            definitions, properties, object_filter.needed_properties
-        )
+        read_filter = object_filter(scan_filter, obj)
+        wanted = object_properties(properties, obj)
+        selected, unknown = select_properties(definitions, wanted, read_filter.needed_properties)
         if unknown:
             warn(f"HubSpot has no {obj.singular} properties {unknown}; skipped")
         scan.unknown_properties[obj.object_type] = unknown
         fingerprint = scan_fingerprint(
-            properties, replace(object_filter, modified_since_ms=None), scan.organization_id,
-            scan_type,
-        )  # fmt: skip
+            wanted, replace(read_filter, modified_since_ms=None), scan.organization_id, scan_type
+        )
         return ObjectStream.open(
             client,
             ObjectTableBuilder(selected, scan.scan_id, scan.organization_id),
-            object_filter,
+            read_filter,
             fingerprint,
             max_url_length,
             resume_from=resume_from(obj),
@@ -127,7 +147,7 @@ def _date(value: str | date | None) -> date | None:
 @dlt.source(name="hubspot", section="hubspot", max_table_nesting=0)
 def hubspot_crm(
     objects: Sequence[str] = ("deals",),
-    properties: Sequence[str] | None = None,
+    properties: ScanProperties = None,
     access_token: str = dlt.secrets.value,
     api_base_url: str = DEFAULT_API_BASE_URL,
     organization_id: str = "default",
@@ -137,19 +157,24 @@ def hubspot_crm(
     end_date: str | date | None = None,
     pipeline_id: str | None = None,
     max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+    deal_tables: Sequence[str] = (),
 ) -> Sequence[DltResource]:
     """HubSpot CRM objects (deals by default) with their property definitions, pipelines and
     stages, and the owners (`users`), for any dlt pipeline: `pipeline.run(hubspot_crm())`.
 
     `properties` (all of the portal's by default) become typed columns; `include_archived`,
     `start_date`/`end_date` (createdate days, UTC, inclusive) and `pipeline_id` filter the
-    records. Every row carries `_scan_id` (`scan_id`) and `_organization_id`. Each run reads
-    every record again; for loads in checkpointed chunks that resume where a stopped run
+    records. A plain `properties` list names deal properties (other objects are read whole);
+    a mapping names them per object type. `deal_tables` adds `deal_associations` and
+    `deal_stage_history` (read for the live deals the scan reads; see `deal_details`). Every
+    row carries `_scan_id` (`scan_id`) and `_organization_id`. Each run reads every record
+    again; for loads in checkpointed chunks that resume where a stopped run
     committed last, run the scan with `hubspot_deals.source.run_scan`.
     """
     client = HubSpotClient(access_token, api_base_url)
     scan = CrmScan(
-        client, scan_id, organization_id, tuple(crm_object(o) for o in objects)
+        client, scan_id, organization_id, tuple(crm_object(o) for o in objects),
+        deal_tables=tuple(deal_tables),
     )  # fmt: skip
     scan_filter = ScanFilter(
         start_date=_date(start_date),
@@ -405,8 +430,18 @@ def crm_resources(scan: CrmScan, chunked: bool) -> list[DltResource]:
         return definitions
 
     with_pipelines = any(obj.has_pipelines for obj in scan.objects)
+    object_records = {obj.object_type: records(obj) for obj in scan.objects}
+    details = []
+    if scan.deal_tables:
+        if DEALS.object_type not in object_records:
+            raise ValueError(f"{list(scan.deal_tables)} need deals among the scan's objects")
+        details = deal_detail_resources(
+            object_records[DEALS.object_type], scan.deal_tables, api, scan_columns,
+            _SCAN_KEY_HINTS,
+        )  # fmt: skip
     return [
-        *(records(obj) for obj in scan.objects),
+        *object_records.values(),
+        *details,
         users,
         *((pipelines, pipeline_stages) if with_pipelines else ()),
         *(property_rows(obj) for obj in scan.objects),
