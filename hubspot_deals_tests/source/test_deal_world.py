@@ -12,7 +12,8 @@ import dlt
 import duckdb
 import pytest
 
-from hubspot_deals.source import hubspot_crm, run_scan
+from hubspot_deals.source import ScanHooks, hubspot_crm, run_scan
+from hubspot_deals.source.checkpoint import Checkpoint
 from hubspot_deals.source.client import HubSpotClient
 from hubspot_deals.source.columns import parse_hubspot_datetime
 from hubspot_deals.source.deal_details import association_rows, stage_history_rows
@@ -205,3 +206,59 @@ def test_details_are_read_in_hubspots_batch_sizes(sandbox: SandboxServer) -> Non
         assert len(stays) == len(expected_stays(crm))
     finally:
         client.close()
+
+
+class StopAfterFirstChunk(ScanHooks):
+    """Stops the scan after its first committed checkpoint, as a pause request does."""
+
+    def after_checkpoint(self, checkpoint: Checkpoint) -> None:
+        raise ScanStopped(checkpoint)
+
+
+class ScanStopped(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def larger_sandbox() -> Iterator[SandboxServer]:
+    """More deals than the reader hands over at once (2,000), so a chunk cannot hold them all."""
+    token = fake_token()
+    with SandboxServer(deals=2_500, seed=19, tokens=[token]) as server:
+        server.token_for_tests = token  # type: ignore[attr-defined]
+        yield server
+
+
+def test_a_stopped_scan_resumes_each_object_where_it_stood(
+    larger_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Companies finish in the first chunk, deals do not: the resumed run reads the deals (and
+    their world) on and leaves the finished companies as they were loaded, no row twice."""
+    sandbox = larger_sandbox
+    path = tmp_path / "resume.duckdb"
+
+    def scan(hooks: ScanHooks | None = None) -> Any:
+        pipeline = dlt.pipeline(
+            "deal_world_resume", destination=dlt.destinations.duckdb(str(path)),
+            dataset_name=DATASET, pipelines_dir=str(tmp_path / "pipelines"),
+        )  # fmt: skip
+        client = HubSpotClient(sandbox.token_for_tests, sandbox.base_url)  # type: ignore[attr-defined]
+        try:
+            return run_scan(
+                pipeline, "scan-18", client=client, organization_id="org-18", objects=OBJECTS,
+                properties=["dealname", "pipeline"], deal_tables=DEAL_TABLES, chunk_records=150,
+                hooks=hooks,
+            )  # fmt: skip
+        finally:
+            client.close()
+
+    with pytest.raises(ScanStopped):
+        scan(StopAfterFirstChunk())
+    crm = sandbox.crm()
+    first = rows(path, "SELECT count(*) FROM deals")[0][0]
+    assert 0 < first <= 2_000 < crm.account.live_count
+    report = scan()
+    check_world(path, crm, "scan-18")  # every row once
+    assert report.resumed_from["companies"].finished  # type: ignore[union-attr]
+    assert not report.resumed_from["deals"].finished  # type: ignore[union-attr]
+    assert "companies" not in report.rows_loaded
+    assert report.rows_loaded["deals"] == crm.account.live_count - first
