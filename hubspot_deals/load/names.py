@@ -16,7 +16,8 @@ SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_propertie
 # history); a fresh pass clears a scan's rows from them too.
 CHOSEN_SCAN_TABLES = (
     *("companies", "company_properties", "contacts", "contact_properties"),
-    *("line_items", "line_item_properties", "deal_associations", "deal_stage_history"),
+    *("line_items", "line_item_properties", "deal_associations"),
+    *("deal_stage_history", "deal_stage_time"),
 )
 # The columns every scan row carries.
 SCAN_COLUMNS = (SCAN_ID_COLUMN, ORGANIZATION_ID_COLUMN)

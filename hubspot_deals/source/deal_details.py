@@ -57,6 +57,19 @@ STAGE_HISTORY_COLUMNS = {
     "updated_by_user_id": "bigint",
     "_scan_chunk": "bigint",
 }
+# Derived from the stage history, one row per deal and stage it has been in.
+STAGE_TIME_COLUMNS = {
+    "deal_id": "text",
+    "pipeline_id": "text",
+    "stage_id": "text",
+    "times_entered": "bigint",
+    "seconds_in_stage": "double",
+    "first_entered_at": "timestamp",
+    "last_entered_at": "timestamp",
+    "last_exited_at": "timestamp",
+    "is_current": "bool",
+    "_scan_chunk": "bigint",
+}
 
 
 def live_deals(table: pa.Table) -> list[tuple[str, int]]:
@@ -139,6 +152,36 @@ def stage_history_rows(
     return rows
 
 
+def stage_time_rows(stays: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The time each deal spent in each stage: its completed stays summed (the open stay of
+    the current stage is not counted: it has no end yet), how often it entered, when first
+    and last. `stays` are `stage_history_rows`, oldest first per deal."""
+    by_stage: dict[tuple[str, str], dict[str, Any]] = {}
+    for stay in stays:
+        key = (stay["deal_id"], stay["stage_id"])
+        row = by_stage.get(key)
+        if row is None:
+            row = by_stage[key] = {
+                "deal_id": stay["deal_id"],
+                "pipeline_id": stay["pipeline_id"],
+                "stage_id": stay["stage_id"],
+                "times_entered": 0,
+                "seconds_in_stage": 0.0,
+                "first_entered_at": stay["entered_at"],
+                "last_exited_at": None,
+                "is_current": False,
+                "_scan_chunk": stay["_scan_chunk"],
+            }
+        row["times_entered"] += 1
+        row["last_entered_at"] = stay["entered_at"]
+        if stay["exited_at"] is None:
+            row["is_current"] = True
+        else:
+            row["seconds_in_stage"] += stay["seconds_in_stage"]
+            row["last_exited_at"] = stay["exited_at"]
+    return list(by_stage.values())
+
+
 def _stays(deal: dict[str, Any], entries: list[dict[str, Any]], chunk: int) -> list[dict]:
     timed = [(parse_hubspot_datetime(e.get("timestamp") or ""), e) for e in entries]
     ordered = sorted(((t, e) for t, e in timed if t is not None), key=lambda te: te[0])
@@ -164,8 +207,13 @@ def _stays(deal: dict[str, Any], entries: list[dict[str, Any]], chunk: int) -> l
     return stays
 
 
-# The tables a scan may choose beside its deals (`CrmScan.deal_tables`), and how each is read.
+# The tables a scan may choose beside its deals (`CrmScan.deal_tables`), and the tables each
+# writes.
 DEAL_DETAIL_TABLES = ("deal_associations", "deal_stage_history")
+WRITTEN_TABLES = {
+    "deal_associations": ("deal_associations",),
+    "deal_stage_history": ("deal_stage_history", "deal_stage_time"),
+}
 
 
 def deal_detail_resources(
@@ -194,6 +242,11 @@ def deal_detail_resources(
         for to_object_type in DEALS.association_types if live else ():
             yield [scan_columns(r) for r in association_rows(client(), live, to_object_type)]
 
+    stage_time_hints = dlt.mark.make_hints(
+        table_name="deal_stage_time", write_disposition="append",
+        columns=hints(STAGE_TIME_COLUMNS),
+    )  # fmt: skip
+
     @dlt.transformer(
         data_from=deal_records,
         name="deal_stage_history",
@@ -201,10 +254,14 @@ def deal_detail_resources(
         columns=hints(STAGE_HISTORY_COLUMNS),
     )
     def deal_stage_history(deals: pa.Table) -> Iterator[list[dict[str, Any]]]:
-        """Every stay of the deals in a stage, from their `dealstage` history."""
+        """Every stay of the deals in a stage, from their `dealstage` history; and into
+        `deal_stage_time`, the time each deal spent in each stage."""
         live = live_deals(deals)
         if live:
-            yield [scan_columns(r) for r in stage_history_rows(client(), live)]
+            stays = stage_history_rows(client(), live)
+            yield [scan_columns(r) for r in stays]
+            times = [scan_columns(r) for r in stage_time_rows(stays)]
+            yield dlt.mark.with_hints(times, stage_time_hints, create_table_variant=True)
 
     by_name = {"deal_associations": deal_associations, "deal_stage_history": deal_stage_history}
     unknown = sorted(set(tables) - set(by_name))

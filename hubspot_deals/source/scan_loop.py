@@ -42,7 +42,7 @@ from hubspot_deals.source.crm import (
     object_properties,
     stream_opener,
 )
-from hubspot_deals.source.deal_details import DEAL_DETAIL_TABLES
+from hubspot_deals.source.deal_details import DEAL_DETAIL_TABLES, WRITTEN_TABLES
 from hubspot_deals.source.objects import DEALS, CrmObject, crm_object
 from hubspot_deals.source.reader import ScanFilter
 
@@ -206,7 +206,10 @@ def _run(
                     pipeline, scan_id, c.chunks, t
                 )
             )
-            for table in (obj.table, *(deal_tables if obj == DEALS else ()))
+            for table in (
+                obj.table,
+                *(t for d in deal_tables if obj == DEALS for t in WRITTEN_TABLES[d]),
+            )
         )
         hooks.info(
             f"scan {scan_id}: resuming {obj.table} after {checkpoint.deals_extracted} records "

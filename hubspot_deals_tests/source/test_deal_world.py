@@ -85,6 +85,20 @@ def expected_stays(crm: CrmObjects) -> set[tuple]:
     return stays
 
 
+def expected_stage_time(stays: set[tuple]) -> set[tuple]:
+    """(deal, stage, times entered, seconds of completed stays, first entered, last exited,
+    current) from the expected stays."""
+    by_stage: dict[tuple[str, str], list[tuple]] = {}
+    for stay in sorted(stays, key=lambda s: (s[0], s[3])):
+        by_stage.setdefault((stay[0], stay[2]), []).append(stay)
+    return {
+        (deal, stage, len(ss), sum(s[5] for s in ss if s[4] is not None), ss[0][3],
+         max((s[4] for s in ss if s[4] is not None), default=None),
+         any(s[4] is None for s in ss))
+        for (deal, stage), ss in by_stage.items()
+    }  # fmt: skip
+
+
 def check_world(path: Path, crm: CrmObjects, scan_id: str) -> None:
     where = f"WHERE _scan_id = '{scan_id}' AND _organization_id = 'org-18'"
     for table, names in {
@@ -121,6 +135,14 @@ def check_world(path: Path, crm: CrmObjects, scan_id: str) -> None:
     want = expected_stays(crm)
     assert len(got) == len(want)
     assert {naive(r) for r in got} == {naive(w) for w in want}
+    got = rows(
+        path,
+        f"""SELECT deal_id, stage_id, times_entered, seconds_in_stage,
+        first_entered_at, last_exited_at, is_current FROM deal_stage_time {where}""",
+    )
+    want_time = expected_stage_time(want)
+    assert len(got) == len(want_time)
+    assert {naive(r) for r in got} == {naive(w) for w in want_time}
 
 
 def naive(row: tuple) -> tuple:
