@@ -11,7 +11,7 @@ from typing import Any
 from hubspot_deals.source.checkpoint import ObjectStream, scan_fingerprint
 from hubspot_deals.source.client import HubSpotClient
 from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
-from hubspot_deals.source.objects import CrmObject, crm_object
+from hubspot_deals.source.objects import DEALS, CrmObject, crm_object
 from hubspot_deals.source.reader import ScanFilter
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def object_properties(properties: ScanProperties, obj: CrmObject) -> Sequence[st
     mapping names them per object type."""
     if isinstance(properties, Mapping):
         return properties.get(obj.object_type)
-    return properties if obj.has_pipelines else None
+    return properties if obj == DEALS else None
 
 
 def object_filter(scan_filter: ScanFilter, obj: CrmObject) -> ScanFilter:
