@@ -97,8 +97,9 @@ def stream_opener(
             warn(f"HubSpot has no {obj.singular} properties {unknown}; skipped")
         scan.unknown_properties[obj.object_type] = unknown
         fingerprint = scan_fingerprint(
-            wanted, replace(read_filter, modified_since_ms=None), scan.organization_id, scan_type
-        )
+            wanted, replace(read_filter, modified_since_ms=None), scan.organization_id, scan_type,
+            scan.deal_tables if obj == DEALS else (),
+        )  # fmt: skip
         return ObjectStream.open(
             client,
             ObjectTableBuilder(selected, scan.scan_id, scan.organization_id),

@@ -178,7 +178,7 @@ def _run(
     for obj in crm_objects:
         fingerprint = scan_fingerprint(
             object_properties(properties, obj), object_filter(scan_filter, obj), organization_id,
-            scan_type,
+            scan_type, deal_tables if obj == DEALS else (),
         )  # fmt: skip
         previous = hooks.destination_step(lambda t=obj.table: read_checkpoint(pipeline, t))
         usable = previous is not None and previous.fingerprint == fingerprint
