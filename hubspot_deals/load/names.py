@@ -12,6 +12,13 @@ from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
 
 # Tables every scan loads, also for runs that recorded no materializations (failed early).
 SCAN_TABLES = ("deals", "users", "pipelines", "pipeline_stages", "deal_properties")
+# Tables a scan loads when it chooses them (other objects, a deal's associations and stage
+# history); a fresh pass clears a scan's rows from them too.
+CHOSEN_SCAN_TABLES = (
+    *("companies", "company_properties", "contacts", "contact_properties"),
+    *("line_items", "line_item_properties", "deal_associations"),
+    *("deal_stage_history", "deal_stage_time"),
+)
 # The columns every scan row carries.
 SCAN_COLUMNS = (SCAN_ID_COLUMN, ORGANIZATION_ID_COLUMN)
 # Underscore columns are bookkeeping (dlt's `_dlt_*`, the checkpoint chunks), except these

@@ -11,7 +11,7 @@ from typing import Any
 import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from hubspot_deals.load.names import SCAN_TABLES
+from hubspot_deals.load.names import CHOSEN_SCAN_TABLES, SCAN_TABLES
 from hubspot_deals.scan import SCAN_ID_COLUMN
 from hubspot_deals.source.checkpoint import Checkpoint
 
@@ -44,7 +44,7 @@ def clear_scan_rows(pipeline: dlt.Pipeline, scan_id: str) -> int:
     """Deletes a scan's rows from every table, before a fresh pass over it. Returns rows deleted."""
     deleted = 0
     with pipeline.sql_client() as client:
-        for table in SCAN_TABLES:
+        for table in (*SCAN_TABLES, *CHOSEN_SCAN_TABLES):
             name = client.make_qualified_table_name(table)
             try:
                 rows = client.execute_sql(

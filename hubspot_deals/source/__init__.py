@@ -4,7 +4,9 @@
   dlt source; `pipeline.run(hubspot_crm())` loads every record of the chosen objects.
 - `run_scan(pipeline, scan_id, ...)`: one scan in checkpointed chunks, each committed with its
   rows, resuming where a stopped run committed last; `ScanHooks` are how a runner hears of it.
-- `CrmObject`, `CRM_OBJECTS`: the declarations of the objects the source reads (deals first).
+- `CrmObject`, `CRM_OBJECTS`: the declarations of the objects the source reads (deals,
+  companies, contacts, line items); `deal_tables=[...]` adds a deal's associations and stage
+  history (`deal_details`).
 - `ScanFilter`: a scan's filters (createdate days, pipeline, archived records, changed since).
 
 The names are imported on first use (PEP 562): the reader's own process imports the modules it

@@ -59,6 +59,7 @@ def scan_fingerprint(
     deal_filter: ScanFilter,
     organization_id: str,
     scan_type: str = "full",
+    deal_tables: Sequence[str] = (),
 ) -> str:
     """Identifies what a scan reads; a checkpoint only resumes a scan with the same one."""
     doc = {
@@ -71,6 +72,8 @@ def scan_fingerprint(
     }
     if deal_filter.pipeline is not None:  # only when set: older checkpoints stay resumable
         doc["pipeline"] = deal_filter.pipeline
+    if deal_tables:  # only when chosen: a resumed scan reads a deal's world for every chunk
+        doc["deal_tables"] = sorted(deal_tables)
     if deal_filter.crm_object != DEALS:  # deals' checkpoints predate other objects
         doc["object_type"] = deal_filter.crm_object.object_type
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]

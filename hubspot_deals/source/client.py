@@ -131,6 +131,7 @@ class HubSpotClient:
         repeatable: bool = True,
     ) -> Any:
         is_search = path.endswith("/search")
+        is_association = _is_association_batch(path)
         url = self.base_url + path
         data = orjson.dumps(body) if body is not None else None
         headers = {"Authorization": self._auth_header}
@@ -144,9 +145,14 @@ class HubSpotClient:
             token = self._token_provider.current() if self._token_provider else None
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
-            pacers = self.buckets.acquire(is_search)
+            if is_association:
+                self.buckets.associations.acquire()
+                pacers: tuple[Any, ...] = (self.buckets.associations,)
+            else:
+                pacers = self.buckets.acquire(is_search)
             self._count("requests")
-            self._count("search_requests" if is_search else "burst_requests")
+            kind = "association" if is_association else "search" if is_search else "burst"
+            self._count(f"{kind}_requests")
             try:
                 resp = self.session.request(
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
@@ -163,7 +169,10 @@ class HubSpotClient:
                 continue
             for pacer in pacers:
                 pacer.release()
-            self._learn_limits(resp, is_search)
+            if is_association:
+                self._learn_association_limit(resp)
+            else:
+                self._learn_limits(resp, is_search)
             if resp.status_code < 300 or resp.status_code == 207:
                 return orjson.loads(resp.content) if resp.content else {}
             correlation_id = resp.headers.get("X-HubSpot-Correlation-Id", "")
@@ -232,6 +241,20 @@ class HubSpotClient:
             except ValueError:
                 pass
 
+    def _learn_association_limit(self, resp: requests.Response) -> None:
+        """An association batch read's headers count its own bucket, not the ten-secondly one."""
+        h = resp.headers
+        try:
+            limit = int(h["X-HubSpot-RateLimit-Max"])
+            interval_ms = int(h.get("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"))
+            remaining = int(h["X-HubSpot-RateLimit-Remaining"])
+        except (KeyError, ValueError):
+            return
+        pacer = self.buckets.associations
+        if pacer.limit != limit:
+            pacer.configure(limit, interval_ms / 1000.0)
+        pacer.observe_remaining(remaining)
+
     def _on_rate_limited(self, resp: requests.Response, path: str, correlation_id: str) -> float:
         """Waits out a 429 that waiting can clear; returns the seconds waited."""
         self._count("rate_limited")
@@ -295,6 +318,11 @@ class HubSpotClient:
             correlation_id=correlation_id,
             body=details,
         )
+
+
+def _is_association_batch(path: str) -> bool:
+    """A v4 association batch read (`/crm/v4/associations/{from}/{to}/batch/read`)."""
+    return path.startswith("/crm/v4/associations/") and path.endswith("/batch/read")
 
 
 def _is_expired_token(resp: requests.Response) -> bool:

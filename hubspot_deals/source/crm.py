@@ -9,8 +9,7 @@ pipeline, the chunks of one scan sharing one `CrmScan`.
 """
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -18,16 +17,30 @@ import dlt
 from dlt.sources import DltResource
 
 from hubspot_deals.scan import ORGANIZATION_ID_COLUMN, SCAN_ID_COLUMN
-from hubspot_deals.source.checkpoint import ObjectStream, scan_fingerprint
+from hubspot_deals.source.checkpoint import ObjectStream
 from hubspot_deals.source.client import HubSpotClient
-from hubspot_deals.source.columns import CrmProperty, ObjectTableBuilder
-from hubspot_deals.source.objects import CrmObject, crm_object
+from hubspot_deals.source.columns import CrmProperty
+from hubspot_deals.source.crm_scan import (
+    DEFAULT_MAX_URL_LENGTH,
+    CrmScan,
+    ScanProperties,
+    object_filter,
+    object_properties,
+    select_properties,
+    stream_opener,
+)
+from hubspot_deals.source.deal_details import deal_detail_resources
+from hubspot_deals.source.objects import DEALS, CrmObject, crm_object
 from hubspot_deals.source.reader import ScanFilter
+
+__all__ = [
+    "DEFAULT_MAX_URL_LENGTH", "CrmScan", "ScanProperties", "object_filter", "object_properties",
+    "select_properties", "stream_opener", "hubspot_crm", "hubspot_deals_source",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://api.hubapi.com"
-DEFAULT_MAX_URL_LENGTH = 15_000
 OWNERS_PATH = "/crm/v3/owners"
 # A scan of the source on its own (not run by run_scan): its rows carry this scan id.
 STANDALONE_SCAN_ID = "default"
@@ -46,80 +59,6 @@ def _columns(**names_by_type: str) -> dict[str, dict[str, Any]]:
     return hints
 
 
-def select_properties(
-    definitions: Sequence[dict[str, Any]],
-    requested: Sequence[str] | None,
-    always: Sequence[str],
-) -> tuple[list[CrmProperty], list[str]]:
-    """The scan's properties in request order (all by default), after the ones it always reads
-    (`ScanFilter.needed_properties`), and the requested unknown ones."""
-    by_name = {d["name"]: CrmProperty.from_definition(d) for d in definitions}
-    if not requested:
-        return list(by_name.values()), []
-    names = list(dict.fromkeys([*always, *requested]))
-    unknown = [n for n in names if n not in by_name]
-    return [by_name[n] for n in names if n in by_name], unknown
-
-
-StreamOpener = Callable[[CrmObject, list[dict[str, Any]]], ObjectStream]
-
-
-@dataclass
-class CrmScan:
-    """One scan as its resources read it: the client, the rows' scan and organization ids, the
-    objects, and how an object's stream opens from its property definitions. The chunks of one
-    scan share it: the definitions, pipelines and owners are read once, and each object's
-    stream (its reader process) stays open from chunk to chunk."""
-
-    client: HubSpotClient | None = None
-    scan_id: str = "__definition__"
-    organization_id: str = "default"
-    objects: tuple[CrmObject, ...] = (crm_object("deals"),)
-    open_stream: StreamOpener | None = None
-    streams: dict[str, ObjectStream] = field(default_factory=dict)
-    unknown_properties: dict[str, list[str]] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)
-
-
-def stream_opener(
-    client: HubSpotClient,
-    scan: "CrmScan",
-    properties: Sequence[str] | None,
-    scan_filter: ScanFilter,
-    scan_type: str = "full",
-    max_url_length: int = DEFAULT_MAX_URL_LENGTH,
-    resume_from: Callable[[CrmObject], Any] = lambda obj: None,
-    warn: Callable[[str], None] = log.warning,
-    **options: Any,
-) -> StreamOpener:
-    """How each object's stream opens: its properties selected from its definitions (unknown
-    requested ones are reported and skipped), typed for the scan, read with the filter."""
-
-    def open_stream(obj: CrmObject, definitions: list[dict[str, Any]]) -> ObjectStream:
-        object_filter = replace(scan_filter, crm_object=obj)
-        selected, unknown = select_properties(
-            definitions, properties, object_filter.needed_properties
-        )
-        if unknown:
-            warn(f"HubSpot has no {obj.singular} properties {unknown}; skipped")
-        scan.unknown_properties[obj.object_type] = unknown
-        fingerprint = scan_fingerprint(
-            properties, replace(object_filter, modified_since_ms=None), scan.organization_id,
-            scan_type,
-        )  # fmt: skip
-        return ObjectStream.open(
-            client,
-            ObjectTableBuilder(selected, scan.scan_id, scan.organization_id),
-            object_filter,
-            fingerprint,
-            max_url_length,
-            resume_from=resume_from(obj),
-            **options,
-        )
-
-    return open_stream
-
-
 def _date(value: str | date | None) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
@@ -127,7 +66,7 @@ def _date(value: str | date | None) -> date | None:
 @dlt.source(name="hubspot", section="hubspot", max_table_nesting=0)
 def hubspot_crm(
     objects: Sequence[str] = ("deals",),
-    properties: Sequence[str] | None = None,
+    properties: ScanProperties = None,
     access_token: str = dlt.secrets.value,
     api_base_url: str = DEFAULT_API_BASE_URL,
     organization_id: str = "default",
@@ -137,19 +76,24 @@ def hubspot_crm(
     end_date: str | date | None = None,
     pipeline_id: str | None = None,
     max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+    deal_tables: Sequence[str] = (),
 ) -> Sequence[DltResource]:
     """HubSpot CRM objects (deals by default) with their property definitions, pipelines and
     stages, and the owners (`users`), for any dlt pipeline: `pipeline.run(hubspot_crm())`.
 
     `properties` (all of the portal's by default) become typed columns; `include_archived`,
     `start_date`/`end_date` (createdate days, UTC, inclusive) and `pipeline_id` filter the
-    records. Every row carries `_scan_id` (`scan_id`) and `_organization_id`. Each run reads
-    every record again; for loads in checkpointed chunks that resume where a stopped run
+    records. A plain `properties` list names deal properties (other objects are read whole);
+    a mapping names them per object type. `deal_tables` adds `deal_associations` and
+    `deal_stage_history` (read for the live deals the scan reads; see `deal_details`). Every
+    row carries `_scan_id` (`scan_id`) and `_organization_id`. Each run reads every record
+    again; for loads in checkpointed chunks that resume where a stopped run
     committed last, run the scan with `hubspot_deals.source.run_scan`.
     """
     client = HubSpotClient(access_token, api_base_url)
     scan = CrmScan(
-        client, scan_id, organization_id, tuple(crm_object(o) for o in objects)
+        client, scan_id, organization_id, tuple(crm_object(o) for o in objects),
+        deal_tables=tuple(deal_tables),
     )  # fmt: skip
     scan_filter = ScanFilter(
         start_date=_date(start_date),
@@ -405,8 +349,18 @@ def crm_resources(scan: CrmScan, chunked: bool) -> list[DltResource]:
         return definitions
 
     with_pipelines = any(obj.has_pipelines for obj in scan.objects)
+    object_records = {obj.object_type: records(obj) for obj in scan.objects}
+    details = []
+    if scan.deal_tables:
+        if DEALS.object_type not in object_records:
+            raise ValueError(f"{list(scan.deal_tables)} need deals among the scan's objects")
+        details = deal_detail_resources(
+            object_records[DEALS.object_type], scan.deal_tables, api, scan_columns,
+            _SCAN_KEY_HINTS,
+        )  # fmt: skip
     return [
-        *(records(obj) for obj in scan.objects),
+        *object_records.values(),
+        *details,
         users,
         *((pipelines, pipeline_stages) if with_pipelines else ()),
         *(property_rows(obj) for obj in scan.objects),

@@ -67,8 +67,31 @@ DEALS = CrmObject(
     association_types=("companies", "contacts", "line_items"),
     has_pipelines=True,
 )
+COMPANIES = CrmObject(
+    object_type="companies",
+    singular="company",
+    default_properties=("hs_object_id", "createdate", "hs_lastmodifieddate"),
+    association_types=("deals", "contacts"),
+)
+CONTACTS = CrmObject(
+    object_type="contacts",
+    singular="contact",
+    # HubSpot names a contact's change date `lastmodifieddate`, every other object's
+    # `hs_lastmodifieddate`.
+    default_properties=("hs_object_id", "createdate", "lastmodifieddate"),
+    modified_property="lastmodifieddate",
+    association_types=("deals", "companies"),
+)
+LINE_ITEMS = CrmObject(
+    object_type="line_items",
+    singular="line_item",
+    default_properties=("hs_object_id", "createdate", "hs_lastmodifieddate"),
+    association_types=("deals",),
+)
 
-CRM_OBJECTS: dict[str, CrmObject] = {o.object_type: o for o in (DEALS,)}
+CRM_OBJECTS: dict[str, CrmObject] = {
+    o.object_type: o for o in (DEALS, COMPANIES, CONTACTS, LINE_ITEMS)
+}
 
 
 def crm_object(object_type: str) -> CrmObject:

@@ -131,6 +131,10 @@ class RateLimitBuckets:
     def __init__(self, search_requests_per_second: int) -> None:
         self.burst = RollingWindowPacer(limit=None, interval=10.0)
         self.search = RollingWindowPacer(limit=search_requests_per_second, interval=1.0, margin=0)
+        # v4 association batch reads: exempt from the ten-secondly bucket, paced on their own
+        # (HubSpot's associations guide: 100 per 10 s on Free/Starter), learned from their
+        # answers' headers.
+        self.associations = RollingWindowPacer(limit=None, interval=10.0)
         self.search_model = SEPARATE
         self.learned_from: str | None = None  # "headers" or "429": what showed it
         self._searchers = 0

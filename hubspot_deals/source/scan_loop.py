@@ -36,10 +36,14 @@ from hubspot_deals.source.crm import (
     DEFAULT_API_BASE_URL,
     DEFAULT_MAX_URL_LENGTH,
     CrmScan,
+    ScanProperties,
     hubspot_deals_source,
+    object_filter,
+    object_properties,
     stream_opener,
 )
-from hubspot_deals.source.objects import CrmObject, crm_object
+from hubspot_deals.source.deal_details import DEAL_DETAIL_TABLES, WRITTEN_TABLES
+from hubspot_deals.source.objects import DEALS, CrmObject, crm_object
 from hubspot_deals.source.reader import ScanFilter
 
 log = logging.getLogger(__name__)
@@ -112,10 +116,11 @@ def run_scan(
     api_base_url: str | None = None,
     organization_id: str = "default",
     objects: Sequence[str] = ("deals",),
-    properties: Sequence[str] | None = None,
+    properties: ScanProperties = None,
     scan_filter: ScanFilter | None = None,
     scan_type: str = "full",
     tables: Sequence[str] | None = None,
+    deal_tables: Sequence[str] = (),
     chunk_records: int = 5_000,
     chunk_seconds: float = 30.0,
     max_url_length: int = DEFAULT_MAX_URL_LENGTH,
@@ -141,7 +146,8 @@ def run_scan(
     try:
         return _run(
             pipeline, client, scan_id, organization_id, crm_objects, properties, scan_filter,
-            scan_type, tables, chunk_records, chunk_seconds, max_url_length, hooks,
+            scan_type, tables, tuple(deal_tables), chunk_records, chunk_seconds, max_url_length,
+            hooks,
         )  # fmt: skip
     finally:
         if own_client:
@@ -154,10 +160,11 @@ def _run(
     scan_id: str,
     organization_id: str,
     crm_objects: tuple[CrmObject, ...],
-    properties: Sequence[str] | None,
+    properties: ScanProperties,
     scan_filter: ScanFilter,
     scan_type: str,
     tables: Sequence[str] | None,
+    deal_tables: tuple[str, ...],
     chunk_records: int,
     chunk_seconds: float,
     max_url_length: int,
@@ -170,12 +177,15 @@ def _run(
     resume: dict[str, Checkpoint | None] = {}
     for obj in crm_objects:
         fingerprint = scan_fingerprint(
-            properties, replace(scan_filter, crm_object=obj), organization_id, scan_type
-        )
+            object_properties(properties, obj), object_filter(scan_filter, obj), organization_id,
+            scan_type, deal_tables if obj == DEALS else (),
+        )  # fmt: skip
         previous = hooks.destination_step(lambda t=obj.table: read_checkpoint(pipeline, t))
         usable = previous is not None and previous.fingerprint == fingerprint
-        resume[obj.object_type] = previous if usable and not previous.finished else None
-    resuming = [c for c in resume.values() if c is not None]
+        resume[obj.object_type] = previous if usable else None
+    resuming = [c for c in resume.values() if c is not None and not c.finished]
+    if not resuming:  # every object finished, or none started: a fresh pass over all
+        resume = dict.fromkeys(resume)
     modified_since = None
     if scan_type == "incremental":
         modified_since = resuming[0].modified_since_ms if resuming else hooks.incremental_since_ms()
@@ -188,18 +198,24 @@ def _run(
         hooks.info(f"scan {scan_id}: fresh pass, previous rows replaced")
     for obj in crm_objects:
         checkpoint = resume[obj.object_type]
-        if checkpoint is None:
+        if checkpoint is None or checkpoint.finished:  # a finished object stays as loaded
             continue
-        orphans = hooks.destination_step(
-            lambda c=checkpoint, t=obj.table: delete_uncommitted_chunks(
-                pipeline, scan_id, c.chunks, t
+        orphans = sum(
+            hooks.destination_step(
+                lambda c=checkpoint, t=table: delete_uncommitted_chunks(
+                    pipeline, scan_id, c.chunks, t
+                )
+            )
+            for table in (
+                obj.table,
+                *(t for d in deal_tables if obj == DEALS for t in WRITTEN_TABLES[d]),
             )
         )
         hooks.info(
             f"scan {scan_id}: resuming {obj.table} after {checkpoint.deals_extracted} records "
             f"(checkpoint of {checkpoint.committed_at}; {orphans} uncommitted rows dropped)"
         )
-    scan = CrmScan(client, scan_id, organization_id, crm_objects)
+    scan = CrmScan(client, scan_id, organization_id, crm_objects, deal_tables=deal_tables)
     scan.open_stream = stream_opener(
         client, scan, properties, scan_filter, scan_type, max_url_length,
         resume_from=lambda obj: resume[obj.object_type], warn=hooks.warning,
@@ -214,7 +230,9 @@ def _run(
         while True:
             chunk_names = selected
             if report.first_load is not None:
-                chunk_names = [o.table for o in crm_objects if _reading(scan, o)]
+                chunk_names = [
+                    n for o in crm_objects if _reading(scan, o) for n in _chunk_tables(o, selected)
+                ]
 
             def chunk_source(chunk_names: list[str] = chunk_names) -> DltSource:
                 return hubspot_deals_source(scan).with_resources(*chunk_names)
@@ -246,6 +264,12 @@ def _run(
     report.unknown_properties = dict(scan.unknown_properties)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _chunk_tables(obj: CrmObject, selected: list[str]) -> list[str]:
+    """The tables a chunk of `obj` loads: its records, and for deals the chosen deal tables
+    (read from the chunk's deals)."""
+    return [obj.table, *(t for t in DEAL_DETAIL_TABLES if obj == DEALS and t in selected)]
 
 
 def _reading(scan: CrmScan, obj: CrmObject) -> bool:
